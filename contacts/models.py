@@ -1,0 +1,381 @@
+"""Who people are and what they allow them to be sent (SPEC §2).
+
+Every rule that must never break is a database constraint here; the services in
+``contacts.services`` check the same rules first only to give the user a clear message.
+Rows are written through those services, never directly, so that each change leaves an audit row.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+E164_VALIDATOR = RegexValidator(
+    r"^\+[1-9]\d{6,14}$", _("Enter the phone number in international format, e.g. +33612345678.")
+)
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+class CapUnit(models.TextChoices):
+    DAY = "day", _("day")
+    WEEK = "week", _("week")
+    MONTH = "month", _("month")
+
+
+class Channel(models.Model):
+    """A way to reach a contact (email, SMS, …). A new channel is a row plus a delivery backend."""
+
+    class AddressField(models.TextChoices):
+        EMAIL = "email", _("Email address")
+        PHONE = "phone", _("Phone number")
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    address_field = models.CharField(
+        max_length=20,
+        choices=AddressField.choices,
+        help_text=_("The contact field that holds this channel's address."),
+    )
+    backend = models.CharField(
+        max_length=200, blank=True, help_text=_("Dotted path of the delivery backend class.")
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    # The global default cap: applies to contacts without a cap of their own. 0 or empty = no cap.
+    default_cap_number = models.PositiveIntegerField(null=True, blank=True)
+    default_cap_unit = models.CharField(max_length=5, choices=CapUnit.choices, blank=True)
+
+    class Meta:
+        ordering = ["position", "slug"]
+        constraints = [
+            models.CheckConstraint(
+                name="channel_default_cap_complete",
+                condition=Q(default_cap_number__isnull=True)
+                | Q(default_cap_number=0)
+                | (Q(default_cap_number__gte=1) & Q(default_cap_unit__in=CapUnit.values)),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def default_cap(self) -> tuple[int, str] | None:
+        if self.default_cap_number and self.default_cap_unit:
+            return self.default_cap_number, self.default_cap_unit
+        return None
+
+
+class Contact(models.Model):
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=16, blank=True, validators=[E164_VALIDATOR])
+    locale = models.CharField(max_length=10, default="en", choices=settings.LANGUAGES)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), name="contact_email_unique_ci", condition=~Q(email="")
+            ),
+            models.CheckConstraint(
+                name="contact_phone_e164", condition=Q(phone="") | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$")
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
+            models.Index(fields=["phone"], name="contact_phone_idx"),
+            models.Index(fields=["-created_at"], name="contact_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email or self.phone or f"Contact {self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def address_for(self, channel: Channel) -> str:
+        return getattr(self, channel.address_field, "") or ""
+
+
+class DncReason(models.TextChoices):
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINT = "complaint", _("Spam complaint")
+    MANUAL = "manual", _("Set by staff")
+
+
+class DoNotContact(models.Model):
+    """The contact must not be reached on this channel, and why (SPEC §2)."""
+
+    Reason = DncReason
+
+    # Reasons the contact (or staff) may lift by ticking the channel again. The others come
+    # from the mailbox provider and need an explicit staff action.
+    CLEARABLE = frozenset({DncReason.UNSUBSCRIBED, DncReason.MANUAL})
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="dnc_entries")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=12, choices=DncReason.choices)
+    source = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("do-not-contact entry")
+        verbose_name_plural = _("do-not-contact entries")
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "channel"], name="dnc_unique_contact_channel"),
+            models.CheckConstraint(name="dnc_reason_known", condition=Q(reason__in=DncReason.values)),
+        ]
+        indexes = [models.Index(fields=["channel", "reason"], name="dnc_channel_reason_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contact} — {self.channel}: {self.get_reason_display()}"
+
+
+class ChannelPreference(models.Model):
+    """A contact's frequency cap, pause window and preferred flag for one channel (SPEC §2)."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="channel_preferences")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    cap_number = models.PositiveIntegerField(null=True, blank=True)
+    cap_unit = models.CharField(max_length=5, choices=CapUnit.choices, blank=True)
+    pause_from = models.DateField(null=True, blank=True)
+    pause_to = models.DateField(null=True, blank=True)
+    preferred = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "channel"], name="chpref_unique_contact_channel"),
+            models.CheckConstraint(
+                name="chpref_cap_complete",
+                condition=(Q(cap_number__isnull=True) & Q(cap_unit=""))
+                | (Q(cap_number__gte=1) & Q(cap_unit__in=CapUnit.values)),
+            ),
+            models.CheckConstraint(
+                name="chpref_pause_ordered",
+                condition=(Q(pause_from__isnull=True) & Q(pause_to__isnull=True))
+                | (
+                    Q(pause_from__isnull=False)
+                    & Q(pause_to__isnull=False)
+                    & Q(pause_from__lte=models.F("pause_to"))
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["contact"], condition=Q(preferred=True), name="chpref_one_preferred_per_contact"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} — {self.channel}"
+
+    @property
+    def cap(self) -> tuple[int, str] | None:
+        return (self.cap_number, self.cap_unit) if self.cap_number else None
+
+    @property
+    def pause(self) -> tuple | None:
+        return (self.pause_from, self.pause_to) if self.pause_from else None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.cap_number or self.pause_from or self.preferred)
+
+
+class Category(models.Model):
+    """A global topic of messages. Opt-out by default; ``opt_in`` ones reach explicit subscribers only."""
+
+    name = models.CharField(max_length=150)
+    slug = models.SlugField(unique=True)
+    description = models.TextField(blank=True)
+    public = models.BooleanField(default=True, help_text=_("Shown on the public preference page."))
+    opt_in = models.BooleanField(
+        default=False, help_text=_("Only contacts who subscribed explicitly receive its messages.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def default_subscribed(self) -> bool:
+        return not self.opt_in
+
+
+class SubscriptionStatus(models.TextChoices):
+    SUBSCRIBED = "subscribed", _("Subscribed")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+
+
+class CategorySubscription(models.Model):
+    Status = SubscriptionStatus
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="category_subscriptions")
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="subscriptions")
+    status = models.CharField(max_length=12, choices=SubscriptionStatus.choices)
+    source = models.CharField(max_length=150)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "category"], name="catsub_unique_contact_category"),
+            models.CheckConstraint(name="catsub_status_known", condition=Q(status__in=SubscriptionStatus.values)),
+        ]
+        indexes = [models.Index(fields=["category", "status"], name="catsub_category_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contact} — {self.category}: {self.status}"
+
+
+class Segment(models.Model):
+    name = models.CharField(max_length=150)
+    slug = models.SlugField(unique=True)
+    description = models.TextField(blank=True)
+    public = models.BooleanField(default=False, help_text=_("Shown on the public preference page."))
+    public_name = models.CharField(
+        max_length=150, blank=True, help_text=_("The name contacts see; the name is used when empty.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_public_name(self) -> str:
+        return self.public_name or self.name
+
+
+class SegmentMembership(models.Model):
+    """A contact in a segment. ``removed`` members left on purpose: no filter rebuild adds them back."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="segment_memberships")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    removed = models.BooleanField(default=False)
+    source = models.CharField(max_length=150)
+    added_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "segment"], name="segmember_unique_contact_segment"),
+        ]
+        indexes = [models.Index(fields=["segment", "removed", "contact"], name="segmember_segment_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contact} in {self.segment}{' (removed)' if self.removed else ''}"
+
+
+class PreferenceChangeQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The preference history is append-only.")
+
+    def delete(self):
+        raise TypeError("The preference history is append-only.")
+
+
+class ChangeKind(models.TextChoices):
+    DNC = "dnc", _("Do not contact")
+    FREQUENCY = "frequency", _("Frequency cap")
+    PAUSE = "pause", _("Pause")
+    PREFERRED_CHANNEL = "preferred_channel", _("Preferred channel")
+    CATEGORY = "category", _("Category")
+    SEGMENT = "segment", _("Segment")
+
+
+class PreferenceChange(models.Model):
+    """One immutable row of the audit history: what changed, from what, to what, by whom, from where."""
+
+    Kind = ChangeKind
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="preference_changes")
+    kind = models.CharField(max_length=20, choices=ChangeKind.choices)
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # What the change concerned, kept readable after a category or segment is deleted.
+    subject = models.CharField(max_length=150, blank=True)
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    source = models.CharField(max_length=150)
+    # The send whose link or event caused the change; an id because contacts never imports messaging.
+    send_id = models.BigIntegerField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = PreferenceChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["contact", "-created_at"], name="prefchange_contact_idx")]
+        constraints = [
+            models.CheckConstraint(name="prefchange_kind_known", condition=Q(kind__in=ChangeKind.values)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact}: {self.get_kind_display()} {self.old_value!r} → {self.new_value!r}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("The preference history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The preference history is append-only.")
+
+
+class PreferenceSettings(models.Model):
+    """The one row of global settings staff edit: what the public page shows unless a message overrides it.
+
+    Global default frequency caps are per channel and live on ``Channel`` (see docs/decisions.md).
+    """
+
+    show_preferences = models.BooleanField(
+        default=True, help_text=_("Off: the link shows a plain unsubscribe page.")
+    )
+    show_frequency = models.BooleanField(default=True)
+    show_pause = models.BooleanField(default=True)
+    show_preferred_channel = models.BooleanField(default=True)
+    show_categories = models.BooleanField(default=True)
+    show_segments = models.BooleanField(default=False)
+    # Empty texts mean the built-in wording, translated into each contact's language.
+    unsubscribe_text = models.TextField(blank=True)
+    resubscribe_text = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = _("preference settings")
+        constraints = [models.CheckConstraint(name="prefsettings_singleton", condition=Q(pk=1))]
+
+    def __str__(self) -> str:
+        return str(_("Preference settings"))
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> PreferenceSettings:
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj

@@ -1,0 +1,35 @@
+"""The one write path for everything a contact allows (SPEC §2).
+
+Each function makes one change inside a transaction and appends its history row in the same
+transaction. Views, the admin, tasks and the API call these, never the models directly.
+"""
+
+from .audit import Source
+from .categories import category_subscribe, category_unsubscribe
+from .channels import (
+    channel_dnc_clear,
+    channel_frequency_set,
+    channel_pause_set,
+    channel_subscribe,
+    channel_unsubscribe,
+    contact_preferred_channel_set,
+)
+from .errors import PreferencesInvalid
+from .preferences import contact_preferences_update
+from .segments import segment_membership_add, segment_membership_remove
+
+__all__ = [
+    "PreferencesInvalid",
+    "Source",
+    "category_subscribe",
+    "category_unsubscribe",
+    "channel_dnc_clear",
+    "channel_frequency_set",
+    "channel_pause_set",
+    "channel_subscribe",
+    "channel_unsubscribe",
+    "contact_preferences_update",
+    "contact_preferred_channel_set",
+    "segment_membership_add",
+    "segment_membership_remove",
+]

@@ -1,0 +1,41 @@
+"""Which topics a contact follows."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from contacts.models import Category, CategorySubscription, Contact, PreferenceChange
+from contacts.rules import category_receives
+
+from .audit import Source, change_record, contact_lock
+
+Status = CategorySubscription.Status
+
+
+@transaction.atomic
+def _category_status_set(*, contact: Contact, category: Category, status: str, source: Source | str) -> None:
+    source = Source.of(source)
+    contact_lock(contact)
+    subscription = CategorySubscription.objects.filter(contact=contact, category=category).first()
+    old = subscription.status if subscription else None
+    # Unchanged in effect (an explicit "subscribed" on an opt-out category) writes nothing.
+    if category_receives(category, old) == category_receives(category, status):
+        return
+    if subscription:
+        subscription.status, subscription.source = status, source.label
+        subscription.save(update_fields=["status", "source", "changed_at"])
+    else:
+        CategorySubscription.objects.create(contact=contact, category=category, status=status, source=source.label)
+    change_record(
+        contact=contact, kind=PreferenceChange.Kind.CATEGORY, source=source, old=old, new=status, category=category
+    )
+
+
+def category_subscribe(*, contact: Contact, category: Category, source: Source | str) -> None:
+    """The contact receives the category's messages (needed for ``opt_in`` categories)."""
+    _category_status_set(contact=contact, category=category, status=Status.SUBSCRIBED, source=source)
+
+
+def category_unsubscribe(*, contact: Contact, category: Category, source: Source | str) -> None:
+    """The contact stops receiving the category's messages; other messages are unaffected."""
+    _category_status_set(contact=contact, category=category, status=Status.UNSUBSCRIBED, source=source)

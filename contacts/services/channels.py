@@ -1,0 +1,213 @@
+"""Changes to how a contact may be reached on one channel: do-not-contact, cap, pause, preferred."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from contacts.models import CapUnit, Channel, ChannelPreference, Contact, DoNotContact, PreferenceChange
+from contacts.rules import frequency_value, pause_value
+
+from .audit import Source, change_record, contact_lock
+from .errors import PreferencesInvalid
+
+Reason = DoNotContact.Reason
+# A harder reason replaces a softer one (a bounce after an unsubscribe); never the other way.
+REASON_SEVERITY = {Reason.UNSUBSCRIBED: 1, Reason.MANUAL: 1, Reason.BOUNCED: 2, Reason.COMPLAINT: 3}
+
+
+def unsubscribe_reason(source: Source) -> str:
+    """Unticking a channel: the contact's own choice is "unsubscribed", anyone else's "manual"."""
+    return Reason.UNSUBSCRIBED if source.speaks_for_contact else Reason.MANUAL
+
+
+def _preference_for_update(contact: Contact, channel: Channel) -> ChannelPreference:
+    pref = ChannelPreference.objects.filter(contact=contact, channel=channel).first()
+    return pref or ChannelPreference(contact=contact, channel=channel)
+
+
+def _preference_store(pref: ChannelPreference) -> None:
+    # An empty row means "defaults": drop it rather than keep rows that say nothing.
+    if pref.is_empty:
+        if pref.pk:
+            pref.delete()
+    else:
+        pref.save()
+
+
+@transaction.atomic
+def channel_unsubscribe(
+    *, contact: Contact, channel: Channel, source: Source | str, reason: str | None = None
+) -> DoNotContact:
+    """Put do-not-contact on the channel.
+
+    Without a reason, the source decides (``unsubscribe_reason``). An existing entry is kept,
+    or hardened (unsubscribed → bounced → complaint), never softened. A preferred channel that
+    becomes do-not-contact stops being preferred.
+    """
+    source = Source.of(source)
+    reason = reason or unsubscribe_reason(source)
+    if reason not in Reason.values:
+        raise ValueError(f"Unknown do-not-contact reason {reason!r}.")
+    contact_lock(contact)
+    dnc = DoNotContact.objects.filter(contact=contact, channel=channel).first()
+    if dnc is None:
+        dnc = DoNotContact.objects.create(contact=contact, channel=channel, reason=reason, source=source.label)
+        change_record(contact=contact, kind=PreferenceChange.Kind.DNC, source=source, old=None, new=reason, channel=channel)
+    elif REASON_SEVERITY[reason] > REASON_SEVERITY[dnc.reason]:
+        old = dnc.reason
+        dnc.reason, dnc.source = reason, source.label
+        dnc.save(update_fields=["reason", "source"])
+        change_record(contact=contact, kind=PreferenceChange.Kind.DNC, source=source, old=old, new=reason, channel=channel)
+    preferred = ChannelPreference.objects.filter(contact=contact, channel=channel, preferred=True).first()
+    if preferred:
+        preferred.preferred = False
+        _preference_store(preferred)
+        change_record(
+            contact=contact, kind=PreferenceChange.Kind.PREFERRED_CHANNEL, source=source, old=channel.slug, new=None
+        )
+    return dnc
+
+
+@transaction.atomic
+def channel_subscribe(*, contact: Contact, channel: Channel, source: Source | str) -> None:
+    """Tick the channel again: lifts an ``unsubscribed`` or ``manual`` do-not-contact.
+
+    A ``bounced`` or ``complaint`` entry stays; it raises ``PreferencesInvalid`` and only
+    ``channel_dnc_clear`` (an explicit staff action) lifts it.
+    """
+    source = Source.of(source)
+    contact_lock(contact)
+    dnc = DoNotContact.objects.filter(contact=contact, channel=channel).first()
+    if dnc is None:
+        return
+    if dnc.reason not in DoNotContact.CLEARABLE:
+        raise PreferencesInvalid({f"channels.{channel.slug}.subscribed": [dnc_locked_message(dnc)]})
+    dnc.delete()
+    change_record(contact=contact, kind=PreferenceChange.Kind.DNC, source=source, old=dnc.reason, new=None, channel=channel)
+
+
+def dnc_locked_message(dnc: DoNotContact) -> str:
+    if dnc.reason == Reason.BOUNCED:
+        return _("Messages to this address bounced. Only staff can clear a bounce.")
+    return _("This address reported our messages as spam. Only staff can clear a complaint.")
+
+
+@transaction.atomic
+def channel_dnc_clear(*, contact: Contact, channel: Channel, source: Source | str) -> None:
+    """Lift any do-not-contact, bounces and complaints included: a deliberate staff (or API) action."""
+    source = Source.of(source)
+    if source.kind not in {"staff", "api", "system"}:
+        raise PermissionError(f"Source {source.label!r} may not clear a bounce or a complaint.")
+    contact_lock(contact)
+    dnc = DoNotContact.objects.filter(contact=contact, channel=channel).first()
+    if dnc is not None:
+        dnc.delete()
+        change_record(
+            contact=contact, kind=PreferenceChange.Kind.DNC, source=source, old=dnc.reason, new=None, channel=channel
+        )
+
+
+def frequency_errors(number, unit, path: str) -> dict[str, list[str]]:
+    """Messages for a cap that breaks the rule "N ≥ 1 per day, week or month, both or neither"."""
+    errors: dict[str, list[str]] = {}
+    if number in (None, "") and unit in (None, ""):
+        return errors
+    if number in (None, ""):
+        errors[f"{path}.number"] = [_("Enter how many messages, or clear the unit.")]
+    elif isinstance(number, bool) or not isinstance(number, int):
+        errors[f"{path}.number"] = [_("Enter a whole number.")]
+    elif number < 1:
+        errors[f"{path}.number"] = [_("Enter a number of at least 1, or leave both fields empty for no limit.")]
+    if unit in (None, ""):
+        errors[f"{path}.unit"] = [_("Choose day, week or month.")]
+    elif unit not in CapUnit.values:
+        errors[f"{path}.unit"] = [_("Choose day, week or month.")]
+    return errors
+
+
+@transaction.atomic
+def channel_frequency_set(
+    *, contact: Contact, channel: Channel, number: int | None, unit: str | None, source: Source | str
+) -> None:
+    """Set "at most ``number`` messages per ``unit``" on the channel, or clear it (both ``None``)."""
+    source = Source.of(source)
+    if errors := frequency_errors(number, unit, f"channels.{channel.slug}.frequency"):
+        raise PreferencesInvalid(errors)
+    contact_lock(contact)
+    pref = _preference_for_update(contact, channel)
+    old, new = frequency_value(pref.cap_number, pref.cap_unit), frequency_value(number, unit)
+    if old == new:
+        return
+    pref.cap_number, pref.cap_unit = (number, unit) if number else (None, "")
+    _preference_store(pref)
+    change_record(contact=contact, kind=PreferenceChange.Kind.FREQUENCY, source=source, old=old, new=new, channel=channel)
+
+
+def pause_errors(pause_from, pause_to, path: str) -> dict[str, list[str]]:
+    if pause_from is None and pause_to is None:
+        return {}
+    if pause_from is None:
+        return {f"{path}.from": [_("Enter the first day of the pause.")]}
+    if pause_to is None:
+        return {f"{path}.to": [_("Enter the last day of the pause.")]}
+    if pause_to < pause_from:
+        return {f"{path}.to": [_("The pause must end on or after the day it starts.")]}
+    return {}
+
+
+@transaction.atomic
+def channel_pause_set(
+    *,
+    contact: Contact,
+    channel: Channel,
+    pause_from: datetime.date | None,
+    pause_to: datetime.date | None,
+    source: Source | str,
+) -> None:
+    """Pause the channel from one day to another, inclusive, in the contact's time zone; ``None`` clears it."""
+    source = Source.of(source)
+    if errors := pause_errors(pause_from, pause_to, f"channels.{channel.slug}.pause"):
+        raise PreferencesInvalid(errors)
+    contact_lock(contact)
+    pref = _preference_for_update(contact, channel)
+    old, new = pause_value(pref.pause_from, pref.pause_to), pause_value(pause_from, pause_to)
+    if old == new:
+        return
+    pref.pause_from, pref.pause_to = pause_from, pause_to
+    _preference_store(pref)
+    change_record(contact=contact, kind=PreferenceChange.Kind.PAUSE, source=source, old=old, new=new, channel=channel)
+
+
+def preferred_channel_errors(*, contact: Contact, channel: Channel, has_dnc: bool) -> list[str]:
+    if has_dnc:
+        return [_("%(channel)s cannot be preferred: the contact may not be contacted on it.") % {"channel": channel.name}]
+    if not contact.address_for(channel):
+        return [_("%(channel)s cannot be preferred: the contact has no address for it.") % {"channel": channel.name}]
+    return []
+
+
+@transaction.atomic
+def contact_preferred_channel_set(*, contact: Contact, channel: Channel | None, source: Source | str) -> None:
+    """Make ``channel`` the one preferred channel (``None``: no preference). It must be reachable."""
+    source = Source.of(source)
+    contact_lock(contact)
+    if channel is not None:
+        has_dnc = DoNotContact.objects.filter(contact=contact, channel=channel).exists()
+        if errors := preferred_channel_errors(contact=contact, channel=channel, has_dnc=has_dnc):
+            raise PreferencesInvalid({"preferred_channel": errors})
+    current = ChannelPreference.objects.filter(contact=contact, preferred=True).select_related("channel").first()
+    old = current.channel.slug if current else None
+    new = channel.slug if channel else None
+    if old == new:
+        return
+    if current:  # cleared first: the database allows one preferred row per contact
+        current.preferred = False
+        _preference_store(current)
+    if channel is not None:
+        pref = _preference_for_update(contact, channel)
+        pref.preferred = True
+        _preference_store(pref)
+    change_record(contact=contact, kind=PreferenceChange.Kind.PREFERRED_CHANNEL, source=source, old=old, new=new)

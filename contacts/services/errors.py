@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+
+class PreferencesInvalid(Exception):
+    """A requested change breaks a rule; nothing was changed.
+
+    ``errors`` maps a field path of the SPEC §6 shape ("channels.email.frequency.unit",
+    "preferred_channel", "categories.news") to the messages to show next to that field.
+    """
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = {path: [str(m) for m in messages] for path, messages in errors.items()}
+        super().__init__("; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in self.errors.items()))
