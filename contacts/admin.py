@@ -1,0 +1,184 @@
+"""Django admin for every model. Preference changes made here go through the services, like everywhere else."""
+
+from django.contrib import admin, messages
+
+from contacts.models import (
+    Category,
+    CategorySubscription,
+    Channel,
+    ChannelPreference,
+    Contact,
+    DoNotContact,
+    PreferenceChange,
+    PreferenceSettings,
+    Segment,
+    SegmentMembership,
+)
+from contacts.services import (
+    PreferencesInvalid,
+    Source,
+    category_subscribe,
+    category_unsubscribe,
+    channel_dnc_clear,
+    channel_frequency_set,
+    channel_pause_set,
+    channel_unsubscribe,
+    contact_preferred_channel_set,
+    segment_membership_add,
+    segment_membership_remove,
+)
+
+
+class ServiceWrittenAdmin(admin.ModelAdmin):
+    """Rows that carry preferences are written by a service so each change leaves its history row."""
+
+    def save_model(self, request, obj, form, change):
+        try:
+            self.save_through_service(obj, Source.staff(request.user), form)
+        except PreferencesInvalid as error:
+            messages.error(request, str(error))
+
+    def delete_model(self, request, obj):
+        self.delete_through_service(obj, Source.staff(request.user))
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "address_field", "backend", "default_cap_number", "default_cap_unit", "position"]
+    list_editable = ["default_cap_number", "default_cap_unit", "position"]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["id", "first_name", "last_name", "email", "phone", "locale", "time_zone", "created_at"]
+    list_filter = ["locale", "dnc_entries__channel", "dnc_entries__reason", "segment_memberships__segment"]
+    search_fields = ["=id", "email", "phone", "first_name", "last_name"]
+    show_full_result_count = False  # no COUNT(*) over millions of rows on every page
+    readonly_fields = ["created_at", "updated_at"]
+
+
+@admin.register(DoNotContact)
+class DoNotContactAdmin(ServiceWrittenAdmin):
+    list_display = ["contact", "channel", "reason", "source", "created_at"]
+    list_filter = ["channel", "reason"]
+    list_select_related = ["contact", "channel"]
+    raw_id_fields = ["contact"]
+    readonly_fields = ["source", "created_at"]
+    show_full_result_count = False
+
+    def save_through_service(self, obj, source, form):
+        channel_unsubscribe(contact=obj.contact, channel=obj.channel, reason=obj.reason, source=source)
+
+    def delete_through_service(self, obj, source):
+        channel_dnc_clear(contact=obj.contact, channel=obj.channel, source=source)
+
+
+@admin.register(ChannelPreference)
+class ChannelPreferenceAdmin(ServiceWrittenAdmin):
+    list_display = ["contact", "channel", "cap_number", "cap_unit", "pause_from", "pause_to", "preferred"]
+    list_filter = ["channel", "cap_unit", "preferred"]
+    list_select_related = ["contact", "channel"]
+    raw_id_fields = ["contact"]
+    show_full_result_count = False
+
+    def save_through_service(self, obj, source, form):
+        common = {"contact": obj.contact, "channel": obj.channel, "source": source}
+        channel_frequency_set(number=obj.cap_number, unit=obj.cap_unit or None, **common)
+        channel_pause_set(pause_from=obj.pause_from, pause_to=obj.pause_to, **common)
+        if obj.preferred:
+            contact_preferred_channel_set(**common)
+        elif "preferred" in form.changed_data:
+            contact_preferred_channel_set(contact=obj.contact, channel=None, source=source)
+
+    def delete_through_service(self, obj, source):
+        common = {"contact": obj.contact, "channel": obj.channel, "source": source}
+        channel_frequency_set(number=None, unit=None, **common)
+        channel_pause_set(pause_from=None, pause_to=None, **common)
+        if obj.preferred:
+            contact_preferred_channel_set(contact=obj.contact, channel=None, source=source)
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "public", "opt_in", "created_at"]
+    list_filter = ["public", "opt_in"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "slug"]
+
+
+@admin.register(CategorySubscription)
+class CategorySubscriptionAdmin(ServiceWrittenAdmin):
+    list_display = ["contact", "category", "status", "source", "changed_at"]
+    list_filter = ["category", "status"]
+    list_select_related = ["contact", "category"]
+    raw_id_fields = ["contact"]
+    readonly_fields = ["source", "changed_at"]
+    show_full_result_count = False
+
+    def save_through_service(self, obj, source, form):
+        action = category_subscribe if obj.status == CategorySubscription.Status.SUBSCRIBED else category_unsubscribe
+        action(contact=obj.contact, category=obj.category, source=source)
+
+    def delete_through_service(self, obj, source):
+        # Forgetting a choice means the category's default applies again.
+        action = category_unsubscribe if obj.category.opt_in else category_subscribe
+        action(contact=obj.contact, category=obj.category, source=source)
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "public", "public_name", "created_at"]
+    list_filter = ["public"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "slug"]
+
+
+@admin.register(SegmentMembership)
+class SegmentMembershipAdmin(ServiceWrittenAdmin):
+    list_display = ["contact", "segment", "removed", "source", "added_at", "changed_at"]
+    list_filter = ["segment", "removed"]
+    list_select_related = ["contact", "segment"]
+    raw_id_fields = ["contact"]
+    readonly_fields = ["source", "added_at", "changed_at"]
+    show_full_result_count = False
+
+    def save_through_service(self, obj, source, form):
+        action = segment_membership_remove if obj.removed else segment_membership_add
+        action(contact=obj.contact, segment=obj.segment, source=source)
+
+    def delete_through_service(self, obj, source):
+        segment_membership_remove(contact=obj.contact, segment=obj.segment, source=source)
+
+
+@admin.register(PreferenceChange)
+class PreferenceChangeAdmin(admin.ModelAdmin):
+    """The audit history: read-only, append-only."""
+
+    list_display = ["created_at", "contact", "kind", "subject", "old_value", "new_value", "source", "send_id"]
+    list_filter = ["kind", "channel", "created_at"]
+    list_select_related = ["contact"]
+    search_fields = ["=contact__id", "contact__email", "source"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PreferenceSettings)
+class PreferenceSettingsAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return not PreferenceSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
