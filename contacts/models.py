@@ -165,8 +165,9 @@ class ChannelPreference(models.Model):
             models.UniqueConstraint(fields=["contact", "channel"], name="chpref_unique_contact_channel"),
             models.CheckConstraint(
                 name="chpref_cap_complete",
+                # Explicit NOT NULL: a NULL comparison would make the whole check pass.
                 condition=(Q(cap_number__isnull=True) & Q(cap_unit=""))
-                | (Q(cap_number__gte=1) & Q(cap_unit__in=CapUnit.values)),
+                | (Q(cap_number__isnull=False) & Q(cap_number__gte=1) & Q(cap_unit__in=CapUnit.values)),
             ),
             models.CheckConstraint(
                 name="chpref_pause_ordered",

@@ -1,11 +1,6 @@
 from django.db import migrations
 
-CHANNELS = [
-    {"slug": "email", "name": "Email", "address_field": "email", "position": 1,
-     "backend": "messaging.backends.email.EmailBackend"},
-    {"slug": "sms", "name": "SMS", "address_field": "phone", "position": 2,
-     "backend": "messaging.backends.sms.DevelopmentSmsBackend"},
-]
+from contacts.bootstrap import default_rows_ensure
 
 # The database refuses to rewrite history; deleting a contact (erasure) still cascades.
 GUARD_SQL = """
@@ -25,10 +20,7 @@ DROP FUNCTION IF EXISTS contacts_preferencechange_immutable();
 
 
 def seed(apps, schema_editor):
-    Channel = apps.get_model("contacts", "Channel")
-    for row in CHANNELS:
-        Channel.objects.update_or_create(slug=row["slug"], defaults=row)
-    apps.get_model("contacts", "PreferenceSettings").objects.get_or_create(pk=1)
+    default_rows_ensure(apps.get_model("contacts", "Channel"), apps.get_model("contacts", "PreferenceSettings"))
 
 
 def guard(apps, schema_editor):
