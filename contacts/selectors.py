@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import datetime
+import zoneinfo
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db import connection
+from django.db.models import (
+    Count,
+    DateField,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+)
+from django.utils import timezone
 
 from contacts.models import (
     Category,
@@ -13,6 +29,7 @@ from contacts.models import (
     ChannelPreference,
     Contact,
     DoNotContact,
+    PreferenceChange,
     Segment,
     SegmentMembership,
 )
@@ -93,3 +110,316 @@ def contact_preferences(contact: Contact, *, public_only: bool = False) -> dict:
     """
     return preferences_shape(contact_preference_state(contact=contact, public_only=public_only))
 
+
+
+# --- Staff UI reads -----------------------------------------------------------------------------
+
+# Above this many rows an unfiltered list shows the planner's estimate instead of COUNT(*).
+ESTIMATE_ABOVE = 50_000
+# A filtered list counts at most this many matches, so a broad filter never scans the whole table.
+COUNT_CAP = 1_000
+
+CONTACT_SORTS = {
+    "name": ("last_name", "first_name", "id"),
+    "-name": ("-last_name", "-first_name", "-id"),
+    "email": ("email", "id"),
+    "-email": ("-email", "-id"),
+    "phone": ("phone", "id"),
+    "-phone": ("-phone", "-id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+}
+
+
+class ContactSearchText(Func):
+    """Upper-cased "first last email phone": the expression the trigram index of migration 0004 covers."""
+
+    template = "UPPER(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = TextField()
+
+    def __init__(self):
+        super().__init__(F("first_name"), F("last_name"), F("email"), F("phone"))
+
+
+class ContactToday(Func):
+    """Today's date in the contact's own time zone (pauses are whole days there, SPEC §2)."""
+
+    output_field = DateField()
+
+    def __init__(self, time_zone):
+        super().__init__(time_zone)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="(CURRENT_TIMESTAMP AT TIME ZONE %(expressions)s)::date")
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # The embedded demo has no time zone database in SQL: the server's date is close enough there.
+        return self.as_sql(compiler, connection, template="DATE('now')", **extra_context)
+
+
+def contact_list(
+    *,
+    search: str = "",
+    segment: Segment | None = None,
+    category: Category | None = None,
+    category_status: str = "",
+    dnc_channel: Channel | None = None,
+    dnc_reason: str = "",
+    paused_now: bool = False,
+    has_cap: bool = False,
+    sort: str = "name",
+) -> QuerySet[Contact]:
+    """Contacts matching every given filter, in a stable order (ties broken by id).
+
+    ``search``: every word must appear in the name, email or phone. ``category_status``
+    "receives" honours the category's default (opt-out unless ``opt_in``), "unsubscribed" is an
+    explicit opt-out. ``dnc_reason``: "" or "any" (any do-not-contact), "none" (contactable),
+    or one reason; ``dnc_channel`` limits it to one channel. ``paused_now`` uses the contact's
+    time zone. Each filter is an EXISTS on an indexed table, so the first page stays fast at 1M rows.
+    """
+    contacts = Contact.objects.all()
+    words = search.upper().split()
+    if words:
+        contacts = contacts.annotate(search_text=ContactSearchText())
+        for word in words:
+            contacts = contacts.filter(search_text__contains=word)
+    if segment is not None:
+        contacts = contacts.filter(
+            Exists(SegmentMembership.objects.filter(segment=segment, removed=False, contact=OuterRef("pk")))
+        )
+    if category is not None and category_status:
+        unsubscribed = CategorySubscription.objects.filter(
+            category=category, contact=OuterRef("pk"), status=CategorySubscription.Status.UNSUBSCRIBED
+        )
+        subscribed = CategorySubscription.objects.filter(
+            category=category, contact=OuterRef("pk"), status=CategorySubscription.Status.SUBSCRIBED
+        )
+        if category_status == "unsubscribed":
+            contacts = contacts.filter(Exists(unsubscribed))
+        elif category.opt_in:
+            contacts = contacts.filter(Exists(subscribed))
+        else:
+            contacts = contacts.filter(~Exists(unsubscribed))
+    if dnc_channel is not None or dnc_reason:
+        dnc = DoNotContact.objects.filter(contact=OuterRef("pk"))
+        if dnc_channel is not None:
+            dnc = dnc.filter(channel=dnc_channel)
+        if dnc_reason == "none":
+            contacts = contacts.filter(~Exists(dnc))
+        else:
+            if dnc_reason and dnc_reason != "any":
+                dnc = dnc.filter(reason=dnc_reason)
+            contacts = contacts.filter(Exists(dnc))
+    if paused_now:
+        today = ContactToday(OuterRef("time_zone"))
+        contacts = contacts.filter(
+            Exists(ChannelPreference.objects.filter(contact=OuterRef("pk"), pause_from__lte=today, pause_to__gte=today))
+        )
+    if has_cap:
+        contacts = contacts.filter(
+            Exists(ChannelPreference.objects.filter(contact=OuterRef("pk"), cap_number__isnull=False))
+        )
+    return contacts.order_by(*CONTACT_SORTS.get(sort, CONTACT_SORTS["name"]))
+
+
+@dataclass
+class ListPage:
+    """One page of a list that never counts the whole table: it fetches one row more to know of a next page."""
+
+    rows: list
+    number: int
+    per_page: int
+    has_next: bool
+    total: int | None  # None: not counted
+    total_is_estimate: bool = False
+    total_is_capped: bool = False
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.rows)
+
+
+def contact_count_estimate() -> int:
+    """The number of contacts, from the planner's statistics when the table is large (no full scan)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [Contact._meta.db_table])
+            row = cursor.fetchone()
+        if row and row[0] >= ESTIMATE_ABOVE:
+            return int(row[0])
+    return Contact.objects.count()
+
+
+def list_page(*, queryset: QuerySet, page: int, per_page: int, total: int | None = None, count: bool = True) -> ListPage:
+    """Rows ``page`` (1-based) of ``queryset``; counts at most ``COUNT_CAP`` matches unless ``total`` is given."""
+    page = max(1, page)
+    offset = (page - 1) * per_page
+    rows = list(queryset[offset : offset + per_page + 1])
+    has_next = len(rows) > per_page
+    rows = rows[:per_page]
+    capped = False
+    if total is None and count:
+        if not has_next and (rows or page == 1):
+            total = offset + len(rows)  # the last page tells the exact total for free
+        else:
+            total = queryset.order_by()[: COUNT_CAP + 1].count()
+            capped = total > COUNT_CAP
+            total = min(total, COUNT_CAP)
+    return ListPage(rows=rows, number=page, per_page=per_page, has_next=has_next, total=total, total_is_capped=capped)
+
+
+def contact_list_page(*, contacts: QuerySet[Contact], page: int, per_page: int, filtered: bool) -> ListPage:
+    """A page of the contacts list with each row's do-not-contact entries and channel preferences."""
+    contacts = contacts.prefetch_related(
+        Prefetch("dnc_entries", queryset=DoNotContact.objects.select_related("channel").order_by("channel_id")),
+        Prefetch(
+            "channel_preferences", queryset=ChannelPreference.objects.select_related("channel").order_by("channel_id")
+        ),
+    )
+    if filtered:
+        return list_page(queryset=contacts, page=page, per_page=per_page)
+    total = contact_count_estimate()
+    result = list_page(queryset=contacts, page=page, per_page=per_page, total=total)
+    result.total_is_estimate = total >= ESTIMATE_ABOVE
+    return result
+
+
+@dataclass
+class ChannelStatus:
+    """What a staff member needs to know about one channel of one contact, for a status card."""
+
+    channel: Channel
+    address: str
+    dnc: DoNotContact | None
+    preference: ChannelPreference | None
+    today: datetime.date
+
+    @property
+    def contactable(self) -> bool:
+        return self.dnc is None and bool(self.address)
+
+    @property
+    def dnc_clearable(self) -> bool:
+        return self.dnc is not None and self.dnc.reason in DoNotContact.CLEARABLE
+
+    @property
+    def own_cap(self) -> tuple[int, str] | None:
+        return self.preference.cap if self.preference else None
+
+    @property
+    def cap(self) -> tuple[int, str] | None:
+        return self.own_cap or self.channel.default_cap
+
+    @property
+    def pause(self) -> tuple[datetime.date, datetime.date] | None:
+        return self.preference.pause if self.preference else None
+
+    @property
+    def paused_now(self) -> bool:
+        return bool(self.pause) and self.pause[0] <= self.today <= self.pause[1]
+
+    @property
+    def pause_upcoming(self) -> bool:
+        return bool(self.pause) and self.today < self.pause[0]
+
+    @property
+    def pause_over(self) -> bool:
+        return bool(self.pause) and self.pause[1] < self.today
+
+    @property
+    def preferred(self) -> bool:
+        return bool(self.preference and self.preference.preferred)
+
+
+@dataclass
+class ContactProfile:
+    contact: Contact
+    state: PreferenceState
+    channels: list[ChannelStatus]
+    history: list[PreferenceChange]
+    history_has_more: bool
+
+    @property
+    def categories(self) -> list[Category]:
+        return self.state.categories
+
+    @property
+    def segments(self) -> list[Segment]:
+        return self.state.segments
+
+
+HISTORY_PAGE = 50
+
+
+def contact_history(*, contact: Contact, before_id: int | None = None, limit: int = HISTORY_PAGE) -> tuple[list, bool]:
+    """The newest ``limit`` audit rows of a contact (older than ``before_id``), and whether more exist."""
+    changes = PreferenceChange.objects.filter(contact=contact).order_by("-created_at", "-id")
+    if before_id is not None:
+        before = PreferenceChange.objects.filter(pk=before_id, contact=contact).values_list("created_at", flat=True)
+        changes = changes.filter(
+            Q(created_at__lt=Subquery(before)) | Q(created_at=Subquery(before), id__lt=before_id)
+        )
+    rows = list(changes[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def contact_profile(*, contact: Contact) -> ContactProfile:
+    """A contact's per-channel status, categories, segments and latest history: seven queries."""
+    state = contact_preference_state(contact=contact)
+    dnc = {row.channel_id: row for row in DoNotContact.objects.filter(contact=contact)}
+    today = contact_today(contact)
+    channels = [
+        ChannelStatus(
+            channel=channel,
+            address=contact.address_for(channel),
+            dnc=dnc.get(channel.pk),
+            preference=state.preferences.get(channel.slug),
+            today=today,
+        )
+        for channel in state.channels
+    ]
+    history, has_more = contact_history(contact=contact)
+    return ContactProfile(contact=contact, state=state, channels=channels, history=history, history_has_more=has_more)
+
+
+def contact_today(contact: Contact) -> datetime.date:
+    """Today in the contact's time zone."""
+    try:
+        zone = zoneinfo.ZoneInfo(contact.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = datetime.timezone.utc
+    return timezone.now().astimezone(zone).date()
+
+
+def category_list() -> QuerySet[Category]:
+    """Categories with their explicit subscriber and unsubscriber counts (one grouped query)."""
+    return Category.objects.annotate(
+        subscribed_count=Count("subscriptions", filter=Q(subscriptions__status=CategorySubscription.Status.SUBSCRIBED)),
+        unsubscribed_count=Count(
+            "subscriptions", filter=Q(subscriptions__status=CategorySubscription.Status.UNSUBSCRIBED)
+        ),
+    ).order_by("name")
+
+
+def segment_list() -> QuerySet[Segment]:
+    """Segments with their current (not removed) member counts."""
+    return Segment.objects.annotate(
+        member_count=Count("memberships", filter=Q(memberships__removed=False)),
+        removed_count=Count("memberships", filter=Q(memberships__removed=True)),
+    ).order_by("name")
+
+
+def segment_members(*, segment: Segment) -> QuerySet[Contact]:
+    """Current members of a segment, by name; contacts who left (``removed``) are not members."""
+    return Contact.objects.filter(
+        Exists(SegmentMembership.objects.filter(segment=segment, removed=False, contact=OuterRef("pk")))
+    ).order_by("last_name", "first_name", "id")

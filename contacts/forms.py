@@ -1,0 +1,399 @@
+"""Forms of the staff UI. They parse what was typed; the rules live in ``contacts.services``."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+
+from django import forms
+from django.forms import BoundField
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import (
+    CapUnit,
+    Category,
+    Channel,
+    Contact,
+    DncReason,
+    DoNotContact,
+    PreferenceSettings,
+    Segment,
+)
+from contacts.rules import MEMBER, category_receives
+from contacts.selectors import CONTACT_SORTS, PreferenceState
+
+UNIT_CHOICES = [("", "—"), *CapUnit.choices]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+# --- Contacts list ---------------------------------------------------------------------------
+
+
+class ContactFilterForm(forms.Form):
+    """The search box and filters above the contacts list (a GET form: every field optional)."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    segment = forms.ModelChoiceField(
+        label=_("Segment"), queryset=Segment.objects.order_by("name"), required=False, to_field_name="slug"
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.order_by("name"), required=False, to_field_name="slug"
+    )
+    category_status = forms.ChoiceField(
+        label=_("Category subscription"),
+        required=False,
+        choices=[("", _("Receives")), ("unsubscribed", _("Unsubscribed"))],
+    )
+    dnc_channel = forms.ModelChoiceField(
+        label=_("Channel"), queryset=Channel.objects.all(), required=False, to_field_name="slug",
+        empty_label=_("Any channel"),
+    )
+    dnc_reason = forms.ChoiceField(
+        label=_("Do not contact"),
+        required=False,
+        choices=[("", "—"), ("any", _("Any reason")), ("none", _("Contactable")), *DncReason.choices],
+    )
+    paused = forms.BooleanField(label=_("Paused now"), required=False)
+    has_cap = forms.BooleanField(label=_("Has a frequency cap"), required=False)
+    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in CONTACT_SORTS])
+    page = forms.IntegerField(required=False, min_value=1)
+
+    FILTERS = ("q", "segment", "category", "dnc_channel", "dnc_reason", "paused", "has_cap")
+
+    def selector_arguments(self) -> dict:
+        """The ``contact_list`` keyword arguments for the cleaned filters."""
+        data = self.cleaned_data
+        return {
+            "search": data.get("q") or "",
+            "segment": data.get("segment"),
+            "category": data.get("category"),
+            "category_status": (data.get("category_status") or "receives") if data.get("category") else "",
+            "dnc_channel": data.get("dnc_channel"),
+            "dnc_reason": data.get("dnc_reason") or ("any" if data.get("dnc_channel") else ""),
+            "paused_now": bool(data.get("paused")),
+            "has_cap": bool(data.get("has_cap")),
+            "sort": data.get("sort") or "name",
+        }
+
+    def is_filtered(self) -> bool:
+        return any(self.cleaned_data.get(name) for name in self.FILTERS)
+
+
+# --- Contact details -----------------------------------------------------------------------
+
+
+class ContactForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=())
+
+    class Meta:
+        model = Contact
+        fields = ["first_name", "last_name", "email", "phone", "locale", "time_zone"]
+        help_texts = {"phone": _("International format, e.g. +33612345678.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(zone, zone) for zone in sorted(zoneinfo.available_timezones())]
+        self.fields["time_zone"].initial = "UTC"
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        clash = Contact.objects.filter(email__iexact=email).exclude(pk=self.instance.pk)
+        if email and clash.exists():
+            raise forms.ValidationError(_("Another contact already has this email address."))
+        return email
+
+
+# --- Preferences modal -------------------------------------------------------------------------
+
+TAB_CHANNELS, TAB_CATEGORIES, TAB_SEGMENTS = "channels", "categories", "segments"
+
+
+@dataclass
+class ChannelRow:
+    """The fields of one channel in the Channels & frequency tab."""
+
+    channel: Channel
+    address: str
+    dnc_reason: str | None
+    subscribed: BoundField
+    cap_number: BoundField
+    cap_unit: BoundField
+    pause_from: BoundField
+    pause_to: BoundField
+    preferred: object  # the channel's radio of the preferred_channel field
+
+    @property
+    def locked(self) -> bool:
+        """Bounced or complaint: only the explicit staff action lifts it, not the tick box."""
+        return self.dnc_reason is not None and self.dnc_reason not in DoNotContact.CLEARABLE
+
+    @property
+    def dnc_label(self) -> str:
+        return DncReason(self.dnc_reason).label if self.dnc_reason else ""
+
+
+class PreferencesForm(forms.Form):
+    """The three tabs of the Preferences modal, turned into the SPEC §6 shape for ``contact_preferences_update``.
+
+    The form only parses input (numbers, dates, choices). Every rule — N ≥ 1, number and unit
+    together, from ≤ to, a preferred channel that can be reached — is the service's; its errors
+    come back through ``add_service_errors`` and land next to the field they concern.
+    """
+
+    def __init__(self, *args, state: PreferenceState, contact: Contact, **kwargs):
+        self.state = state
+        self.contact = contact
+        super().__init__(*args, initial=self._initial(state), **kwargs)
+        for channel in state.channels:
+            slug = channel.slug
+            locked = state.dnc_reasons.get(slug) not in (None, *DoNotContact.CLEARABLE)
+            self.fields[f"{slug}_subscribed"] = forms.BooleanField(
+                label=_("Contactable"), required=False, disabled=locked,
+                widget=forms.CheckboxInput(
+                    attrs={"class": "form-check-input", "role": "switch", "aria-describedby": f"{slug}-dnc-note"}
+                ),
+            )
+            self.fields[f"{slug}_cap_number"] = forms.IntegerField(
+                label=_("Do not contact more than"), required=False,
+                widget=forms.NumberInput(attrs={"min": 1, "inputmode": "numeric"}),
+            )
+            self.fields[f"{slug}_cap_unit"] = forms.ChoiceField(label=_("each"), required=False, choices=UNIT_CHOICES)
+            self.fields[f"{slug}_pause_from"] = forms.DateField(label=_("Pause from"), required=False, widget=DateInput)
+            self.fields[f"{slug}_pause_to"] = forms.DateField(label=_("to"), required=False, widget=DateInput)
+        self.fields["preferred_channel"] = forms.ChoiceField(
+            label=_("Preferred channel"),
+            required=False,
+            choices=[(channel.slug, channel.name) for channel in state.channels] + [("", _("No preference"))],
+            widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        )
+        for category in state.categories:
+            self.fields[f"category_{category.slug}"] = forms.BooleanField(
+                label=category.name, required=False, help_text=category.description
+            )
+        for segment in state.segments:
+            self.fields[f"segment_{segment.slug}"] = forms.BooleanField(label=segment.name, required=False)
+
+    @staticmethod
+    def _initial(state: PreferenceState) -> dict:
+        initial: dict = {"preferred_channel": state.preferred_channel or ""}
+        for channel in state.channels:
+            slug, pref = channel.slug, state.preferences.get(channel.slug)
+            initial[f"{slug}_subscribed"] = slug not in state.dnc_reasons
+            if pref is not None:
+                initial[f"{slug}_cap_number"] = pref.cap_number
+                initial[f"{slug}_cap_unit"] = pref.cap_unit
+                initial[f"{slug}_pause_from"] = pref.pause_from
+                initial[f"{slug}_pause_to"] = pref.pause_to
+        for category in state.categories:
+            initial[f"category_{category.slug}"] = category_receives(category, category.subscription_status)
+        for segment in state.segments:
+            initial[f"segment_{segment.slug}"] = segment.membership == MEMBER
+        return initial
+
+    # Layout helpers for the template.
+
+    def channel_rows(self) -> list[ChannelRow]:
+        radios = {radio.data["value"]: radio for radio in self["preferred_channel"]}
+        return [
+            ChannelRow(
+                channel=channel,
+                address=self.contact.address_for(channel),
+                dnc_reason=self.state.dnc_reasons.get(channel.slug),
+                subscribed=self[f"{channel.slug}_subscribed"],
+                cap_number=self[f"{channel.slug}_cap_number"],
+                cap_unit=self[f"{channel.slug}_cap_unit"],
+                pause_from=self[f"{channel.slug}_pause_from"],
+                pause_to=self[f"{channel.slug}_pause_to"],
+                preferred=radios[channel.slug],
+            )
+            for channel in self.state.channels
+        ]
+
+    def no_preference_radio(self):
+        return next(radio for radio in self["preferred_channel"] if radio.data["value"] == "")
+
+    def category_rows(self) -> list[tuple[Category, BoundField]]:
+        return [(category, self[f"category_{category.slug}"]) for category in self.state.categories]
+
+    def segment_rows(self) -> list[tuple[Segment, BoundField]]:
+        return [(segment, self[f"segment_{segment.slug}"]) for segment in self.state.segments]
+
+    def tab_of(self, field_name: str) -> str:
+        if field_name.startswith("category_"):
+            return TAB_CATEGORIES
+        if field_name.startswith("segment_"):
+            return TAB_SEGMENTS
+        return TAB_CHANNELS
+
+    def error_tabs(self) -> list[str]:
+        """Tabs holding an error, in tab order: the first one opens, the others get a marker."""
+        tabs = {self.tab_of(name) for name in self.errors if name != forms.forms.NON_FIELD_ERRORS}
+        return [tab for tab in (TAB_CHANNELS, TAB_CATEGORIES, TAB_SEGMENTS) if tab in tabs]
+
+    def active_tab(self) -> str:
+        tabs = self.error_tabs()
+        return tabs[0] if tabs else TAB_CHANNELS
+
+    # From the form to the service and back.
+
+    def preferences_data(self) -> dict:
+        """The cleaned input in the SPEC §6 shape; unchanged values are the service's to skip."""
+        data = self.cleaned_data
+        channels = {}
+        for channel in self.state.channels:
+            slug = channel.slug
+            number, unit = data.get(f"{slug}_cap_number"), data.get(f"{slug}_cap_unit") or None
+            pause_from, pause_to = data.get(f"{slug}_pause_from"), data.get(f"{slug}_pause_to")
+            spec = {
+                "frequency": {"number": number, "unit": unit} if number is not None or unit else None,
+                "pause": {"from": pause_from, "to": pause_to} if pause_from or pause_to else None,
+            }
+            if not self.fields[f"{slug}_subscribed"].disabled:
+                spec["subscribed"] = bool(data.get(f"{slug}_subscribed"))
+            channels[slug] = spec
+        return {
+            "channels": channels,
+            "preferred_channel": data.get("preferred_channel") or None,
+            "categories": {c.slug: bool(data.get(f"category_{c.slug}")) for c in self.state.categories},
+            "segments": {s.slug: bool(data.get(f"segment_{s.slug}")) for s in self.state.segments},
+        }
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        """Show each ``PreferencesInvalid`` message next to the field its dotted path names."""
+        for path, messages in errors.items():
+            field = self.field_for_path(path)
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+
+    @staticmethod
+    def field_for_path(path: str) -> str | None:
+        parts = path.split(".")
+        if parts[0] == "preferred_channel":
+            return "preferred_channel"
+        if parts[0] in ("categories", "segments") and len(parts) == 2:
+            return f"{'category' if parts[0] == 'categories' else 'segment'}_{parts[1]}"
+        if parts[0] == "channels" and len(parts) >= 3:
+            slug, rest = parts[1], tuple(parts[2:])
+            field = {
+                ("subscribed",): "subscribed",
+                ("frequency",): "cap_number",
+                ("frequency", "number"): "cap_number",
+                ("frequency", "unit"): "cap_unit",
+                ("pause",): "pause_from",
+                ("pause", "from"): "pause_from",
+                ("pause", "to"): "pause_to",
+            }.get(rest)
+            return f"{slug}_{field}" if field else None
+        return None
+
+
+# --- Categories, segments, settings ------------------------------------------------------------
+
+
+class SlugFromNameMixin:
+    """An empty slug is made from the name."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = _("Used in links and the API. Left empty, it is made from the name.")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("slug") and cleaned.get("name"):
+            cleaned["slug"] = slugify(cleaned["name"])[:50]
+            if not cleaned["slug"]:
+                self.add_error("slug", _("Enter a slug made of letters, numbers, hyphens or underscores."))
+        return cleaned
+
+
+class CategoryForm(SlugFromNameMixin, forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["name", "slug", "description", "public", "opt_in"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        labels = {"public": _("Shown on the public preference page"), "opt_in": _("Opt-in only")}
+
+
+class SegmentForm(SlugFromNameMixin, forms.ModelForm):
+    class Meta:
+        model = Segment
+        fields = ["name", "slug", "public_name", "description", "public"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        labels = {"public": _("Shown on the public preference page")}
+
+
+class SegmentMemberAddForm(forms.Form):
+    email = forms.EmailField(label=_("Add a contact by email address"))
+
+    def clean_email(self) -> Contact:
+        email = self.cleaned_data["email"]
+        contact = Contact.objects.filter(email__iexact=email).first()
+        if contact is None:
+            raise forms.ValidationError(_("No contact has this email address."))
+        return contact
+
+
+class PreferenceSettingsForm(forms.ModelForm):
+    class Meta:
+        model = PreferenceSettings
+        fields = [
+            "show_preferences",
+            "show_frequency",
+            "show_pause",
+            "show_preferred_channel",
+            "show_categories",
+            "show_segments",
+            "unsubscribe_text",
+            "resubscribe_text",
+        ]
+        labels = {
+            "show_preferences": _("Show the preference page (off: a plain unsubscribe page)"),
+            "show_frequency": _("Show the frequency cap"),
+            "show_pause": _("Show the pause dates"),
+            "show_preferred_channel": _("Show the preferred channel"),
+            "show_categories": _("Show the categories"),
+            "show_segments": _("Show the segments"),
+        }
+        help_texts = {
+            "show_preferences": "",
+            "unsubscribe_text": _("Empty: the built-in wording, translated into the contact's language."),
+            "resubscribe_text": _("Empty: the built-in wording, translated into the contact's language."),
+        }
+        widgets = {
+            "unsubscribe_text": forms.Textarea(attrs={"rows": 2}),
+            "resubscribe_text": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+class ChannelDefaultCapForm(forms.ModelForm):
+    """A channel's global default cap: both fields, or a number of 0 / nothing for no cap."""
+
+    default_cap_unit = forms.ChoiceField(label=_("each"), choices=UNIT_CHOICES, required=False)
+
+    class Meta:
+        model = Channel
+        fields = ["default_cap_number", "default_cap_unit"]
+        labels = {"default_cap_number": _("At most")}
+        widgets = {"default_cap_number": forms.NumberInput(attrs={"min": 0})}
+
+    def clean(self):
+        cleaned = super().clean()
+        number, unit = cleaned.get("default_cap_number"), cleaned.get("default_cap_unit")
+        if number and not unit:
+            self.add_error("default_cap_unit", _("Choose day, week or month."))
+        elif unit and not number and "default_cap_number" not in self.errors:
+            self.add_error("default_cap_number", _("Enter how many messages, or clear the unit."))
+        if not number:
+            cleaned["default_cap_unit"] = ""
+        return cleaned
+
+
+ChannelDefaultCapFormSet = forms.modelformset_factory(Channel, form=ChannelDefaultCapForm, extra=0, can_delete=False)

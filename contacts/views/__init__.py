@@ -1,0 +1,1 @@
+"""Views of the contacts app: ``staff`` is the logged-in marketers' UI."""

@@ -1,0 +1,407 @@
+"""The staff UI (SPEC §5): function views that parse input with a form, read through selectors
+and write through ``contacts.services``.
+
+Every page needs a login and a view permission; every change needs a change permission, so a
+member of the Viewers group who forges a POST gets 403. htmx requests get the partial they
+asked for; the same URLs work as full pages without JavaScript.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.db.utils import DatabaseError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from contacts import selectors
+from contacts.forms import (
+    CategoryForm,
+    ChannelDefaultCapFormSet,
+    ContactFilterForm,
+    ContactForm,
+    PreferenceSettingsForm,
+    PreferencesForm,
+    SegmentForm,
+    SegmentMemberAddForm,
+)
+from contacts.models import Category, Channel, Contact, PreferenceSettings, Segment
+from contacts.services import (
+    PreferencesInvalid,
+    Source,
+    channel_dnc_clear,
+    contact_preferences_update,
+    contact_preferred_channel_set,
+    segment_membership_add,
+    segment_membership_remove,
+)
+
+LOGIN_URL = reverse_lazy("contacts:login")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+CONTACTS_PER_PAGE = 25
+MEMBERS_PER_PAGE = 50
+
+# Client events (HX-Trigger): the profile refreshes on the first, the modal closes on the second.
+PROFILE_CHANGED, MODAL_CLOSE, STAFF_MESSAGE = "profileChanged", "modalClose", "staffMessage"
+
+
+def staff_page(*, view: str, change: str | None = None):
+    """Login, then ``view`` permission to read and ``change`` permission to POST (else 403)."""
+
+    def decorator(function):
+        @wraps(function)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if not request.user.is_authenticated:
+                if request.htmx:
+                    return HttpResponseClientRedirect(f"{LOGIN_URL}?next={request.htmx.current_url_abs_path or '/'}")
+                return redirect_to_login(request.get_full_path(), LOGIN_URL)
+            needed = view if request.method in SAFE_METHODS else change
+            if needed is None or not request.user.has_perm(needed):
+                raise PermissionDenied
+            return function(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _notify(response: HttpResponse, text: str, *, level: str = "success") -> HttpResponse:
+    return trigger_client_event(response, STAFF_MESSAGE, {"text": text, "level": level})
+
+
+# --- Shell -------------------------------------------------------------------------------------
+
+login = auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True)
+logout = auth_views.LogoutView.as_view(next_page=LOGIN_URL)
+
+
+# --- Contacts ------------------------------------------------------------------------------------
+
+SORTABLE_COLUMNS = [
+    ("name", gettext_lazy("Name")),
+    ("email", gettext_lazy("Email")),
+    ("phone", gettext_lazy("Phone")),
+    ("created", gettext_lazy("Created")),
+]
+
+
+def _sort_columns(current: str) -> list[dict]:
+    columns = []
+    for key, label in SORTABLE_COLUMNS:
+        active = current.lstrip("-") == key
+        descending = active and current.startswith("-")
+        columns.append(
+            {"key": key, "label": label, "active": active, "descending": descending,
+             "next": key if descending or not active else f"-{key}"}
+        )
+    return columns
+
+
+@require_http_methods(["GET"])
+@staff_page(view="contacts.view_contact")
+def contact_list(request: HttpRequest) -> HttpResponse:
+    form = ContactFilterForm(request.GET)
+    if not form.is_valid():
+        form = ContactFilterForm({"q": request.GET.get("q", "")[:200]})
+        form.is_valid()
+    arguments = form.selector_arguments()
+    page = selectors.contact_list_page(
+        contacts=selectors.contact_list(**arguments),
+        page=form.cleaned_data.get("page") or 1,
+        per_page=CONTACTS_PER_PAGE,
+        filtered=form.is_filtered(),
+    )
+    context = {
+        "form": form,
+        "page": page,
+        "channels": list(Channel.objects.all()),
+        "columns": _sort_columns(arguments["sort"]),
+        "filtered": form.is_filtered(),
+    }
+    return render(request, "contacts/contact_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.add_contact", change="contacts.add_contact")
+def contact_create(request: HttpRequest) -> HttpResponse:
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        contact = form.save()
+        messages.success(request, _("Contact %(name)s created.") % {"name": contact})
+        return redirect("contacts:contact_detail", pk=contact.pk)
+    return render(request, "contacts/contact_form.html", {"form": form})
+
+
+def _profile_context(contact: Contact) -> dict:
+    profile = selectors.contact_profile(contact=contact)
+    return {"contact": contact, "profile": profile, **_history_lookups(profile.state)}
+
+
+def _history_lookups(state: selectors.PreferenceState) -> dict:
+    """Names for the timeline, keyed as history rows refer to them (no query per row)."""
+    return {
+        "channel_names": {channel.slug: channel.name for channel in state.channels},
+        "category_names": {category.pk: category.name for category in state.categories},
+        "segment_names": {segment.pk: segment.name for segment in state.segments},
+    }
+
+
+@require_http_methods(["GET"])
+@staff_page(view="contacts.view_contact")
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(Contact, pk=pk)
+    context = _profile_context(contact)
+    if request.htmx and request.GET.get("partial") == "profile":
+        return render(request, "contacts/contact_detail.html#profile", context)
+    return render(request, "contacts/contact_detail.html", context)
+
+
+@require_http_methods(["GET"])
+@staff_page(view="contacts.view_contact")
+def contact_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Older timeline rows, appended below the ones shown."""
+    contact = get_object_or_404(Contact, pk=pk)
+    try:
+        before = int(request.GET["before"])
+    except (KeyError, ValueError):
+        raise Http404
+    history, has_more = selectors.contact_history(contact=contact, before_id=before)
+    state = selectors.contact_preference_state(contact=contact)
+    context = {"contact": contact, "history": history, "has_more": has_more, **_history_lookups(state)}
+    return render(request, "contacts/contact_detail.html#history-rows", context)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.change_contact", change="contacts.change_contact")
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(Contact, pk=pk)
+    form = ContactForm(request.POST or None, instance=contact)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.save()
+            _preferred_channel_drop_if_unreachable(request, contact)
+        messages.success(request, _("Contact details saved."))
+        return redirect("contacts:contact_detail", pk=contact.pk)
+    return render(request, "contacts/contact_form.html", {"form": form, "contact": contact})
+
+
+def _preferred_channel_drop_if_unreachable(request: HttpRequest, contact: Contact) -> None:
+    # A preferred channel must stay reachable (SPEC §2): removing its address removes the preference.
+    state = selectors.contact_preference_state(contact=contact)
+    preferred = next((c for c in state.channels if c.slug == state.preferred_channel), None)
+    if preferred is not None and not contact.address_for(preferred):
+        contact_preferred_channel_set(contact=contact, channel=None, source=Source.staff(request.user))
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.view_contact", change="contacts.change_contact")
+def contact_preferences(request: HttpRequest, pk: int) -> HttpResponse:
+    """The three-tab Preferences modal: one save for all tabs through ``contact_preferences_update``."""
+    contact = get_object_or_404(Contact, pk=pk)
+    state = selectors.contact_preference_state(contact=contact)
+    form = PreferencesForm(request.POST or None, state=state, contact=contact)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact_preferences_update(contact=contact, data=form.preferences_data(), source=Source.staff(request.user))
+        except PreferencesInvalid as invalid:
+            form.add_service_errors(invalid.errors)
+        else:
+            text = _("Preferences of %(name)s saved.") % {"name": contact}
+            if not request.htmx:
+                messages.success(request, text)
+                return redirect("contacts:contact_detail", pk=contact.pk)
+            response = HttpResponse(status=204)
+            trigger_client_event(response, PROFILE_CHANGED)
+            trigger_client_event(response, MODAL_CLOSE)
+            return _notify(response, text)
+    context = {"contact": contact, "form": form, "state": state}
+    if request.htmx:
+        return render(request, "contacts/preferences.html#modal", context)
+    return render(request, "contacts/preferences.html", context)
+
+
+@require_POST
+@staff_page(view="contacts.view_contact", change="contacts.change_contact")
+def contact_dnc_clear(request: HttpRequest, pk: int, channel: str) -> HttpResponse:
+    """The explicit staff action that lifts a bounce or complaint (and any other do-not-contact)."""
+    contact = get_object_or_404(Contact, pk=pk)
+    channel_obj = get_object_or_404(Channel, slug=channel)
+    channel_dnc_clear(contact=contact, channel=channel_obj, source=Source.staff(request.user))
+    text = _("%(channel)s may be used again for %(name)s.") % {"channel": channel_obj.name, "name": contact}
+    if not request.htmx:
+        messages.success(request, text)
+        return redirect("contacts:contact_detail", pk=contact.pk)
+    state = selectors.contact_preference_state(contact=contact)
+    form = PreferencesForm(state=state, contact=contact)
+    response = render(request, "contacts/preferences.html#modal", {"contact": contact, "form": form, "state": state})
+    trigger_client_event(response, PROFILE_CHANGED)
+    return _notify(response, text)
+
+
+# --- Categories ----------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET"])
+@staff_page(view="contacts.view_category")
+def category_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "contacts/category_list.html", {"categories": selectors.category_list()})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.add_category", change="contacts.add_category")
+def category_create(request: HttpRequest) -> HttpResponse:
+    return _object_form(request, CategoryForm(request.POST or None), kind="category")
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.change_category", change="contacts.change_category")
+def category_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    category = get_object_or_404(Category, pk=pk)
+    return _object_form(request, CategoryForm(request.POST or None, instance=category), kind="category")
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.delete_category", change="contacts.delete_category")
+def category_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    category = get_object_or_404(selectors.category_list(), pk=pk)
+    return _object_delete(request, category, kind="category")
+
+
+# --- Segments ------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET"])
+@staff_page(view="contacts.view_segment")
+def segment_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "contacts/segment_list.html", {"segments": selectors.segment_list()})
+
+
+@require_http_methods(["GET"])
+@staff_page(view="contacts.view_segment")
+def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = get_object_or_404(selectors.segment_list(), pk=pk)
+    try:
+        number = max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        number = 1
+    page = selectors.list_page(
+        queryset=selectors.segment_members(segment=segment), page=number, per_page=MEMBERS_PER_PAGE,
+        total=segment.member_count,
+    )
+    context = {"segment": segment, "page": page, "add_form": SegmentMemberAddForm()}
+    return render(request, "contacts/segment_detail.html", context)
+
+
+@require_POST
+@staff_page(view="contacts.view_segment", change="contacts.change_segment")
+def segment_member_add(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = get_object_or_404(Segment, pk=pk)
+    form = SegmentMemberAddForm(request.POST)
+    if form.is_valid():
+        contact = form.cleaned_data["email"]
+        segment_membership_add(contact=contact, segment=segment, source=Source.staff(request.user))
+        messages.success(request, _("%(name)s added to %(segment)s.") % {"name": contact, "segment": segment})
+    else:
+        messages.error(request, " ".join(form.errors["email"]))
+    return redirect("contacts:segment_detail", pk=segment.pk)
+
+
+@require_POST
+@staff_page(view="contacts.view_segment", change="contacts.change_segment")
+def segment_member_remove(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
+    segment = get_object_or_404(Segment, pk=pk)
+    contact = get_object_or_404(Contact, pk=contact_pk)
+    segment_membership_remove(contact=contact, segment=segment, source=Source.staff(request.user))
+    messages.success(request, _("%(name)s removed from %(segment)s.") % {"name": contact, "segment": segment})
+    return redirect(reverse("contacts:segment_detail", kwargs={"pk": segment.pk}) + _page_suffix(request))
+
+
+def _page_suffix(request: HttpRequest) -> str:
+    page = request.POST.get("page", "")
+    return f"?page={page}" if page.isdigit() else ""
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.add_segment", change="contacts.add_segment")
+def segment_create(request: HttpRequest) -> HttpResponse:
+    return _object_form(request, SegmentForm(request.POST or None), kind="segment")
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.change_segment", change="contacts.change_segment")
+def segment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = get_object_or_404(Segment, pk=pk)
+    return _object_form(request, SegmentForm(request.POST or None, instance=segment), kind="segment")
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.delete_segment", change="contacts.delete_segment")
+def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = get_object_or_404(selectors.segment_list(), pk=pk)
+    return _object_delete(request, segment, kind="segment")
+
+
+# --- Shared by categories and segments -----------------------------------------------------------
+
+KIND_LABELS = {
+    "category": (gettext_lazy("category"), gettext_lazy("Category")),
+    "segment": (gettext_lazy("segment"), gettext_lazy("Segment")),
+}
+
+
+def _object_form(request: HttpRequest, form, *, kind: str) -> HttpResponse:
+    creating = form.instance.pk is None
+    if request.method == "POST" and form.is_valid():
+        obj = form.save()
+        text = _("%(kind)s %(name)s created.") if creating else _("%(kind)s %(name)s saved.")
+        messages.success(request, text % {"kind": KIND_LABELS[kind][1], "name": obj})
+        return redirect(f"contacts:{kind}_list")
+    context = {"form": form, "kind": kind, "kind_label": KIND_LABELS[kind][0], "creating": creating}
+    return render(request, "contacts/object_form.html", context)
+
+
+def _object_delete(request: HttpRequest, obj, *, kind: str) -> HttpResponse:
+    if request.method == "POST":
+        name = str(obj)
+        try:
+            with transaction.atomic():
+                obj.delete()
+        except (ProtectedError, DatabaseError):
+            messages.error(request, _("%(name)s could not be deleted: its history must be kept.") % {"name": name})
+            return redirect(f"contacts:{kind}_list")
+        messages.success(request, _("%(kind)s %(name)s deleted.") % {"kind": KIND_LABELS[kind][1], "name": name})
+        return redirect(f"contacts:{kind}_list")
+    context = {"object": obj, "kind": kind, "kind_label": KIND_LABELS[kind][0]}
+    return render(request, "contacts/object_confirm_delete.html", context)
+
+
+# --- Settings ------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.view_preferencesettings", change="contacts.change_preferencesettings")
+def settings_edit(request: HttpRequest) -> HttpResponse:
+    """The default public-page switches and each channel's global default cap."""
+    if request.method == "POST" and not request.user.has_perm("contacts.change_channel"):
+        raise PermissionDenied
+    data = request.POST or None
+    form = PreferenceSettingsForm(data, instance=PreferenceSettings.load())
+    caps = ChannelDefaultCapFormSet(data, queryset=Channel.objects.all(), prefix="caps")
+    if request.method == "POST" and form.is_valid() and caps.is_valid():
+        with transaction.atomic():
+            form.save()
+            caps.save()
+        messages.success(request, _("Settings saved."))
+        return redirect("contacts:settings")
+    return render(request, "contacts/settings.html", {"form": form, "caps": caps})

@@ -1,0 +1,123 @@
+// Staff UI behaviour: the <dialog> modal fetched by htmx, its focus trap, and toasts.
+// No inline scripts anywhere, so a strict Content-Security-Policy can be turned on.
+(function () {
+  "use strict";
+
+  const FOCUSABLE = [
+    "a[href]", "button:not([disabled])", "input:not([disabled]):not([type=hidden])",
+    "select:not([disabled])", "textarea:not([disabled])", "[tabindex]:not([tabindex='-1'])",
+  ].join(",");
+
+  let opener = null;
+
+  function modal() {
+    return document.getElementById("staff-modal");
+  }
+
+  function visibleFocusables(container) {
+    return Array.from(container.querySelectorAll(FOCUSABLE)).filter(
+      (el) => el.offsetParent !== null || el === document.activeElement
+    );
+  }
+
+  function focusInitial(dialog) {
+    const invalid = dialog.querySelector(".tab-pane.active .is-invalid, .tab-pane.active .invalid-feedback");
+    if (invalid) {
+      const field = invalid.matches("input, select, textarea")
+        ? invalid
+        : invalid.closest("div").querySelector("input, select, textarea");
+      (field || invalid).focus();
+      return;
+    }
+    const tab = dialog.querySelector("[role=tab].active") || visibleFocusables(dialog)[0];
+    if (tab) tab.focus();
+  }
+
+  function showToast(text, level) {
+    const template = document.getElementById("toast-template");
+    const container = document.getElementById("toasts");
+    if (!template || !container) return;
+    const toast = template.content.firstElementChild.cloneNode(true);
+    toast.classList.add("text-bg-" + (level === "error" ? "danger" : level || "success"));
+    toast.querySelector(".toast-body").textContent = text;
+    container.appendChild(toast);
+    window.bootstrap.Toast.getOrCreateInstance(toast).show();
+    toast.addEventListener("hidden.bs.toast", () => toast.remove());
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".toast[data-autoshow]").forEach((toast) => {
+      window.bootstrap.Toast.getOrCreateInstance(toast).show();
+    });
+
+    const dialog = modal();
+    if (!dialog) return;
+
+    // Remember what opened the modal, to give it focus back when the modal closes.
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      if (event.detail.elt.matches("[data-opens-modal]")) opener = event.detail.elt;
+    });
+
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      if (event.detail.target.id !== "staff-modal-content") return;
+      if (!dialog.open) {
+        dialog.showModal();
+        dialog.dataset.opened = "true";
+      }
+      focusInitial(dialog);
+    });
+
+    document.body.addEventListener("modalClose", function () {
+      if (dialog.open) dialog.close();
+    });
+
+    document.body.addEventListener("staffMessage", function (event) {
+      showToast(event.detail.text, event.detail.level);
+    });
+
+    document.body.addEventListener("htmx:responseError", function (event) {
+      const status = event.detail.xhr.status;
+      showToast(
+        status === 403 ? "Your account may not do this." : "Something went wrong (" + status + "). Nothing was saved.",
+        "error"
+      );
+    });
+
+    dialog.addEventListener("close", function () {
+      delete dialog.dataset.opened;
+      // Emptied on the next tick: htmx may still be finishing with the form that closed it.
+      window.setTimeout(function () {
+        if (!dialog.open) document.getElementById("staff-modal-content").replaceChildren();
+      }, 0);
+      const target = opener && document.body.contains(opener) ? opener.closest(".dropdown")?.querySelector("[data-bs-toggle=dropdown]") || opener : null;
+      if (target) target.focus();
+    });
+
+    // Focus trap: Tab and Shift+Tab cycle inside the modal. Escape closes it natively (dialog "cancel").
+    dialog.addEventListener("keydown", function (event) {
+      if (event.key !== "Tab") return;
+      const items = visibleFocusables(dialog);
+      if (!items.length) return;
+      const first = items[0];
+      const last = items[items.length - 1];
+      if (event.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && document.activeElement === last) {
+        event.preventDefault();
+        first.focus();
+      }
+    });
+
+    document.addEventListener("click", function (event) {
+      const closer = event.target.closest("[data-modal-close]");
+      if (!closer) return;
+      if (dialog.contains(closer)) {
+        dialog.close();
+      } else {
+        const form = closer.closest("form[data-cancel-url]");
+        if (form) window.location.assign(form.dataset.cancelUrl);
+      }
+    });
+  });
+})();
