@@ -1,1 +1,253 @@
-"""What is sent and when (SPEC §3): messages, dispatches, sends. Built by the dispatch issue."""
+"""What is sent and when (SPEC §3): messages with a version per channel, dispatches, sends.
+
+A send is the one outcome of one message for one contact, ever: the database refuses a second
+row for the same (message, contact), which is what makes retries and redelivered tasks safe.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Category, Channel, Contact, PreferenceSettings, Segment
+
+# The public-page switches a message may override; None on the message means "the global setting".
+SWITCHES = (
+    "show_preferences",
+    "show_frequency",
+    "show_pause",
+    "show_preferred_channel",
+    "show_categories",
+    "show_segments",
+)
+SWITCH_TEXTS = ("unsubscribe_text", "resubscribe_text")
+
+
+class Message(models.Model):
+    name = models.CharField(max_length=200)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="messages",
+        help_text=_("Contacts who left this category do not receive the message."),
+    )
+    segments = models.ManyToManyField(Segment, related_name="messages", help_text=_("Who receives it."))
+    transactional = models.BooleanField(
+        default=False,
+        help_text=_("Skips frequency caps, pauses and categories, never do-not-contact. Does not count toward caps."),
+    )
+    deliver_until = models.DateTimeField(
+        null=True, blank=True, help_text=_("Deferred sends still waiting then expire. Empty: 7 days after sending.")
+    )
+    from_email = models.CharField(max_length=254, blank=True, help_text=_("Empty: the site's default sender."))
+
+    show_preferences = models.BooleanField(null=True, blank=True, verbose_name=_("show preferences"))
+    show_frequency = models.BooleanField(null=True, blank=True, verbose_name=_("show frequency"))
+    show_pause = models.BooleanField(null=True, blank=True, verbose_name=_("show pause dates"))
+    show_preferred_channel = models.BooleanField(null=True, blank=True, verbose_name=_("show preferred channel"))
+    show_categories = models.BooleanField(null=True, blank=True, verbose_name=_("show categories"))
+    show_segments = models.BooleanField(null=True, blank=True, verbose_name=_("show segments"))
+    unsubscribe_text = models.TextField(blank=True, help_text=_("Empty: the global text."))
+    resubscribe_text = models.TextField(blank=True, help_text=_("Empty: the global text."))
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("messaging:message_detail", args=[self.pk])
+
+    def page_switches(self, defaults: PreferenceSettings | None = None) -> dict:
+        """The public-page switches in effect: the message's own value, else the global one."""
+        defaults = defaults or PreferenceSettings.load()
+        effective = {}
+        for name in SWITCHES:
+            own = getattr(self, name)
+            effective[name] = getattr(defaults, name) if own is None else own
+        for name in SWITCH_TEXTS:
+            effective[name] = getattr(self, name) or getattr(defaults, name)
+        return effective
+
+    def ordered_versions(self) -> list[MessageVersion]:
+        return sorted(self.versions.select_related("channel"), key=lambda v: (v.position, v.channel_id))
+
+
+class MessageVersion(models.Model):
+    """What the message says on one channel. Versions in ``position`` order are the channel order."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="versions")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0, help_text=_("Lower is tried first."))
+    subject = models.CharField(max_length=255, blank=True)
+    text_body = models.TextField(blank=True)
+    html_body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position", "channel_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "channel"], name="msgversion_unique_message_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message} — {self.channel}"
+
+
+class DispatchStatus(models.TextChoices):
+    PLANNING = "planning", _("Planning")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+
+
+class Dispatch(models.Model):
+    """One sending of a message to its segments, split into batches of contact-id ranges."""
+
+    Status = DispatchStatus
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="dispatches")
+    status = models.CharField(max_length=10, choices=DispatchStatus.choices, default=DispatchStatus.PLANNING)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deliver_until = models.DateTimeField()
+    batch_size = models.PositiveIntegerField(default=5000)
+    recipients = models.PositiveIntegerField(null=True, blank=True, help_text=_("Known once planned."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    planned_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = _("dispatches")
+
+    def __str__(self) -> str:
+        return f"{self.message} #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("messaging:dispatch_detail", args=[self.pk])
+
+
+class BatchStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DECIDED = "decided", _("Decided")
+    DONE = "done", _("Done")
+
+
+class DispatchBatch(models.Model):
+    """The recipients of a dispatch whose contact id lies in [first_contact_id, last_contact_id]."""
+
+    Status = BatchStatus
+
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="batches")
+    first_contact_id = models.BigIntegerField()
+    last_contact_id = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.PENDING)
+    # When a worker last started on it: the periodic task re-enqueues batches whose worker vanished.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dispatch_id", "first_contact_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["dispatch", "first_contact_id"], name="batch_unique_dispatch_start"),
+            models.CheckConstraint(
+                name="batch_range_ordered", condition=Q(first_contact_id__lte=models.F("last_contact_id"))
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "claimed_at"], name="batch_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.dispatch} [{self.first_contact_id}–{self.last_contact_id}]"
+
+
+class Outcome(models.TextChoices):
+    SENDING = "sending", _("Sending")  # decided and counted toward caps, being handed to the backend
+    SENT = "sent", _("Sent")
+    DEFERRED = "deferred", _("Deferred")
+    SKIPPED_CATEGORY = "skipped_category", _("Skipped: category")
+    SKIPPED_DNC = "skipped_dnc", _("Skipped: do not contact")
+    SKIPPED_NO_ADDRESS = "skipped_no_address", _("Skipped: no address")
+    EXPIRED = "expired", _("Expired")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# Sends that count toward frequency caps (SPEC §3: only those handed to a backend).
+CAP_COUNTED = (Outcome.SENDING, Outcome.SENT)
+
+
+class Send(models.Model):
+    """The one outcome of one message for one contact."""
+
+    Outcome = Outcome
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="sends")
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="sends")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="sends")
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    reason = models.CharField(max_length=40, blank=True)
+    # Copied from the message so the cap query needs no join.
+    transactional = models.BooleanField(default=False)
+    decided_at = models.DateTimeField()
+    evaluated_at = models.DateTimeField()
+    deferred_until = models.DateTimeField(null=True, blank=True)
+    # The moment the decision sent it: what frequency caps count.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "contact"], name="send_unique_message_contact"),
+            models.CheckConstraint(name="send_outcome_known", condition=Q(outcome__in=Outcome.values)),
+            models.CheckConstraint(
+                name="send_deferred_has_time",
+                condition=~Q(outcome=Outcome.DEFERRED) | Q(deferred_until__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="send_sent_has_channel",
+                condition=~Q(outcome__in=CAP_COUNTED) | (Q(channel__isnull=False) & Q(sent_at__isnull=False)),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["contact", "channel", "sent_at"],
+                name="send_cap_window_idx",
+                condition=Q(outcome__in=CAP_COUNTED, transactional=False),
+            ),
+            models.Index(fields=["deferred_until"], name="send_deferred_due_idx", condition=Q(outcome=Outcome.DEFERRED)),
+            models.Index(fields=["dispatch", "outcome"], name="send_dispatch_outcome_idx"),
+            models.Index(fields=["contact", "-decided_at"], name="send_contact_timeline_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message} → {self.contact}: {self.outcome}"
+
+
+class OutboxMessage(models.Model):
+    """What a development backend 'delivered': the staff Outbox shows it, links included."""
+
+    send = models.ForeignKey(Send, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox")
+    channel_slug = models.SlugField()
+    to = models.CharField(max_length=254)
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField()
+    html_body = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["to"], name="outbox_to_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_slug} to {self.to}"

@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .views import public
 
 app_name = "messaging"
-urlpatterns: list = []
+urlpatterns = [
+    # Public links (SPEC §4); served at /messaging/… until the site root includes them.
+    path("p/<str:token>/", public.preferences, name="preferences"),
+    path("u/<str:token>/", public.unsubscribe, name="unsubscribe"),
+]

@@ -1,0 +1,39 @@
+"""Delivery backends: one class per way of handing a message over (SMTP, an SMS provider, …).
+
+A channel row names its backend by dotted path; adding a channel is a row plus a class here.
+``deliver`` receives a whole chunk so a backend can reuse one connection for all of it, and
+returns the error for each send it could not hand over (an empty dict: all delivered).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.utils.module_loading import import_string
+
+from contacts.models import Channel
+
+from ..rendering import Delivery, MessageRenderer
+
+DEFAULT_BACKENDS = {
+    Channel.AddressField.EMAIL: "messaging.backends.email.EmailBackend",
+    Channel.AddressField.PHONE: "messaging.backends.sms.DevelopmentSmsBackend",
+}
+
+
+class ChannelBackend:
+    def __init__(self, channel: Channel):
+        self.channel = channel
+
+    def deliver(self, renderer: MessageRenderer, deliveries: list[Delivery]) -> dict[int, str]:
+        raise NotImplementedError
+
+
+@lru_cache(maxsize=32)
+def _backend_class(path: str) -> type[ChannelBackend]:
+    return import_string(path)
+
+
+def backend_for(channel: Channel) -> ChannelBackend:
+    path = channel.backend or DEFAULT_BACKENDS[channel.address_field]
+    return _backend_class(path)(channel)

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from . import ChannelBackend
+
+
+class NoopBackend(ChannelBackend):
+    """Accepts everything and does nothing: for measuring the dispatch engine alone."""
+
+    def deliver(self, renderer, deliveries):
+        return {}

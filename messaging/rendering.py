@@ -1,0 +1,150 @@
+"""Per-contact rendering of a message version: the tokens of SPEC §3 and the visible unsubscribe.
+
+Templates are split at their tokens once per batch; rendering one contact is then a join, which
+is what lets delivery reach thousands of emails per second.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from contacts.models import PreferenceSettings
+
+from .models import Message, MessageVersion
+from .tokens import preferences_url, send_token, unsubscribe_url
+
+TOKENS = ("{first_name}", "{unsubscribe_url}", "{preferences_url}", "{unsubscribe_text}")
+_TOKEN_RE = re.compile("(" + "|".join(re.escape(token) for token in TOKENS) + ")")
+_SMS_OPT_OUT_RE = re.compile(r"\bSTOP\b|\{unsubscribe_url\}|\{unsubscribe_text\}", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One send to hand to a backend: the contact's details as they are at delivery time."""
+
+    send_id: int
+    contact_id: int
+    first_name: str
+    last_name: str
+    address: str
+    locale: str = "en"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Template:
+    """A body split at its tokens: literal, token, literal, token, …"""
+
+    def __init__(self, text: str):
+        self.parts = _TOKEN_RE.split(text)
+
+    def render(self, values: dict[str, str]) -> str:
+        parts = self.parts[:]
+        parts[1::2] = [values[token] for token in parts[1::2]]
+        return "".join(parts)
+
+    def uses(self, *tokens: str) -> bool:
+        return any(token in self.parts[1::2] for token in tokens)
+
+
+def default_unsubscribe_text() -> str:
+    return _("To stop receiving these messages, unsubscribe here: {unsubscribe_url}")
+
+
+def sms_opt_out_line() -> str:
+    return _("Reply STOP to opt out.")
+
+
+class MessageRenderer:
+    """Renders one version of one message for many contacts; per-locale texts are built once."""
+
+    def __init__(self, message: Message, version: MessageVersion, settings: PreferenceSettings | None = None):
+        self.message, self.version = message, version
+        self.marketing = not message.transactional
+        self.configured_unsubscribe = message.page_switches(settings)["unsubscribe_text"]
+        self.subject = Template(version.subject)
+        self._per_locale: dict[str, tuple[Template, Template | None, Template, str]] = {}
+
+    @cached_property
+    def text_template(self) -> str:
+        text = self.version.text_body
+        body = Template(text)
+        if self.marketing and not body.uses("{unsubscribe_url}", "{unsubscribe_text}"):
+            # Every marketing message carries a visible way out (SPEC §4).
+            text = text.rstrip() + "\n\n{unsubscribe_text}\n"
+        return text
+
+    @cached_property
+    def html_template(self) -> str | None:
+        html_body = self.version.html_body
+        if not html_body:
+            return None
+        if self.marketing and not Template(html_body).uses("{unsubscribe_url}", "{unsubscribe_text}"):
+            footer = '<p style="font-size:12px;color:#555">{unsubscribe_text}</p>'
+            if "</body>" in html_body:
+                html_body = html_body.replace("</body>", footer + "</body>", 1)
+            else:
+                html_body = html_body + footer
+        return html_body
+
+    def _locale(self, locale: str):
+        cached = self._per_locale.get(locale)
+        if cached is None:
+            with translation.override(locale):
+                unsubscribe = self.configured_unsubscribe or default_unsubscribe_text()
+                opt_out = sms_opt_out_line()
+            # The unsubscribe text may itself hold {unsubscribe_url}; in HTML it becomes a link.
+            text_unsub = Template(unsubscribe.replace("{unsubscribe_text}", ""))
+            escaped = html.escape(unsubscribe.replace("{unsubscribe_text}", ""))
+            if "{unsubscribe_url}" in escaped:
+                escaped = escaped.replace("{unsubscribe_url}", '<a href="{unsubscribe_url}">{unsubscribe_url}</a>')
+            else:
+                escaped += ' <a href="{unsubscribe_url}">{unsubscribe_url}</a>'
+            cached = (
+                Template(self.text_template),
+                Template(self.html_template) if self.html_template is not None else None,
+                text_unsub,
+                Template(escaped),
+                opt_out,
+            )
+            self._per_locale[locale] = cached
+        return cached
+
+    def values(self, delivery: Delivery) -> dict[str, str]:
+        token = send_token(delivery.send_id)
+        return {
+            "{first_name}": delivery.first_name,
+            "{unsubscribe_url}": unsubscribe_url(token),
+            "{preferences_url}": preferences_url(token),
+            "{unsubscribe_text}": "",
+        }
+
+    def email(self, delivery: Delivery) -> tuple[str, str, str | None, dict[str, str]]:
+        """Subject, text body, HTML body (or None) and the token values used."""
+        text, html_template, unsub_text, unsub_html, _opt_out = self._locale(delivery.locale)
+        values = self.values(delivery)
+        text_values = {**values, "{unsubscribe_text}": unsub_text.render(values)}
+        body = text.render(text_values)
+        html_body = None
+        if html_template is not None:
+            escaped = {key: html.escape(value) for key, value in values.items()}
+            escaped["{unsubscribe_text}"] = unsub_html.render(escaped)
+            html_body = html_template.render(escaped)
+        return self.subject.render(text_values), body, html_body, values
+
+    def sms(self, delivery: Delivery) -> str:
+        text, _html, unsub_text, _unsub_html, opt_out = self._locale(delivery.locale)
+        values = self.values(delivery)
+        values["{unsubscribe_text}"] = unsub_text.render(values)
+        body = Template(self.version.text_body).render(values)
+        if self.marketing and not _SMS_OPT_OUT_RE.search(self.version.text_body):
+            body = f"{body.rstrip()}\n{opt_out}"
+        return body

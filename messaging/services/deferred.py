@@ -1,0 +1,151 @@
+"""The deferral queue: re-deciding due sends, expiring them, cancelling them, recovering stalls."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from contacts.models import Contact
+from messaging.decision import decide, message_plan
+from messaging.decision.inputs import contact_facts
+from messaging.models import BatchStatus, Dispatch, DispatchBatch, Send
+
+CHUNK = 5000
+BATCH_LEASE = datetime.timedelta(minutes=5)
+
+
+@dataclass
+class DeferredReport:
+    reevaluated: int = 0
+    outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    to_deliver: list[int] = field(default_factory=list)
+
+
+REEVALUATE_SQL = f"""
+    UPDATE {Send._meta.db_table} s SET
+        outcome = d.outcome, channel_id = d.channel_id, reason = d.reason, evaluated_at = %(now)s,
+        deferred_until = d.deferred_until,
+        sent_at = CASE WHEN d.outcome = 'sending' THEN %(now)s::timestamptz END
+    FROM ({{decision}}) d
+    WHERE s.id = d.send_id AND s.outcome = 'deferred'
+    RETURNING s.id, s.outcome
+"""
+DUE_CANDIDATES = f"""
+    SELECT contact_id, id AS send_id FROM {Send._meta.db_table}
+    WHERE id = ANY(%(send_ids)s::bigint[]) AND outcome = 'deferred'
+"""
+LOCK_SQL = f"""
+    SELECT c.id FROM {Contact._meta.db_table} c
+    WHERE c.id IN (SELECT contact_id FROM ({DUE_CANDIDATES}) due) ORDER BY c.id FOR NO KEY UPDATE OF c
+"""
+
+
+def deferred_process(*, now: datetime.datetime | None = None, chunk: int = CHUNK) -> DeferredReport:
+    """Run the whole decision again for every deferred send that is due (SPEC §3 step 6).
+
+    Preferences are read as they are now: an unsubscribe during the deferral skips the send, a
+    lifted pause sends it, and past ``deliver_until`` it expires. Sends that become ``sending``
+    are returned for delivery. Each due send is looked at once per call.
+    """
+    now = now or timezone.now()
+    report = DeferredReport()
+    while True:
+        due = list(
+            Send.objects.filter(outcome=Send.Outcome.DEFERRED, deferred_until__lte=now, evaluated_at__lt=now)
+            .order_by("deferred_until", "pk")
+            .values_list("pk", "dispatch_id")[:chunk]
+        )
+        if not due:
+            return report
+        by_dispatch: dict[int, list[int]] = defaultdict(list)
+        for send_id, dispatch_id in due:
+            by_dispatch[dispatch_id].append(send_id)
+        for dispatch_id, send_ids in by_dispatch.items():
+            for send_id, outcome in _reevaluate(dispatch_id, send_ids, now):
+                report.reevaluated += 1
+                report.outcomes[outcome] += 1
+                if outcome == Send.Outcome.SENDING:
+                    report.to_deliver.append(send_id)
+
+
+@transaction.atomic
+def _reevaluate(dispatch_id: int, send_ids: list[int], now: datetime.datetime) -> list[tuple[int, str]]:
+    dispatch = Dispatch.objects.select_related("message__category").get(pk=dispatch_id)
+    plan = message_plan(dispatch.message, deliver_until=dispatch.deliver_until)
+    if connection.vendor == "postgresql":
+        from messaging.decision.sql import decision_params, decision_sql, jit_off
+
+        params = {**decision_params(plan, now), "send_ids": send_ids}
+        with connection.cursor() as cursor:
+            jit_off(cursor)
+            cursor.execute(LOCK_SQL, params)
+            sql = REEVALUATE_SQL.replace("{decision}", decision_sql(DUE_CANDIDATES, "contact_id, send_id"))
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    sends = list(Send.objects.filter(pk__in=send_ids, outcome=Send.Outcome.DEFERRED))
+    facts = contact_facts(plan, [send.contact_id for send in sends], now)
+    results = []
+    for send in sends:
+        decision = decide(facts[send.contact_id], plan, now)
+        send.outcome, send.channel_id, send.reason = decision.outcome, decision.channel_id, decision.reason
+        send.deferred_until, send.evaluated_at = decision.deferred_until, now
+        send.sent_at = now if decision.outcome == Send.Outcome.SENDING else None
+        results.append((send.pk, send.outcome))
+    Send.objects.bulk_update(sends, ["outcome", "channel_id", "reason", "deferred_until", "evaluated_at", "sent_at"])
+    return results
+
+
+@transaction.atomic
+def deferred_cancel(*, send_ids: list[int] | None = None, dispatch: Dispatch | None = None, user=None) -> int:
+    """Staff cancel deferred sends (some, or all of a dispatch); returns how many were cancelled."""
+    sends = Send.objects.filter(outcome=Send.Outcome.DEFERRED)
+    if send_ids is not None:
+        sends = sends.filter(pk__in=send_ids)
+    if dispatch is not None:
+        sends = sends.filter(dispatch=dispatch)
+    label = f"staff:{user.get_username()}" if user else "staff"
+    return sends.update(
+        outcome=Send.Outcome.CANCELLED, reason=f"cancelled by {label}"[:40], evaluated_at=timezone.now()
+    )
+
+
+def batch_lease() -> datetime.timedelta:
+    return datetime.timedelta(seconds=getattr(settings, "MESSAGING_BATCH_LEASE_SECONDS", BATCH_LEASE.total_seconds()))
+
+
+@transaction.atomic
+def stalled_batches_claim(*, now: datetime.datetime | None = None) -> list[int]:
+    """Batches whose worker vanished (killed, machine lost): claim them again and return their ids."""
+    now = now or timezone.now()
+    stale = now - batch_lease()
+    batches = (
+        DispatchBatch.objects.select_for_update(skip_locked=True)
+        .exclude(status=BatchStatus.DONE)
+        .filter(created_at__lte=stale)
+        .exclude(claimed_at__gt=stale)
+    )
+    ids = list(batches.values_list("pk", flat=True))
+    DispatchBatch.objects.filter(pk__in=ids).update(claimed_at=now)
+    return ids
+
+
+def stalled_sends(*, now: datetime.datetime | None = None) -> list[int]:
+    """Decided sends still not handed over long after their decision (a crash mid-delivery)."""
+    now = now or timezone.now()
+    return list(
+        Send.objects.filter(outcome=Send.Outcome.SENDING, evaluated_at__lte=now - batch_lease())
+        .exclude(dispatch__batches__status__in=[BatchStatus.PENDING, BatchStatus.DECIDED])
+        .values_list("pk", flat=True)[:100000]
+    )
+
+
+def dispatches_planning_stalled(*, now: datetime.datetime | None = None) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        Dispatch.objects.filter(planned_at__isnull=True, created_at__lte=now - batch_lease()).values_list("pk", flat=True)
+    )

@@ -1,0 +1,224 @@
+"""Starting a dispatch and deciding its batches (SPEC §3)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from contacts.models import Contact, SegmentMembership
+from messaging.decision import decide, message_plan
+from messaging.decision.inputs import contact_facts
+from messaging.models import BatchStatus, Dispatch, DispatchBatch, DispatchStatus, Message, Send
+
+DEFAULT_DELIVER_WITHIN = datetime.timedelta(days=7)
+
+
+class DispatchInvalid(Exception):
+    """The message cannot be sent as it is; the message says why."""
+
+
+def message_recipients_sql() -> str:
+    """Distinct contacts in the message's source segments, minus those removed from them."""
+    through = Message.segments.through._meta.db_table
+    return f"""
+        SELECT DISTINCT sm.contact_id FROM {SegmentMembership._meta.db_table} sm
+        JOIN {through} ms ON ms.segment_id = sm.segment_id AND ms.message_id = %(message_id)s
+        WHERE NOT sm.removed
+    """
+
+
+def message_recipient_count(*, message: Message) -> int:
+    """The recipient estimate shown before sending: members of the source segments, each once."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({message_recipients_sql()}) r", {"message_id": message.pk})
+        return cursor.fetchone()[0]
+
+
+def dispatch_errors(message: Message) -> list[str]:
+    errors = []
+    if not message.versions.exists():
+        errors.append("The message has no version for any channel.")
+    if not message.segments.exists():
+        errors.append("The message has no source segment.")
+    if message.deliver_until and message.deliver_until <= timezone.now():
+        errors.append("The delivery deadline has passed.")
+    return errors
+
+
+@transaction.atomic
+def dispatch_create(*, message: Message, user=None, batch_size: int = 5000) -> Dispatch:
+    """Send the message to its segments: the planning task is enqueued once this commits.
+
+    A message may be dispatched again (to reach members who joined since): recipients who
+    already have an outcome for it keep it, since a send is unique on (message, contact).
+    """
+    from messaging.tasks import dispatch_plan_task
+
+    if errors := dispatch_errors(message):
+        raise DispatchInvalid(" ".join(errors))
+    dispatch = Dispatch.objects.create(
+        message=message,
+        created_by=user,
+        deliver_until=message.deliver_until or timezone.now() + DEFAULT_DELIVER_WITHIN,
+        batch_size=batch_size,
+    )
+    dispatch_plan_task.delay_on_commit(dispatch.pk)
+    return dispatch
+
+
+@transaction.atomic
+def dispatch_plan(*, dispatch_id: int) -> list[int]:
+    """Split the recipients into contact-id ranges of ``batch_size``; idempotent.
+
+    Returns the ids of the batches still to do (all of them the first time).
+    """
+    dispatch = Dispatch.objects.select_for_update().get(pk=dispatch_id)
+    if dispatch.planned_at is None:
+        sql = f"""
+            SELECT contact_id, rn, total FROM (
+                SELECT contact_id, row_number() OVER (ORDER BY contact_id) AS rn, count(*) OVER () AS total
+                FROM ({message_recipients_sql()}) r
+            ) x WHERE (rn - 1) %% %(size)s = 0 OR rn = total ORDER BY rn
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"message_id": dispatch.message_id, "size": dispatch.batch_size})
+            rows = cursor.fetchall()
+        starts = [contact_id for contact_id, rn, _ in rows if (rn - 1) % dispatch.batch_size == 0]
+        last = rows[-1][0] if rows else None
+        ends = [start - 1 for start in starts[1:]] + ([last] if rows else [])
+        DispatchBatch.objects.bulk_create(
+            DispatchBatch(dispatch=dispatch, first_contact_id=start, last_contact_id=end)
+            for start, end in zip(starts, ends)
+        )
+        dispatch.recipients = rows[0][2] if rows else 0
+        dispatch.planned_at = timezone.now()
+        dispatch.status = DispatchStatus.RUNNING if rows else DispatchStatus.DONE
+        dispatch.finished_at = None if rows else dispatch.planned_at
+        dispatch.save(update_fields=["recipients", "planned_at", "status", "finished_at"])
+    return list(dispatch.batches.exclude(status=BatchStatus.DONE).values_list("pk", flat=True))
+
+
+def batch_claim(*, batch_id: int) -> DispatchBatch | None:
+    """Mark a worker as being on this batch (its lease); None when there is nothing left to do."""
+    now = timezone.now()
+    updated = DispatchBatch.objects.filter(pk=batch_id).exclude(status=BatchStatus.DONE).update(claimed_at=now)
+    if not updated:
+        return None
+    return DispatchBatch.objects.select_related("dispatch__message__category").get(pk=batch_id)
+
+
+def _batch_candidates_sql() -> str:
+    return f"""
+        SELECT DISTINCT sm.contact_id FROM {SegmentMembership._meta.db_table} sm
+        WHERE sm.segment_id = ANY(%(segment_ids)s::bigint[]) AND NOT sm.removed
+            AND sm.contact_id BETWEEN %(lo)s AND %(hi)s
+            AND NOT EXISTS (
+                SELECT 1 FROM {Send._meta.db_table} s
+                WHERE s.message_id = %(message_id)s AND s.contact_id = sm.contact_id
+            )
+    """
+
+
+LOCK_SQL = f"""
+    SELECT c.id FROM {Contact._meta.db_table} c WHERE c.id IN ({{candidates}}) ORDER BY c.id FOR NO KEY UPDATE OF c
+"""
+
+INSERT_SQL = f"""
+    INSERT INTO {Send._meta.db_table} (
+        message_id, dispatch_id, contact_id, channel_id, outcome, reason, transactional,
+        decided_at, evaluated_at, deferred_until, sent_at, delivered_at, attempts, last_error
+    )
+    SELECT %(message_id)s, %(dispatch_id)s, d.contact_id, d.channel_id, d.outcome, d.reason, %(transactional)s,
+        %(now)s, %(now)s, d.deferred_until, CASE WHEN d.outcome = 'sending' THEN %(now)s::timestamptz END,
+        NULL, 0, ''
+    FROM ({{decision}}) d
+    ON CONFLICT (message_id, contact_id) DO NOTHING
+"""
+
+
+def batch_decide(*, batch: DispatchBatch, now: datetime.datetime | None = None) -> int:
+    """Decide every recipient of the batch who has no outcome yet; returns how many were decided.
+
+    On PostgreSQL this is one INSERT … SELECT, after locking the recipients' contact rows in id
+    order: a concurrent batch of another message for the same contact waits, then sees this
+    one's sends when it counts caps. Re-running it (a redelivered task) decides nobody twice.
+    """
+    dispatch = batch.dispatch
+    message = dispatch.message
+    plan = message_plan(message, deliver_until=dispatch.deliver_until)
+    segment_ids = list(message.segments.values_list("pk", flat=True))
+    with transaction.atomic():
+        now = now or timezone.now()
+        if connection.vendor == "postgresql":
+            decided = _batch_decide_sql(batch, plan, segment_ids, now)
+        else:
+            decided = _batch_decide_python(batch, plan, segment_ids, now)
+        DispatchBatch.objects.filter(pk=batch.pk, status=BatchStatus.PENDING).update(status=BatchStatus.DECIDED)
+    return decided
+
+
+def _batch_decide_sql(batch, plan, segment_ids, now) -> int:
+    from messaging.decision.sql import decision_params, decision_sql, jit_off
+
+    candidates = _batch_candidates_sql()
+    params = {
+        **decision_params(plan, now),
+        "segment_ids": segment_ids,
+        "lo": batch.first_contact_id,
+        "hi": batch.last_contact_id,
+        "message_id": plan.message_id,
+        "dispatch_id": batch.dispatch_id,
+    }
+    with connection.cursor() as cursor:
+        jit_off(cursor)
+        cursor.execute(LOCK_SQL.replace("{candidates}", candidates), params)
+        cursor.execute(INSERT_SQL.replace("{decision}", decision_sql(candidates)), params)
+        return cursor.rowcount
+
+
+def _batch_decide_python(batch, plan, segment_ids, now) -> int:
+    # The embedded SQLite demo: writers are serialised by the database, so caps hold too.
+    members = (
+        SegmentMembership.objects.filter(
+            segment_id__in=segment_ids,
+            removed=False,
+            contact_id__range=(batch.first_contact_id, batch.last_contact_id),
+        )
+        .exclude(contact_id__in=Send.objects.filter(message_id=plan.message_id).values("contact_id"))
+        .values_list("contact_id", flat=True)
+        .distinct()
+    )
+    contact_ids = sorted(set(members))
+    facts = contact_facts(plan, contact_ids, now)
+    sends = []
+    for contact_id in contact_ids:
+        decision = decide(facts[contact_id], plan, now)
+        sends.append(
+            Send(
+                message_id=plan.message_id,
+                dispatch_id=batch.dispatch_id,
+                contact_id=contact_id,
+                channel_id=decision.channel_id,
+                outcome=decision.outcome,
+                reason=decision.reason,
+                transactional=plan.transactional,
+                decided_at=now,
+                evaluated_at=now,
+                deferred_until=decision.deferred_until,
+                sent_at=now if decision.outcome == Send.Outcome.SENDING else None,
+            )
+        )
+    return len(Send.objects.bulk_create(sends, ignore_conflicts=True))
+
+
+@transaction.atomic
+def batch_finish(*, batch_id: int) -> None:
+    """The batch is done; the dispatch is done once its last batch is."""
+    batch = DispatchBatch.objects.select_related("dispatch").get(pk=batch_id)
+    now = timezone.now()
+    dispatch = Dispatch.objects.select_for_update().get(pk=batch.dispatch_id)
+    DispatchBatch.objects.filter(pk=batch_id).update(status=BatchStatus.DONE, finished_at=now)
+    if not dispatch.batches.exclude(status=BatchStatus.DONE).exists():
+        Dispatch.objects.filter(pk=dispatch.pk).update(status=DispatchStatus.DONE, finished_at=now)

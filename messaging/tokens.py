@@ -1,0 +1,58 @@
+"""Link tokens for the public page and one-click unsubscribe (SPEC §4).
+
+A token names one send and nothing else: the send id, signed with an HMAC-SHA256 under a salt
+used for nothing else. It carries no address or name, cannot be forged without SECRET_KEY, and
+never expires (links must keep working for at least a year). Rotating SECRET_KEY keeps old links
+valid for as long as the old key stays in SECRET_KEY_FALLBACKS.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+SALT = "preference_center.messaging.send-link"
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _b62(number: int) -> str:
+    digits = ""
+    while True:
+        number, rest = divmod(number, 62)
+        digits = _ALPHABET[rest] + digits
+        if not number:
+            return digits
+
+
+def _signer() -> signing.Signer:
+    return signing.Signer(salt=SALT, sep=".", algorithm="sha256")
+
+
+def send_token(send_id: int) -> str:
+    """The opaque token that names this send in public links."""
+    return _signer().sign(_b62(send_id))
+
+
+def send_id_from_token(token: str) -> int | None:
+    """The send a token names, or None for anything forged, altered or malformed (never why)."""
+    try:
+        value = _signer().unsign(token)
+    except (signing.BadSignature, TypeError):
+        return None
+    number = 0
+    for char in value:
+        index = _ALPHABET.find(char)
+        if index < 0:
+            return None
+        number = number * 62 + index
+    return number
+
+
+def unsubscribe_url(token: str) -> str:
+    """Absolute https link for List-Unsubscribe and the visible unsubscribe link."""
+    return settings.SITE_URL + reverse("messaging:unsubscribe", args=[token])
+
+
+def preferences_url(token: str) -> str:
+    return settings.SITE_URL + reverse("messaging:preferences", args=[token])
