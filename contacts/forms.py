@@ -39,7 +39,10 @@ class DateInput(forms.DateInput):
 class ContactFilterForm(forms.Form):
     """The search box and filters above the contacts list (a GET form: every field optional)."""
 
-    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    q = forms.CharField(
+        label=_("Search"), required=False, max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, email or phone")}),
+    )
     segment = forms.ModelChoiceField(
         label=_("Segment"), queryset=Segment.objects.order_by("name"), required=False, to_field_name="slug"
     )
