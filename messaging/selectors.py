@@ -1,0 +1,78 @@
+"""Reads of messaging: progress and reports of a dispatch, a contact's sends, the outbox."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMinute
+
+from contacts.models import Contact
+
+from .models import BatchStatus, Dispatch, Outcome, OutboxMessage, Send
+
+
+@dataclass
+class DispatchProgress:
+    recipients: int | None
+    batches: int
+    batches_done: int
+    counts: dict[str, int]  # outcome -> sends, every outcome listed
+
+    @property
+    def decided(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> bool:
+        return self.recipients is not None and self.batches_done == self.batches
+
+    @property
+    def percent(self) -> int:
+        if not self.recipients:
+            return 100 if self.recipients == 0 else 0
+        return min(100, round(100 * self.decided / self.recipients))
+
+
+def dispatch_progress(*, dispatch: Dispatch) -> DispatchProgress:
+    """Recipients, batches done and sends per outcome: two queries."""
+    batches = dispatch.batches.aggregate(
+        total=Count("id"), done=Count("id", filter=Q(status=BatchStatus.DONE))
+    )
+    counts = {outcome: 0 for outcome in Outcome.values}
+    for row in Send.objects.filter(dispatch=dispatch).values("outcome").annotate(n=Count("id")).order_by():
+        counts[row["outcome"]] = row["n"]
+    return DispatchProgress(
+        recipients=dispatch.recipients, batches=batches["total"], batches_done=batches["done"], counts=counts
+    )
+
+
+def dispatch_timeline(*, dispatch: Dispatch) -> list[tuple[datetime.datetime, dict[str, int]]]:
+    """Sends per outcome per minute of their last evaluation: the chart of the report."""
+    rows = (
+        Send.objects.filter(dispatch=dispatch)
+        .annotate(minute=TruncMinute("evaluated_at"))
+        .values("minute", "outcome")
+        .annotate(n=Count("id"))
+        .order_by("minute")
+    )
+    series: dict[datetime.datetime, dict[str, int]] = {}
+    for row in rows:
+        series.setdefault(row["minute"], {})[row["outcome"]] = row["n"]
+    return sorted(series.items())
+
+
+def deferred_sends(*, dispatch: Dispatch | None = None) -> QuerySet[Send]:
+    sends = Send.objects.filter(outcome=Outcome.DEFERRED).select_related("contact", "message").order_by("deferred_until", "id")
+    return sends.filter(dispatch=dispatch) if dispatch else sends
+
+
+def contact_sends(contact: Contact) -> QuerySet[Send]:
+    """The contact's sends, newest first, for the profile timeline (message and channel joined)."""
+    return Send.objects.filter(contact=contact).select_related("message", "channel").order_by("-decided_at", "-id")
+
+
+def outbox_messages(*, to: str = "") -> QuerySet[OutboxMessage]:
+    messages = OutboxMessage.objects.select_related("send__contact", "send__message")
+    return messages.filter(to__icontains=to) if to else messages
