@@ -121,9 +121,7 @@ def frequency_errors(number, unit, path: str) -> dict[str, list[str]]:
         errors[f"{path}.number"] = [_("Enter a whole number.")]
     elif number < 1:
         errors[f"{path}.number"] = [_("Enter a number of at least 1, or leave both fields empty for no limit.")]
-    if unit in (None, ""):
-        errors[f"{path}.unit"] = [_("Choose day, week or month.")]
-    elif unit not in CapUnit.values:
+    if unit not in CapUnit.values:
         errors[f"{path}.unit"] = [_("Choose day, week or month.")]
     return errors
 
