@@ -20,6 +20,7 @@ from django.db.models import (
     Subquery,
     TextField,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contacts.models import (
@@ -220,7 +221,24 @@ def contact_list(
         contacts = contacts.filter(
             Exists(ChannelPreference.objects.filter(contact=OuterRef("pk"), cap_number__isnull=False))
         )
-    return contacts.order_by(*CONTACT_SORTS.get(sort, CONTACT_SORTS["name"]))
+    keys = CONTACT_SORTS.get(sort, CONTACT_SORTS["name"])
+    if words:
+        keys = [_sorted_without_index(key) for key in keys]
+    return contacts.order_by(*keys)
+
+
+def _sorted_without_index(key: str):
+    """The same order, hidden from the planner: matches of a search are then sorted, not hunted for.
+
+    Walking the name index and filtering is a trap when the words match the sort key ("smith"
+    sorted by name: every match sits at the end, 1.3 s at 1M rows); sorting the trigram index's
+    matches costs 20 ms for a name and stays under 0.6 s even when every contact matches.
+    """
+    field = key.lstrip("-")
+    if field == "id":
+        return key
+    expression = Coalesce(F(field), F(field))
+    return expression.desc() if key.startswith("-") else expression.asc()
 
 
 @dataclass
