@@ -36,12 +36,14 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "bootstrap",
+    "anymail",
     "contacts",
     "messaging",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -129,6 +131,15 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Preference Center <news@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
+
+# Public pages and inbound opt-outs (docs/public-page.md). The Content-Security-Policy is set per
+# view on the public pages; no global policy is configured here.
+PUBLIC_RATELIMIT = env.str("PUBLIC_RATELIMIT", default="60/m")
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+ANYMAIL = {"WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[])}
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+UNSUBSCRIBE_IMAP_URL = env.str("UNSUBSCRIBE_IMAP_URL", default="")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
