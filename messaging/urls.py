@@ -1,10 +1,20 @@
 from django.urls import path
 
-from .views import public
+from .views import public, staff
 
 app_name = "messaging"
 urlpatterns = [
-    # Public links (SPEC §4); served at /messaging/… until the site root includes them.
+    path("", staff.message_list, name="message_list"),
+    path("new/", staff.message_create, name="message_create"),
+    path("<int:pk>/", staff.message_detail, name="message_detail"),
+    path("<int:pk>/edit/", staff.message_edit, name="message_edit"),
+    path("<int:pk>/preview/", staff.message_preview, name="message_preview"),
+    path("<int:pk>/send/", staff.message_send, name="message_send"),
+    path("dispatches/<int:pk>/", staff.dispatch_detail, name="dispatch_detail"),
+    path("dispatches/<int:pk>/cancel/", staff.deferred_cancel, name="deferred_cancel"),
+    path("deferred/", staff.deferred_queue, name="deferred_queue"),
+    path("outbox/", staff.outbox, name="outbox"),
+    # Public links (SPEC §4); served under /messaging/ until the site root includes them.
     path("p/<str:token>/", public.preferences, name="preferences"),
     path("u/<str:token>/", public.unsubscribe, name="unsubscribe"),
 ]

@@ -49,6 +49,7 @@ recent AS (
     SELECT s.contact_id, s.channel_id, array_agg(s.sent_at ORDER BY s.sent_at) AS times
     FROM messaging_send s
     WHERE s.contact_id IN (SELECT contact_id FROM cand)
+        AND s.contact_id BETWEEN (SELECT min(contact_id) FROM cand) AND (SELECT max(contact_id) FROM cand)
         AND s.channel_id = ANY(%(ch_ids)s::bigint[])
         AND s.outcome IN ('sending', 'sent') AND NOT s.transactional
         AND s.sent_at > %(now)s::timestamptz - interval '1 month'
@@ -83,7 +84,8 @@ counted AS (
     FROM cc CROSS JOIN LATERAL (SELECT {_WINDOW.format(unit="cc.cap_unit")} AS win) w
 ),
 judged AS (
-    SELECT contact_id, channel_id, pos, has_address, preferred,
+    SELECT contact_id, has_address,
+        ((CASE WHEN preferred THEN 0 ELSE 1 END) * 1000000 + pos) * 1000000000000 + channel_id AS rank_key,
         has_address AND NOT has_dnc AS reachable,
         pause_ends IS NOT NULL AS paused,
         cap_n IS NOT NULL AND in_window >= cap_n AS capped,
@@ -95,13 +97,12 @@ judged AS (
     FROM counted
 ),
 per_contact AS (
+    -- Plain min() over a sortable key (preferred first, then channel order; the channel id in the
+    -- low digits) instead of ordered array_agg: a hash aggregate with no per-group sort.
     SELECT contact_id,
         bool_or(has_address) AS any_address,
-        (array_agg(channel_id ORDER BY preferred DESC, pos) FILTER (WHERE reachable))[1] AS first_reachable,
-        (array_agg(channel_id ORDER BY preferred DESC, pos)
-            FILTER (WHERE reachable AND NOT paused AND NOT capped))[1] AS chosen,
-        (array_agg(preferred ORDER BY preferred DESC, pos)
-            FILTER (WHERE reachable AND NOT paused AND NOT capped))[1] AS chosen_preferred,
+        min(rank_key) FILTER (WHERE reachable) AS first_key,
+        min(rank_key) FILTER (WHERE reachable AND NOT paused AND NOT capped) AS chosen_key,
         min(ready_at) FILTER (WHERE reachable) AS ready_at,
         bool_and(paused) FILTER (WHERE reachable) AS all_paused,
         bool_or(paused) FILTER (WHERE reachable) AS any_paused
@@ -109,22 +110,22 @@ per_contact AS (
     GROUP BY contact_id
 ),
 decided AS (
-    SELECT b.*, pc.chosen,
+    SELECT b.*, pc.chosen_key %% 1000000000000 AS chosen,
         CASE
             WHEN b.category_block IS NOT NULL THEN 'skipped_category'
-            WHEN pc.first_reachable IS NULL AND pc.any_address THEN 'skipped_dnc'
-            WHEN pc.first_reachable IS NULL THEN 'skipped_no_address'
-            WHEN pc.chosen IS NOT NULL THEN 'sending'
+            WHEN pc.first_key IS NULL AND pc.any_address THEN 'skipped_dnc'
+            WHEN pc.first_key IS NULL THEN 'skipped_no_address'
+            WHEN pc.chosen_key IS NOT NULL THEN 'sending'
             WHEN %(now)s::timestamptz >= %(deliver_until)s::timestamptz THEN 'expired'
             ELSE 'deferred'
         END AS outcome,
         CASE
             WHEN b.category_block IS NOT NULL THEN b.category_block
-            WHEN pc.first_reachable IS NULL AND pc.any_address THEN 'dnc'
-            WHEN pc.first_reachable IS NULL THEN 'no_address'
-            WHEN pc.chosen IS NOT NULL AND pc.chosen <> pc.first_reachable THEN 'fallback'
-            WHEN pc.chosen IS NOT NULL AND pc.chosen_preferred THEN 'preferred'
-            WHEN pc.chosen IS NOT NULL THEN 'channel_order'
+            WHEN pc.first_key IS NULL AND pc.any_address THEN 'dnc'
+            WHEN pc.first_key IS NULL THEN 'no_address'
+            WHEN pc.chosen_key IS NOT NULL AND pc.chosen_key <> pc.first_key THEN 'fallback'
+            WHEN pc.chosen_key IS NOT NULL AND pc.chosen_key < 1000000000000000000 THEN 'preferred'
+            WHEN pc.chosen_key IS NOT NULL THEN 'channel_order'
             WHEN %(now)s::timestamptz >= %(deliver_until)s::timestamptz THEN 'deadline'
             WHEN pc.all_paused THEN 'paused'
             WHEN NOT pc.any_paused THEN 'capped'

@@ -6,17 +6,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from contacts.models import Channel, DoNotContact
+from contacts.models import Channel, Contact, DoNotContact
 from messaging.backends import backend_for
 from messaging.models import Message, MessageVersion, Send
 from messaging.rendering import Delivery, MessageRenderer
 
 MAX_ATTEMPTS = 5
-CHUNK = 1000
+CHUNK = 5000
 
 
 @dataclass
@@ -46,37 +46,48 @@ def sends_deliver(*, sends: Q, chunk: int = CHUNK) -> DeliveryReport:
     A delivery error keeps the send for a retry, until ``MAX_ATTEMPTS`` makes it ``failed``.
     """
     report = DeliveryReport()
-    seen: set[int] = set()
+    after = 0  # keyset pagination: each send is looked at once per call, retries included
     while True:
-        part = _deliver_chunk(sends & Q(outcome=Send.Outcome.SENDING) & ~Q(pk__in=seen), chunk, seen)
+        part = _deliver_chunk(sends & Q(outcome=Send.Outcome.SENDING, pk__gt=after), chunk)
         if part is None:
             return report
-        report.add(part)
+        part_report, after = part
+        report.add(part_report)
+
+
+_ADDRESS_COLUMNS = ", ".join(f'c."{name}"' for name in Channel.AddressField.values)
+CLAIM_SQL = f"""
+    SELECT s.id, s.message_id, s.channel_id, s.contact_id, s.attempts, c.first_name, c.last_name, c.locale,
+        d.contact_id IS NOT NULL AS dnc_now, {_ADDRESS_COLUMNS}
+    FROM {Send._meta.db_table} s
+    JOIN {Contact._meta.db_table} c ON c.id = s.contact_id
+    LEFT JOIN {DoNotContact._meta.db_table} d ON d.contact_id = s.contact_id AND d.channel_id = s.channel_id
+    WHERE s.id IN ({{ids}})
+    ORDER BY s.id
+    FOR UPDATE OF s {{skip}}
+"""
 
 
 @transaction.atomic
-def _deliver_chunk(condition: Q, chunk: int, seen: set[int]) -> DeliveryReport | None:
-    rows = list(
-        Send.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(condition)
-        .order_by("pk")
-        .values_list(
-            "pk", "message_id", "channel_id", "contact_id", "attempts",
-            "contact__first_name", "contact__last_name", "contact__email", "contact__phone", "contact__locale",
-        )[:chunk]
-    )
+def _deliver_chunk(condition: Q, chunk: int) -> tuple[DeliveryReport, int] | None:
+    candidates = Send.objects.filter(condition).order_by("pk").values("pk")[:chunk]
+    ids_sql, ids_params = candidates.query.sql_with_params()
+    skip = "SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    with connection.cursor() as cursor:
+        if connection.features.has_select_for_update:
+            cursor.execute(CLAIM_SQL.format(ids=ids_sql, skip=skip), ids_params)
+        else:
+            cursor.execute(CLAIM_SQL.replace("FOR UPDATE OF s {skip}", "").format(ids=ids_sql), ids_params)
+        rows = cursor.fetchall()
     if not rows:
         return None
-    seen.update(row[0] for row in rows)
     report = DeliveryReport()
     now = timezone.now()
-    blocked = set(
-        DoNotContact.objects.filter(contact_id__in={row[3] for row in rows}).values_list("contact_id", "channel_id")
-    )
     groups: dict[tuple[int, int], list[tuple]] = defaultdict(list)
     dropped = []
     for row in rows:
-        (dropped if (row[3], row[2]) in blocked else groups[(row[1], row[2])]).append(row)
+        # A do-not-contact that arrived since the decision wins over it.
+        (dropped if row[8] else groups[(row[1], row[2])]).append(row)
     if dropped:
         Send.objects.filter(pk__in=[row[0] for row in dropped]).update(
             outcome=Send.Outcome.SKIPPED_DNC, reason="dnc_before_delivery", evaluated_at=now
@@ -87,14 +98,16 @@ def _deliver_chunk(condition: Q, chunk: int, seen: set[int]) -> DeliveryReport |
     messages = Message.objects.in_bulk({message_id for message_id, _ in groups})
     delivered, attempts_by_send = [], {}
     errors: dict[int, str] = {}
+    versions = {
+        (version.message_id, version.channel_id): version
+        for version in MessageVersion.objects.filter(message_id__in=messages, channel_id__in=channels)
+    }
     for (message_id, channel_id), group in groups.items():
-        channel, message = channels[channel_id], messages[message_id]
-        version = MessageVersion.objects.get(message_id=message_id, channel_id=channel_id)
+        channel, message, version = channels[channel_id], messages[message_id], versions[(message_id, channel_id)]
+        address = 9 + Channel.AddressField.values.index(channel.address_field)
         deliveries = [
-            Delivery(
-                send_id=row[0], contact_id=row[3], first_name=row[5], last_name=row[6],
-                address=getattr_row(row, channel.address_field), locale=row[9],
-            )
+            Delivery(send_id=row[0], contact_id=row[3], first_name=row[5], last_name=row[6],
+                     address=row[address] or "", locale=row[7])
             for row in group
         ]
         for row in group:
@@ -107,7 +120,15 @@ def _deliver_chunk(condition: Q, chunk: int, seen: set[int]) -> DeliveryReport |
         delivered += [d.send_id for d in deliveries if d.send_id not in group_errors]
 
     if delivered:
-        Send.objects.filter(pk__in=delivered).update(outcome=Send.Outcome.SENT, delivered_at=now)
+        with connection.cursor() as cursor:
+            # Outside PostgreSQL, ANY() is not available: a plain IN list does the same.
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"UPDATE {Send._meta.db_table} SET outcome = 'sent', delivered_at = %s WHERE id = ANY(%s)",
+                    [now, delivered],
+                )
+            else:
+                Send.objects.filter(pk__in=delivered).update(outcome=Send.Outcome.SENT, delivered_at=now)
         report.delivered += len(delivered)
     for send_id, error in errors.items():
         attempts = attempts_by_send[send_id] + 1
@@ -119,11 +140,4 @@ def _deliver_chunk(condition: Q, chunk: int, seen: set[int]) -> DeliveryReport |
         else:
             Send.objects.filter(pk=send_id).update(attempts=attempts, last_error=error)
             report.retry.append(send_id)
-    return report
-
-
-_ADDRESS_INDEX = {"email": 7, "phone": 8}
-
-
-def getattr_row(row: tuple, address_field: str) -> str:
-    return row[_ADDRESS_INDEX[address_field]] or ""
+    return report, rows[-1][0]

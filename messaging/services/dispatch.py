@@ -114,9 +114,9 @@ def _batch_candidates_sql() -> str:
         SELECT DISTINCT sm.contact_id FROM {SegmentMembership._meta.db_table} sm
         WHERE sm.segment_id = ANY(%(segment_ids)s::bigint[]) AND NOT sm.removed
             AND sm.contact_id BETWEEN %(lo)s AND %(hi)s
-            AND NOT EXISTS (
-                SELECT 1 FROM {Send._meta.db_table} s
-                WHERE s.message_id = %(message_id)s AND s.contact_id = sm.contact_id
+            AND sm.contact_id NOT IN (
+                SELECT s.contact_id FROM {Send._meta.db_table} s
+                WHERE s.message_id = %(message_id)s AND s.contact_id BETWEEN %(lo)s AND %(hi)s
             )
     """
 

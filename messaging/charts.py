@@ -1,0 +1,53 @@
+"""Charts drawn on the server as inline SVG: no script, no CDN, readable without JavaScript."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from .models import Outcome
+
+COLOURS = {
+    Outcome.SENDING: "#6ea8fe", Outcome.SENT: "#198754", Outcome.DEFERRED: "#fd7e14",
+    Outcome.SKIPPED_CATEGORY: "#6f42c1", Outcome.SKIPPED_DNC: "#dc3545", Outcome.SKIPPED_NO_ADDRESS: "#adb5bd",
+    Outcome.EXPIRED: "#795548", Outcome.FAILED: "#000000", Outcome.CANCELLED: "#6c757d",
+}
+
+
+def outcomes_over_time_svg(timeline: list[tuple[datetime.datetime, dict[str, int]]], *, width=720, height=220) -> SafeString:
+    """Stacked bars: sends per outcome for each minute of the dispatch."""
+    if not timeline:
+        return format_html('<p class="text-body-secondary">{}</p>', "No sends yet.")
+    top = max(sum(counts.values()) for _, counts in timeline) or 1
+    left, bottom = 48, 28
+    plot_w, plot_h = width - left - 8, height - bottom - 8
+    bar_w = max(2, plot_w / len(timeline) - 2)
+    rects = []
+    for index, (minute, counts) in enumerate(timeline):
+        x, y = left + index * (plot_w / len(timeline)), 8 + plot_h
+        for outcome in Outcome.values:
+            count = counts.get(outcome, 0)
+            if not count:
+                continue
+            h = plot_h * count / top
+            y -= h
+            rects.append((f"{x:.1f}", f"{y:.1f}", f"{bar_w:.1f}", f"{h:.1f}", COLOURS[outcome],
+                          f"{minute:%H:%M} {Outcome(outcome).label}: {count}"))
+    bars = format_html_join(
+        "", '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>', rects
+    )
+    first, last = timeline[0][0], timeline[-1][0]
+    return format_html(
+        '<svg role="img" aria-label="{}" viewBox="0 0 {} {}" width="100%" xmlns="http://www.w3.org/2000/svg">'
+        '<line x1="{}" y1="8" x2="{}" y2="{}" stroke="#999"/><line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#999"/>'
+        '<text x="{}" y="16" font-size="11" text-anchor="end">{}</text>'
+        '<text x="{}" y="{}" font-size="11">{}</text><text x="{}" y="{}" font-size="11" text-anchor="end">{}</text>'
+        "{}</svg>",
+        "Sends per outcome over time", width, height,
+        left, left, 8 + plot_h, left, 8 + plot_h, width - 8, 8 + plot_h,
+        left - 4, top,
+        left, height - 8, f"{first:%H:%M}", width - 8, height - 8, f"{last:%H:%M}",
+        bars,
+    )

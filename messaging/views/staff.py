@@ -1,0 +1,185 @@
+"""Staff pages: messages, preview, sending, the live report, the deferred queue, the outbox."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contacts.models import Channel, Contact
+
+from .. import selectors, services
+from ..charts import COLOURS, outcomes_over_time_svg
+from ..decision import message_plan, preview_decision
+from ..forms import MessageForm, PreviewForm, VersionFormSet
+from ..models import Dispatch, Message, Outcome
+from ..rendering import Delivery, MessageRenderer
+
+PAGE_SIZE = 50
+
+
+def staff_page(*, view: str, change: str | None = None):
+    """Login and ``view`` permission to read; ``change`` permission to POST."""
+
+    def decorator(function):
+        @login_required
+        @wraps(function)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if not request.user.has_perm(view):
+                raise PermissionDenied
+            if request.method == "POST" and not (change and request.user.has_perm(change)):
+                raise PermissionDenied
+            return function(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+@staff_page(view="messaging.view_message")
+def message_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(Message.objects.select_related("category").prefetch_related("segments"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "messaging/message_list.html", {"page": page})
+
+
+def _message_form(request: HttpRequest, message: Message | None) -> HttpResponse:
+    form = MessageForm(request.POST or None, instance=message)
+    versions = VersionFormSet(request.POST or None, instance=message or Message())
+    if request.method == "POST" and form.is_valid() and versions.is_valid():
+        with transaction.atomic():
+            message = form.save()
+            versions.instance = message
+            versions.save()
+        flash.success(request, _("Message saved."))
+        return redirect(message)
+    return render(request, "messaging/message_form.html", {"form": form, "versions": versions, "message": message})
+
+
+@staff_page(view="messaging.view_message", change="messaging.add_message")
+def message_create(request: HttpRequest) -> HttpResponse:
+    return _message_form(request, None)
+
+
+@staff_page(view="messaging.view_message", change="messaging.change_message")
+def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _message_form(request, get_object_or_404(Message, pk=pk))
+
+
+@staff_page(view="messaging.view_message")
+def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(Message.objects.select_related("category"), pk=pk)
+    context = {
+        "message": message,
+        "versions": message.ordered_versions(),
+        "switches": message.page_switches(),
+        "dispatches": message.dispatches.all()[:20],
+        "preview_form": PreviewForm(),
+    }
+    return render(request, "messaging/message_detail.html", context)
+
+
+def _find_contact(query: str) -> Contact | None:
+    query = query.strip()
+    if query.isdigit():
+        return Contact.objects.filter(pk=int(query)).first()
+    return Contact.objects.filter(email__iexact=query).first()
+
+
+@staff_page(view="messaging.view_message")
+def message_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """What one contact would get now: the decision (the worker's), each channel's facts, the text."""
+    message = get_object_or_404(Message.objects.select_related("category"), pk=pk)
+    form = PreviewForm(request.GET or None)
+    context = {"message": message, "form": form}
+    if form.is_valid():
+        contact = _find_contact(form.cleaned_data["contact"])
+        if contact is None:
+            form.add_error("contact", _("No contact with this id or email."))
+        else:
+            now = timezone.now()
+            plan = message_plan(message, deliver_until=message.deliver_until or now + timezone.timedelta(days=7))
+            preview = preview_decision(plan, contact, now)
+            channel_id = preview.decision.channel_id or (plan.channels[0].id if plan.channels else None)
+            rendered = None
+            if channel_id:
+                version = message.versions.select_related("channel").get(channel_id=channel_id)
+                channel = version.channel
+                renderer = MessageRenderer(message, version)
+                delivery = Delivery(send_id=0, contact_id=contact.pk, first_name=contact.first_name,
+                                    last_name=contact.last_name, address=contact.address_for(channel), locale=contact.locale)
+                if channel.address_field == Channel.AddressField.EMAIL:
+                    subject, text, html_body, _values = renderer.email(delivery)
+                    rendered = {"channel": channel, "subject": subject, "text": text, "html": html_body}
+                else:
+                    rendered = {"channel": channel, "text": renderer.sms(delivery)}
+            context.update(contact=contact, preview=preview, rendered=rendered,
+                           outcome_label=Outcome(preview.decision.outcome).label)
+    template = "messaging/message_preview.html#result" if request.htmx else "messaging/message_preview.html"
+    return render(request, template, context)
+
+
+@staff_page(view="messaging.view_message", change="messaging.add_dispatch")
+def message_send(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm (with the recipient estimate), then dispatch."""
+    message = get_object_or_404(Message, pk=pk)
+    errors = services.dispatch.dispatch_errors(message)
+    if request.method == "POST" and not errors:
+        dispatch = services.dispatch_create(message=message, user=request.user)
+        flash.success(request, _("Sending started."))
+        return redirect(dispatch)
+    estimate = services.message_recipient_count(message=message)
+    return render(request, "messaging/message_send.html", {"message": message, "estimate": estimate, "errors": errors})
+
+
+def _report_context(dispatch: Dispatch) -> dict:
+    progress = selectors.dispatch_progress(dispatch=dispatch)
+    return {
+        "dispatch": dispatch,
+        "progress": progress,
+        "rows": [(Outcome(outcome).label, outcome, count, COLOURS[outcome]) for outcome, count in progress.counts.items()],
+    }
+
+
+@staff_page(view="messaging.view_dispatch")
+def dispatch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    dispatch = get_object_or_404(Dispatch.objects.select_related("message"), pk=pk)
+    context = _report_context(dispatch)
+    if request.htmx and request.GET.get("part") == "progress":
+        return render(request, "messaging/dispatch_detail.html#progress", context)
+    context["chart"] = outcomes_over_time_svg(selectors.dispatch_timeline(dispatch=dispatch))
+    context["deferred"] = Paginator(selectors.deferred_sends(dispatch=dispatch), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "messaging/dispatch_detail.html", context)
+
+
+@staff_page(view="messaging.view_dispatch", change="messaging.change_send")
+def deferred_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    dispatch = get_object_or_404(Dispatch, pk=pk)
+    ids = [int(value) for value in request.POST.getlist("send") if value.isdigit()]
+    count = services.deferred_cancel(dispatch=dispatch, send_ids=ids or None, user=request.user)
+    flash.success(request, _("%(count)s deferred sends cancelled.") % {"count": count})
+    return redirect(dispatch)
+
+
+@staff_page(view="messaging.view_outboxmessage")
+def outbox(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    page = Paginator(selectors.outbox_messages(to=query), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "messaging/outbox.html", {"page": page, "q": query})
+
+
+@staff_page(view="messaging.view_send")
+def deferred_queue(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.deferred_sends().select_related("dispatch"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "messaging/deferred_queue.html", {"page": page})
+
+
