@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import public, staff
+from .views import public, staff, webhooks
 
 app_name = "messaging"
 urlpatterns = [
@@ -17,4 +17,7 @@ urlpatterns = [
     # Public links (SPEC §4); served under /messaging/ until the site root includes them.
     path("p/<str:token>/", public.preferences, name="preferences"),
     path("u/<str:token>/", public.unsubscribe, name="unsubscribe"),
+    # Opt-outs reported by the providers (docs/public-page.md).
+    path("webhooks/email/<slug:esp>/tracking/", webhooks.email_tracking, name="email_tracking_webhook"),
+    path("webhooks/sms/twilio/", webhooks.twilio_sms, name="twilio_sms_webhook"),
 ]
