@@ -14,6 +14,7 @@ from .channels import (
     channel_unsubscribe,
     contact_preferred_channel_set,
 )
+from .contacts import contact_save
 from .errors import PreferencesInvalid
 from .preferences import contact_preferences_update
 from .segments import segment_membership_add, segment_membership_remove
@@ -29,6 +30,7 @@ __all__ = [
     "channel_subscribe",
     "channel_unsubscribe",
     "contact_preferences_update",
+    "contact_save",
     "contact_preferred_channel_set",
     "segment_membership_add",
     "segment_membership_remove",

@@ -112,3 +112,28 @@ def test_the_database_refuses_to_rewrite_history(contact, email):
 def test_a_change_needs_a_known_source(contact, email, label):
     with pytest.raises(ValueError):
         channel_unsubscribe(contact=contact, channel=email, source=label)
+
+
+def test_deleting_a_category_keeps_its_history_by_name(contact, category):
+    category_unsubscribe(contact=contact, category=category, source="public_page")
+    slug = category.slug
+    category.delete()
+    change = last_change(contact)
+    assert (change.category, change.subject, change.new_value) == (None, slug, "unsubscribed")
+
+
+def test_deleting_a_segment_keeps_its_history_by_name(contact, segment):
+    segment_membership_add(contact=contact, segment=segment, source="import")
+    slug = segment.slug
+    segment.delete()
+    change = last_change(contact)
+    assert (change.segment, change.subject, change.new_value) == (None, slug, "member")
+
+
+def test_the_database_refuses_to_rewrite_a_detached_row(contact, category):
+    from django.db import connection, transaction
+    from django.db.utils import InternalError
+
+    category_unsubscribe(contact=contact, category=category, source="public_page")
+    with pytest.raises(InternalError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE contacts_preferencechange SET category_id = NULL, source = 'forged'")

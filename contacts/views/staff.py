@@ -42,7 +42,7 @@ from contacts.services import (
     Source,
     channel_dnc_clear,
     contact_preferences_update,
-    contact_preferred_channel_set,
+    contact_save,
     segment_membership_add,
     segment_membership_remove,
 )
@@ -137,7 +137,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 def contact_create(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        contact = form.save()
+        contact = contact_save(contact=form.save(commit=False), source=Source.staff(request.user))
         messages.success(request, _("Contact %(name)s created.") % {"name": contact})
         return redirect("contacts:contact_detail", pk=contact.pk)
     return render(request, "contacts/contact_form.html", {"form": form})
@@ -188,20 +188,10 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact, pk=pk)
     form = ContactForm(request.POST or None, instance=contact)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.save()
-            _preferred_channel_drop_if_unreachable(request, contact)
+        contact_save(contact=form.save(commit=False), source=Source.staff(request.user))
         messages.success(request, _("Contact details saved."))
         return redirect("contacts:contact_detail", pk=contact.pk)
     return render(request, "contacts/contact_form.html", {"form": form, "contact": contact})
-
-
-def _preferred_channel_drop_if_unreachable(request: HttpRequest, contact: Contact) -> None:
-    # A preferred channel must stay reachable (SPEC §2): removing its address removes the preference.
-    state = selectors.contact_preference_state(contact=contact)
-    preferred = next((c for c in state.channels if c.slug == state.preferred_channel), None)
-    if preferred is not None and not contact.address_for(preferred):
-        contact_preferred_channel_set(contact=contact, channel=None, source=Source.staff(request.user))
 
 
 @require_http_methods(["GET", "POST"])
