@@ -48,7 +48,6 @@ def artifacts() -> Path:
 @pytest.fixture
 def editor(transactional_db):
     user = UserFactory(username="edith")
-    user.save()
     user.groups.add(Group.objects.get(name="Editors"))
     return user
 
