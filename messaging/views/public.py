@@ -21,6 +21,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.core import is_ratelimited
@@ -53,6 +54,12 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 MAX_SEND_ID = 2**63 - 1
 # A cap above this is a typing slip, not a preference (and beyond what the column holds).
 MAX_CAP = 1000
+# The seeded channels' names, so that the page shows them in the contact's language.
+CHANNEL_NAMES = (gettext_noop("Email"), gettext_noop("SMS"))
+
+
+def channel_label(channel: Channel) -> str:
+    return _(channel.name)
 
 
 def public_page(view: Callable) -> Callable:
@@ -146,6 +153,10 @@ class ChannelRow:
     @property
     def slug(self) -> str:
         return self.channel.slug
+
+    @property
+    def label(self) -> str:
+        return channel_label(self.channel)
 
     @property
     def locked(self) -> bool:
@@ -369,7 +380,7 @@ def unsubscribe_channel(request, send: Send, form) -> Outcome:
     channel_unsubscribe(contact=send.contact, channel=channel, source=source_for(request, send))
     return Outcome(
         confirmation=_("You are unsubscribed from %(channel)s messages. We will not send you any more.")
-        % {"channel": channel.name}
+        % {"channel": channel_label(channel)}
     )
 
 
@@ -388,7 +399,7 @@ def resubscribe(request, send: Send, form) -> Outcome:
     except PreferencesInvalid as invalid:
         return Outcome(errors=invalid.errors)
     return Outcome(
-        confirmation=_("Welcome back: you will receive %(channel)s messages again.") % {"channel": channel.name}
+        confirmation=_("Welcome back: you will receive %(channel)s messages again.") % {"channel": channel_label(channel)}
     )
 
 
