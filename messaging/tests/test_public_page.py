@@ -351,3 +351,11 @@ def test_a_one_click_from_a_limited_address_is_still_honoured(client, ada, send,
     response = client.post(unsubscribe_url(send), {"List-Unsubscribe": "One-Click"}, REMOTE_ADDR="198.51.100.9")
     assert response.status_code == 200
     assert DoNotContact.objects.filter(contact=ada).exists()
+
+
+def test_the_public_pages_set_no_cookie(client, send):
+    enforcing = type(client)(enforce_csrf_checks=True)
+    assert not client.get(page_url(send)).cookies
+    # A browser sends Origin: null under Referrer-Policy no-referrer; the page must still save.
+    response = enforcing.post(page_url(send), {"action": "unsubscribe_all"}, HTTP_ORIGIN="null")
+    assert response.status_code == 200 and not response.cookies

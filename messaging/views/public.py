@@ -63,7 +63,13 @@ def channel_label(channel: Channel) -> str:
 
 
 def public_page(view: Callable) -> Callable:
-    """What every public response carries: no caching, no referrer (the URL holds the token), a strict CSP."""
+    """What every public response carries: no caching, no referrer (the URL holds the token), a strict CSP.
+
+    With ``Referrer-Policy: no-referrer`` browsers send ``Origin: null`` on the page's own form
+    posts, which Django's CSRF check rejects; the public views are therefore CSRF-exempt. A forged
+    cross-site POST would need the link's signed token, an unguessable secret of this one contact,
+    which is what a CSRF token would add. The pages set no cookie at all.
+    """
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -457,6 +463,7 @@ def in_contact_language(view: Callable) -> Callable:
 
 
 @public_page
+@csrf_exempt  # see public_page: the signed token in the URL is the secret a forged POST would need.
 @in_contact_language
 def preferences(request, token: str, send: Send | None = None) -> HttpResponse:
     """GET shows the page; POST runs the action of the button pressed, then shows the page again."""
