@@ -120,7 +120,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# The demo keeps every email in the staff Outbox, links included; production sets the SMTP backend
+# (django.core.mail.backends.smtp.EmailBackend) or an ESP's (anymail).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="messaging.backends.outbox.OutboxEmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
@@ -132,13 +134,21 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Preference Center <n
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
 
+# Dispatch: delivery attempts before a send is "failed", the first retry's delay (doubling after),
+# and how long a batch may stay claimed before the periodic sweep hands it to another worker.
+MESSAGING_MAX_ATTEMPTS = env.int("MESSAGING_MAX_ATTEMPTS", default=5)
+MESSAGING_RETRY_BACKOFF_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_SECONDS", default=30)
+MESSAGING_BATCH_LEASE_SECONDS = env.int("MESSAGING_BATCH_LEASE_SECONDS", default=300)
+
 # Public pages and inbound opt-outs (docs/public-page.md). The Content-Security-Policy is set per
 # view on the public pages; no global policy is configured here.
 PUBLIC_RATELIMIT = env.str("PUBLIC_RATELIMIT", default="60/m")
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 ANYMAIL = {"WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[])}
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 UNSUBSCRIBE_IMAP_URL = env.str("UNSUBSCRIBE_IMAP_URL", default="")
 
 AUTH_PASSWORD_VALIDATORS = [
