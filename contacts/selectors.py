@@ -34,6 +34,7 @@ from contacts.models import (
     Segment,
     SegmentMembership,
 )
+from contacts.timeline import TimelinePage, contact_timeline
 from contacts.rules import MEMBER, REMOVED, category_receives, frequency_value, pause_value
 
 
@@ -363,8 +364,7 @@ class ContactProfile:
     contact: Contact
     state: PreferenceState
     channels: list[ChannelStatus]
-    history: list[PreferenceChange]
-    history_has_more: bool
+    timeline: TimelinePage
 
     @property
     def categories(self) -> list[Category]:
@@ -375,23 +375,8 @@ class ContactProfile:
         return self.state.segments
 
 
-HISTORY_PAGE = 50
-
-
-def contact_history(*, contact: Contact, before_id: int | None = None, limit: int = HISTORY_PAGE) -> tuple[list, bool]:
-    """The newest ``limit`` audit rows of a contact (older than ``before_id``), and whether more exist."""
-    changes = PreferenceChange.objects.filter(contact=contact).order_by("-created_at", "-id")
-    if before_id is not None:
-        before = PreferenceChange.objects.filter(pk=before_id, contact=contact).values_list("created_at", flat=True)
-        changes = changes.filter(
-            Q(created_at__lt=Subquery(before)) | Q(created_at=Subquery(before), id__lt=before_id)
-        )
-    rows = list(changes[: limit + 1])
-    return rows[:limit], len(rows) > limit
-
-
 def contact_profile(*, contact: Contact) -> ContactProfile:
-    """A contact's per-channel status, categories, segments and latest history: seven queries."""
+    """A contact's per-channel status, categories, segments and the newest timeline page."""
     state = contact_preference_state(contact=contact)
     dnc = {row.channel_id: row for row in DoNotContact.objects.filter(contact=contact)}
     today = contact_today(contact)
@@ -405,8 +390,7 @@ def contact_profile(*, contact: Contact) -> ContactProfile:
         )
         for channel in state.channels
     ]
-    history, has_more = contact_history(contact=contact)
-    return ContactProfile(contact=contact, state=state, channels=channels, history=history, history_has_more=has_more)
+    return ContactProfile(contact=contact, state=state, channels=channels, timeline=contact_timeline(contact=contact))
 
 
 def contact_today(contact: Contact) -> datetime.date:

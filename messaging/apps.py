@@ -1,18 +1,16 @@
 from django.apps import AppConfig
 
-PROCESS_DEFERRED_EVERY = 60.0  # seconds
-
 
 class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        from preference_center.celery import app
+        from contacts.timeline import TimelineSource, timeline_source_register
 
-        # Celery beat runs the deferral sweep; settings may replace this entry.
-        schedule = dict(app.conf.beat_schedule or {})
-        schedule.setdefault(
-            "messaging.process_deferred", {"task": "messaging.process_deferred", "schedule": PROCESS_DEFERRED_EVERY}
+        from .selectors import contact_sends
+
+        # Sends appear on the contact's profile timeline, beside the preference history.
+        timeline_source_register(
+            TimelineSource(rows=contact_sends, time_field="decided_at", template="messaging/timeline/send.html")
         )
-        app.conf.beat_schedule = schedule

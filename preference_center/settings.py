@@ -118,6 +118,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Deferred sends that are due are decided again; stalled batches are handed to another worker.
+CELERY_BEAT_SCHEDULE = {
+    "messaging.process_deferred": {
+        "task": "messaging.process_deferred",
+        "schedule": env.float("PROCESS_DEFERRED_EVERY_SECONDS", default=60.0),
+    },
+}
 CELERY_TIMEZONE = "UTC"
 
 # The demo keeps every email in the staff Outbox, links included; production sets the SMTP backend

@@ -420,21 +420,38 @@ def test_timeline_shows_who_changed_what_from_what_to_what_and_where(editor_clie
 
 
 def test_timeline_loads_older_changes_on_demand(editor_client, contact, email):
-    from contacts import selectors
+    from contacts.timeline import TIMELINE_PAGE
 
-    for number in range(1, selectors.HISTORY_PAGE + 6):
+    for number in range(1, TIMELINE_PAGE + 6):
         channel_frequency_set(contact=contact, channel=email, number=number, unit="day", source="system")
     html = editor_client.get(reverse("contacts:contact_detail", args=[contact.pk])).content.decode()
-    assert html.count('class="list-group-item timeline-entry"') == selectors.HISTORY_PAGE
-    assert "Show older changes" in html
-    oldest_shown = PreferenceChange.objects.filter(contact=contact).order_by("-created_at", "-id")[
-        selectors.HISTORY_PAGE - 1
-    ]
+    assert html.count('class="list-group-item timeline-entry"') == TIMELINE_PAGE
+    assert "Show older" in html
+    oldest_shown = PreferenceChange.objects.filter(contact=contact).order_by("-created_at", "-id")[TIMELINE_PAGE - 1]
     older = editor_client.get(
-        reverse("contacts:contact_history", args=[contact.pk]), {"before": oldest_shown.pk}, **HTMX
+        reverse("contacts:contact_history", args=[contact.pk]), {"before": oldest_shown.created_at.isoformat()}, **HTMX
     ).content.decode()
     assert older.count('class="list-group-item timeline-entry"') == 5
-    assert "no cap of its own" in older and "Show older changes" not in older
+    assert "no cap of its own" in older and "Show older" not in older
+
+
+def test_a_timeline_page_never_splits_one_instant(contact, email):
+    from unittest import mock
+
+    from contacts.timeline import contact_timeline
+
+    instant = timezone.now() - datetime.timedelta(days=1)
+    with mock.patch("django.utils.timezone.now", return_value=instant):
+        for number in range(1, 5):  # four changes recorded in the same instant
+            channel_frequency_set(contact=contact, channel=email, number=number, unit="day", source="import")
+    for number in range(5, 8):
+        channel_frequency_set(contact=contact, channel=email, number=number, unit="day", source="system")
+
+    first = contact_timeline(contact=contact, limit=4)
+    rest = contact_timeline(contact=contact, before=first.next_before, limit=10)
+
+    assert [item.row.new_value["number"] for item in first.items + rest.items] == [7, 6, 5, 4, 3, 2, 1]
+    assert not rest.has_more
 
 
 def test_profile_partial_is_what_htmx_refreshes(editor_client, contact):
@@ -452,8 +469,8 @@ def test_profile_query_count_does_not_grow_with_history(editor_client, contact, 
         channel_frequency_set(contact=contact, channel=email, number=index + 1, unit="day", source="system")
     channel_unsubscribe(contact=contact, channel=sms, source="system")
     # session, user, permissions (2), contact, channels, DNC reasons, preferences, segments,
-    # categories, DNC rows, history
-    with django_assert_max_num_queries(12):
+    # categories, DNC rows, and one per timeline source (history, sends)
+    with django_assert_max_num_queries(13):
         response = editor_client.get(reverse("contacts:contact_detail", args=[contact.pk]))
     assert response.status_code == 200
 

@@ -20,6 +20,7 @@ from django.db.utils import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -37,6 +38,7 @@ from contacts.forms import (
     SegmentMemberAddForm,
 )
 from contacts.models import Category, Channel, Contact, PreferenceSettings, Segment
+from contacts.timeline import contact_timeline
 from contacts.services import (
     PreferencesInvalid,
     Source,
@@ -170,16 +172,15 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET"])
 @staff_page(view="contacts.view_contact")
 def contact_history(request: HttpRequest, pk: int) -> HttpResponse:
-    """Older timeline rows, appended below the ones shown."""
+    """Older timeline items, appended below the ones shown."""
     contact = get_object_or_404(Contact, pk=pk)
-    try:
-        before = int(request.GET["before"])
-    except (KeyError, ValueError):
+    before = parse_datetime(request.GET.get("before", ""))
+    if before is None:
         raise Http404
-    history, has_more = selectors.contact_history(contact=contact, before_id=before)
     state = selectors.contact_preference_state(contact=contact)
-    context = {"contact": contact, "history": history, "has_more": has_more, **_history_lookups(state)}
-    return render(request, "contacts/contact_detail.html#history-rows", context)
+    timeline = contact_timeline(contact=contact, before=before)
+    context = {"contact": contact, "timeline": timeline, "older": True, **_history_lookups(state)}
+    return render(request, "contacts/contact_detail.html#timeline-items", context)
 
 
 @require_http_methods(["GET", "POST"])
