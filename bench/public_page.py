@@ -1,0 +1,237 @@
+"""Public page benchmark: the preference page GET and the one-click POST under concurrent clients.
+
+    python bench/public_page.py [--clients 50] [--requests 3000] [--workers 4] [--reseed]
+
+Seeds a dedicated PostgreSQL database (pc_bench_public, BENCH_PUBLIC_DATABASE_URL to change it)
+with 20 categories, 10 public segments and one delivered send per contact, starts gunicorn on
+it (the production server, DEBUG off, rate limit raised so that it counts but never refuses),
+and drives it with ``--clients`` concurrent clients, each opening a new connection per request
+as gunicorn's sync workers expect. Three runs on the same server: a trivial view through the
+whole middleware stack (the ceiling), the preference page GET, and the one-click POST (each on a
+send of its own, so every request writes). Prints p50/p99 latency, requests/s, and each run's
+throughput as a share of the ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+DATABASE_URL = os.environ.get("BENCH_PUBLIC_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pc_bench_public")
+os.environ.update(
+    DATABASE_URL=DATABASE_URL,
+    LOG_LEVEL="WARNING",
+    DEBUG="false",
+    STATIC_MANIFEST="false",
+    PUBLIC_RATELIMIT="100000000/m",
+    DJANGO_SETTINGS_MODULE="preference_center.settings",
+)
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/7")
+os.environ.setdefault("VAR_DIR", str(BASE_DIR / "var" / "bench-public"))
+
+
+# --- When gunicorn imports this module: the site plus one trivial view, the ceiling. ----------
+
+def ping(request):
+    from django.http import HttpResponse
+
+    return HttpResponse(b"ok", content_type="text/plain")
+
+
+def wsgi_application():
+    import django
+    from django.conf import settings
+    from django.core.wsgi import get_wsgi_application
+
+    django.setup()
+    settings.ROOT_URLCONF = __name__
+    return get_wsgi_application()
+
+
+def __getattr__(name):
+    # gunicorn asks for ``bench.public_page:application``; build it only then.
+    if name == "application":
+        return wsgi_application()
+    if name == "urlpatterns":
+        from django.urls import include, path
+
+        return [path("bench/ping/", ping), path("", include("preference_center.urls"))]
+    raise AttributeError(name)
+
+
+# --- Seeding ------------------------------------------------------------------------------------
+
+def ensure_database(reseed: bool) -> None:
+    import psycopg2
+    from urllib.parse import urlsplit
+
+    url = urlsplit(DATABASE_URL)
+    name = url.path.lstrip("/")
+    admin = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username, password=url.password, dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        if reseed:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def seed(contacts: int) -> tuple[list[str], list[str]]:
+    """Returns (page tokens, one-click tokens): distinct sends, so that each one-click writes."""
+    import datetime
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from contacts.models import Category, Channel, Contact, PreferenceSettings, Segment
+    from messaging.models import Dispatch, Message, MessageVersion, Send
+    from messaging.tokens import send_token
+
+    call_command("migrate", verbosity=0)
+    PreferenceSettings.objects.filter(pk=1).update(show_preferences=True, show_segments=True)
+    message = Message.objects.filter(name="Bench public page").first()
+    if message is None or Send.objects.filter(message=message).count() < contacts:
+        Send.objects.filter(message__name="Bench public page").delete()
+        Message.objects.filter(name="Bench public page").delete()
+        Contact.objects.filter(email__startswith="bench-public-").delete()
+        for n in range(20):
+            Category.objects.get_or_create(slug=f"bench-topic-{n}", defaults={"name": f"Topic {n}", "description": "News."})
+        for n in range(10):
+            Segment.objects.get_or_create(slug=f"bench-list-{n}", defaults={"name": f"List {n}", "public": True})
+        email = Channel.objects.get(slug="email")
+        message = Message.objects.create(name="Bench public page")
+        MessageVersion.objects.create(message=message, channel=email, subject="Hi", text_body="Hello")
+        now = timezone.now()
+        dispatch = Dispatch.objects.create(message=message, deliver_until=now + datetime.timedelta(days=7))
+        people = Contact.objects.bulk_create(
+            Contact(first_name=f"B{n}", email=f"bench-public-{n}@example.com", phone=f"+3361{n:07d}") for n in range(contacts)
+        )
+        Send.objects.bulk_create(
+            Send(message=message, dispatch=dispatch, contact=c, channel=email, outcome="sent",
+                 decided_at=now, evaluated_at=now, sent_at=now)
+            for c in people
+        )
+    # Fresh one-click targets every run: lift the previous run's unsubscribes.
+    from contacts.models import DoNotContact
+
+    DoNotContact.objects.filter(contact__email__startswith="bench-public-").delete()
+    ids = list(Send.objects.filter(message=message).order_by("pk").values_list("pk", flat=True))
+    half = len(ids) // 2
+    return [send_token(i) for i in ids[:half]], [send_token(i) for i in ids[half:]]
+
+
+# --- Load ---------------------------------------------------------------------------------------
+
+async def one_request(port: int, raw: bytes) -> tuple[float, int]:
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(raw)
+    await writer.drain()
+    data = await reader.read()  # the sync worker closes the connection after the response
+    writer.close()
+    status = int(data[9:12]) if data[:5] == b"HTTP/" else 0
+    return time.perf_counter() - started, status
+
+
+async def load(port: int, requests: list[bytes], clients: int) -> tuple[list[float], dict[int, int], float]:
+    queue = list(reversed(requests))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    async def client():
+        while queue:
+            latency, status = await one_request(port, queue.pop())
+            latencies.append(latency)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return latencies, statuses, time.perf_counter() - started
+
+
+def get(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
+
+
+def one_click(path: str) -> bytes:
+    body = b"List-Unsubscribe=One-Click"
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=3000, help="per run")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--reseed", action="store_true")
+    args = parser.parse_args()
+
+    ensure_database(args.reseed)
+    page_tokens, click_tokens = seed(max(2 * args.requests, 2000))
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "bench.public_page:application", "-b", f"127.0.0.1:{port}",
+         "-w", str(args.workers), "--backlog", "2048", "--log-level", "warning"],
+        cwd=BASE_DIR, env={**os.environ, "CONN_MAX_AGE": "600"}, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("gunicorn did not start")
+                time.sleep(0.2)
+        runs = {
+            "trivial view (ceiling)": [get("/bench/ping/")] * args.requests,
+            "preference page GET": [get(f"/messaging/p/{t}/") for t in (page_tokens * 2)[: args.requests]],
+            "one-click POST": [one_click(f"/messaging/u/{t}/") for t in click_tokens[: args.requests]],
+        }
+        warm = [get("/bench/ping/")] * 200 + [get(f"/messaging/p/{page_tokens[0]}/")] * 200
+        asyncio.run(load(port, warm, args.clients))
+        print(f"{args.clients} concurrent clients, {args.requests} requests per run, gunicorn {args.workers} sync workers, "
+              f"{os.cpu_count()} cores, PostgreSQL {DATABASE_URL.rsplit('/', 1)[-1]}")
+        ceiling = None
+        for name, requests in runs.items():
+            latencies, statuses, elapsed = asyncio.run(load(port, requests, args.clients))
+            rate = len(latencies) / elapsed
+            ceiling = ceiling or rate
+            print(f"{name:24} p50 {percentile(latencies, 0.50) * 1000:6.1f} ms   p99 {percentile(latencies, 0.99) * 1000:6.1f} ms"
+                  f"   {rate:7.0f} req/s   {rate / ceiling:5.0%} of the ceiling   statuses {statuses}")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
