@@ -32,18 +32,23 @@ EDITOR_PERMISSIONS = VIEWER_PERMISSIONS + (
 STAFF_GROUPS = {"Viewers": VIEWER_PERMISSIONS, "Editors": EDITOR_PERMISSIONS}
 
 
-def staff_groups_create(sender, *, using="default", **kwargs) -> None:
-    """Create the Viewers and Editors groups and give them their permissions (after every migrate)."""
+def staff_groups_grant(app_config, grants: dict[str, tuple[str, ...]], using: str = "default") -> None:
+    """Create the staff groups if needed and give each the app's permissions listed for it."""
     from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Group, Permission
 
-    create_permissions(sender, verbosity=0, using=using)
-    for name, codenames in STAFF_GROUPS.items():
+    create_permissions(app_config, verbosity=0, using=using)
+    for name, codenames in grants.items():
         group, _created = Group.objects.using(using).get_or_create(name=name)
         permissions = Permission.objects.using(using).filter(
-            content_type__app_label=sender.label, codename__in=codenames
+            content_type__app_label=app_config.label, codename__in=codenames
         )
         group.permissions.add(*permissions)
+
+
+def staff_groups_create(sender, *, using="default", **kwargs) -> None:
+    """Create the Viewers and Editors groups and give them their permissions (after every migrate)."""
+    staff_groups_grant(sender, STAFF_GROUPS, using=using)
 
 
 class ContactsConfig(AppConfig):

@@ -30,7 +30,6 @@ from contacts.models import (
     ChannelPreference,
     Contact,
     DoNotContact,
-    PreferenceChange,
     Segment,
     SegmentMembership,
 )

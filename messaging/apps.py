@@ -1,4 +1,25 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+MESSAGING_MODELS = ("message", "messageversion", "dispatch", "dispatchbatch", "send", "outboxmessage")
+VIEWER_PERMISSIONS = tuple(f"view_{model}" for model in MESSAGING_MODELS)
+# Editors write messages, send them, and cancel deferred sends; nobody edits a send's outcome by hand.
+EDITOR_PERMISSIONS = VIEWER_PERMISSIONS + (
+    "add_message",
+    "change_message",
+    "delete_message",
+    "add_messageversion",
+    "change_messageversion",
+    "delete_messageversion",
+    "add_dispatch",
+    "change_send",
+)
+
+
+def staff_groups_extend(sender, *, using="default", **kwargs) -> None:
+    from contacts.apps import staff_groups_grant
+
+    staff_groups_grant(sender, {"Viewers": VIEWER_PERMISSIONS, "Editors": EDITOR_PERMISSIONS}, using=using)
 
 
 class MessagingConfig(AppConfig):
@@ -6,6 +27,8 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
+        post_migrate.connect(staff_groups_extend, sender=self, dispatch_uid="messaging.staff_groups_extend")
+
         from contacts.timeline import TimelineSource, timeline_source_register
 
         from .selectors import contact_sends

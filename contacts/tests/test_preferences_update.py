@@ -9,7 +9,7 @@ from contacts.models import ChannelPreference, PreferenceChange
 from contacts.selectors import contact_preferences
 from contacts.services import PreferencesInvalid, channel_unsubscribe, contact_preferences_update
 
-from .factories import CategoryFactory, ContactFactory, SegmentFactory
+from .factories import CategoryFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from contacts.models import (
     Category,
-    CategorySubscription,
     Channel,
     ChannelPreference,
     Contact,

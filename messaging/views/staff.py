@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from functools import wraps
 
 from django.contrib import messages as flash
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +13,8 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Channel, Contact
 
+from contacts.views.staff import staff_page
+
 from .. import selectors, services
 from ..charts import COLOURS, outcomes_over_time_svg
 from ..decision import message_plan, preview_decision
@@ -24,24 +23,6 @@ from ..models import Dispatch, Message, Outcome
 from ..rendering import Delivery, MessageRenderer
 
 PAGE_SIZE = 50
-
-
-def staff_page(*, view: str, change: str | None = None):
-    """Login and ``view`` permission to read; ``change`` permission to POST."""
-
-    def decorator(function):
-        @login_required
-        @wraps(function)
-        def wrapper(request: HttpRequest, *args, **kwargs):
-            if not request.user.has_perm(view):
-                raise PermissionDenied
-            if request.method == "POST" and not (change and request.user.has_perm(change)):
-                raise PermissionDenied
-            return function(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 @staff_page(view="messaging.view_message")
