@@ -1,6 +1,6 @@
 """Public page benchmark: the preference page GET and the one-click POST under concurrent clients.
 
-    python bench/public_page.py [--clients 50] [--requests 3000] [--workers 4] [--reseed]
+    python bench/public_page.py [--clients 50] [--requests 3000] [--workers 2] [--reseed]
 
 Seeds a dedicated PostgreSQL database (pc_bench_public, BENCH_PUBLIC_DATABASE_URL to change it)
 with 20 categories, 10 public segments and one delivered send per contact, starts gunicorn on
@@ -190,7 +190,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=3000, help="per run")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (one per core did best)")
     parser.add_argument("--reseed", action="store_true")
     args = parser.parse_args()
 
