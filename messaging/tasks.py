@@ -34,13 +34,16 @@ def dispatch_batch_task(self, batch_id: int) -> dict:
     if batch is None:
         return {"done": True}
     decided = services.batch_decide(batch=batch)
-    report = services.sends_deliver(
-        sends=Q(dispatch_id=batch.dispatch_id, contact_id__gte=batch.first_contact_id, contact_id__lte=batch.last_contact_id)
-    )
+    report = decided.handed_over
+    if not report.retry:
+        # Sends of backends that hand over after the decision, and any an earlier run left.
+        report.add(services.sends_deliver(
+            sends=Q(dispatch_id=batch.dispatch_id, contact_id__gte=batch.first_contact_id, contact_id__lte=batch.last_contact_id)
+        ))
     if report.retry:
         raise self.retry(countdown=retry_countdown(self.request.retries))
     services.batch_finish(batch_id=batch_id)
-    return {"decided": decided, "delivered": report.delivered, "failed": report.failed}
+    return {"decided": decided.decided, "delivered": report.delivered, "failed": report.failed}
 
 
 @shared_task(name="messaging.deliver_sends", bind=True, acks_late=True, max_retries=None)

@@ -22,6 +22,14 @@ DEFAULT_BACKENDS = {
 
 
 class ChannelBackend:
+    # A backend that writes only to this database (or nowhere) hands sends over inside the
+    # transaction that decides them: they are stored as ``sent`` at once, with no second write of
+    # each row, and a crash rolls the decision and the hand-over back together. A backend that
+    # talks to the outside world (SMTP, an HTTP provider) hands over after the decision committed.
+    in_transaction = False
+    # False for a backend that ignores who it delivers to (the no-op): nobody's details are loaded.
+    reads_recipients = True
+
     def __init__(self, channel: Channel):
         self.channel = channel
 

@@ -6,5 +6,8 @@ from . import ChannelBackend
 class NoopBackend(ChannelBackend):
     """Accepts everything and does nothing: for measuring the dispatch engine alone."""
 
+    in_transaction = True
+    reads_recipients = False
+
     def deliver(self, renderer, deliveries):
         return {}

@@ -30,7 +30,9 @@ class SmsBackend(ChannelBackend):
 
 
 class DevelopmentSmsBackend(SmsBackend):
-    """Stores each text in the Outbox, in the delivery's transaction: exactly once, never lost."""
+    """Stores each text in the Outbox, in the deciding transaction: exactly once, never lost."""
+
+    in_transaction = True
 
     def deliver(self, renderer, deliveries):
         OutboxMessage.objects.bulk_create(

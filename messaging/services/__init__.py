@@ -3,6 +3,7 @@
 from .deferred import DeferredReport, deferred_cancel, deferred_process
 from .delivery import DeliveryReport, sends_deliver
 from .dispatch import (
+    BatchReport,
     DispatchInvalid,
     batch_claim,
     batch_decide,
@@ -13,6 +14,7 @@ from .dispatch import (
 )
 
 __all__ = [
+    "BatchReport",
     "DeferredReport",
     "DeliveryReport",
     "DispatchInvalid",

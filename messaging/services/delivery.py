@@ -56,6 +56,9 @@ def sends_deliver(*, sends: Q, chunk: int = CHUNK) -> DeliveryReport:
 
 
 _ADDRESS_COLUMNS = ", ".join(f'c."{name}"' for name in Channel.AddressField.values)
+# A claimed row: send id, message, channel, contact, attempts, first name, last name, locale,
+# DNC now, then the address columns in Channel.AddressField order.
+_ADDRESS_START = 9
 CLAIM_SQL = f"""
     SELECT s.id, s.message_id, s.channel_id, s.contact_id, s.attempts, c.first_name, c.last_name, c.locale,
         d.contact_id IS NOT NULL AS dnc_now, {_ADDRESS_COLUMNS}
@@ -94,31 +97,7 @@ def _deliver_chunk(condition: Q, chunk: int) -> tuple[DeliveryReport, int] | Non
         )
         report.skipped += len(dropped)
 
-    channels = Channel.objects.in_bulk({channel_id for _, channel_id in groups})
-    messages = Message.objects.in_bulk({message_id for message_id, _ in groups})
-    delivered, attempts_by_send = [], {}
-    errors: dict[int, str] = {}
-    versions = {
-        (version.message_id, version.channel_id): version
-        for version in MessageVersion.objects.filter(message_id__in=messages, channel_id__in=channels)
-    }
-    for (message_id, channel_id), group in groups.items():
-        channel, message, version = channels[channel_id], messages[message_id], versions[(message_id, channel_id)]
-        address = 9 + Channel.AddressField.values.index(channel.address_field)
-        deliveries = [
-            Delivery(send_id=row[0], contact_id=row[3], first_name=row[5], last_name=row[6],
-                     address=row[address] or "", locale=row[7])
-            for row in group
-        ]
-        for row in group:
-            attempts_by_send[row[0]] = row[4]
-        try:
-            group_errors = backend_for(channel).deliver(MessageRenderer(message, version), deliveries)
-        except Exception as error:  # noqa: BLE001 - a backend that fails outright fails the whole group
-            group_errors = {d.send_id: f"{type(error).__name__}: {error}"[:1000] for d in deliveries}
-        errors.update(group_errors)
-        delivered += [d.send_id for d in deliveries if d.send_id not in group_errors]
-
+    delivered, errors = _hand_over(groups)
     if delivered:
         with connection.cursor() as cursor:
             # Outside PostgreSQL, ANY() is not available: a plain IN list does the same.
@@ -130,6 +109,40 @@ def _deliver_chunk(condition: Q, chunk: int) -> tuple[DeliveryReport, int] | Non
             else:
                 Send.objects.filter(pk__in=delivered).update(outcome=Send.Outcome.SENT, delivered_at=now)
         report.delivered += len(delivered)
+    _errors_record(errors, {row[0]: row[4] for row in rows}, now, report)
+    return report, rows[-1][0]
+
+
+def _hand_over(groups: dict[tuple[int, int], list[tuple]]) -> tuple[list[int], dict[int, str]]:
+    """Give each (message, channel) group of claimed rows to its channel's backend: the ids it
+    accepted, and the error of each send it did not."""
+    channels = Channel.objects.in_bulk({channel_id for _, channel_id in groups})
+    messages = Message.objects.in_bulk({message_id for message_id, _ in groups})
+    versions = {
+        (version.message_id, version.channel_id): version
+        for version in MessageVersion.objects.filter(message_id__in=messages, channel_id__in=channels)
+    }
+    delivered: list[int] = []
+    errors: dict[int, str] = {}
+    for (message_id, channel_id), group in groups.items():
+        channel, message, version = channels[channel_id], messages[message_id], versions[(message_id, channel_id)]
+        address = _ADDRESS_START + Channel.AddressField.values.index(channel.address_field)
+        deliveries = [
+            Delivery(send_id=row[0], contact_id=row[3], first_name=row[5], last_name=row[6],
+                     address=row[address] or "", locale=row[7])
+            for row in group
+        ]
+        try:
+            group_errors = backend_for(channel).deliver(MessageRenderer(message, version), deliveries)
+        except Exception as error:  # noqa: BLE001 - a backend that fails outright fails the whole group
+            group_errors = {d.send_id: f"{type(error).__name__}: {error}"[:1000] for d in deliveries}
+        errors.update(group_errors)
+        delivered += [d.send_id for d in deliveries if d.send_id not in group_errors]
+    return delivered, errors
+
+
+def _errors_record(errors: dict[int, str], attempts_by_send: dict[int, int], now, report: DeliveryReport) -> None:
+    """A failed hand-over keeps the send ``sending`` for a retry, until the last attempt fails it."""
     for send_id, error in errors.items():
         attempts = attempts_by_send[send_id] + 1
         if attempts >= max_attempts():
@@ -138,6 +151,25 @@ def _deliver_chunk(condition: Q, chunk: int) -> tuple[DeliveryReport, int] | Non
             )
             report.failed += 1
         else:
-            Send.objects.filter(pk=send_id).update(attempts=attempts, last_error=error)
+            Send.objects.filter(pk=send_id).update(
+                outcome=Send.Outcome.SENDING, delivered_at=None, attempts=attempts, last_error=error
+            )
             report.retry.append(send_id)
-    return report, rows[-1][0]
+
+
+def decided_sends_hand_over(*, rows: list[tuple], now) -> DeliveryReport:
+    """Hand sends just decided as ``sent`` to their in-transaction backends, in the deciding
+    transaction (rows as claimed rows). A send the backend refused goes back to ``sending``
+    with its error, for the retries of the ordinary delivery."""
+    report = DeliveryReport()
+    groups: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+    for row in rows:
+        groups[(row[1], row[2])].append(row)
+    try:
+        with transaction.atomic():  # a savepoint: a backend's failed write must not abort the decision
+            delivered, errors = _hand_over(groups)
+    except Exception as error:  # noqa: BLE001 - the database refused the backend's writes
+        delivered, errors = [], {row[0]: f"{type(error).__name__}: {error}"[:1000] for row in rows}
+    report.delivered = len(delivered)
+    _errors_record(errors, {row[0]: row[4] for row in rows}, now, report)
+    return report

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from contacts.models import Contact, SegmentMembership
+from contacts.models import Channel, Contact, SegmentMembership
+from messaging.backends import backend_for
 from messaging.decision import decide, message_plan
 from messaging.decision.inputs import contact_facts
 from messaging.models import BatchStatus, Dispatch, DispatchBatch, DispatchStatus, Message, Send
+
+from .delivery import DeliveryReport, decided_sends_hand_over
 
 DEFAULT_DELIVER_WITHIN = datetime.timedelta(days=7)
 
@@ -125,25 +129,54 @@ LOCK_SQL = f"""
     SELECT c.id FROM {Contact._meta.db_table} c WHERE c.id IN ({{candidates}}) ORDER BY c.id FOR NO KEY UPDATE OF c
 """
 
+_ADDRESS_COLUMNS = ", ".join(f'c."{name}"' for name in Channel.AddressField.values)
+# Sends decided ``sending`` on a channel whose backend hands over in the transaction are stored
+# as ``sent`` at once. The rows handed back are those a backend reads, laid out as the
+# delivery's claimed rows; the first column is how many sends were inserted.
 INSERT_SQL = f"""
-    INSERT INTO {Send._meta.db_table} (
-        message_id, dispatch_id, contact_id, channel_id, outcome, reason, transactional,
-        decided_at, evaluated_at, deferred_until, sent_at, delivered_at, attempts, last_error
+    WITH decided AS (
+        INSERT INTO {Send._meta.db_table} (
+            message_id, dispatch_id, contact_id, channel_id, outcome, reason, transactional,
+            decided_at, evaluated_at, deferred_until, sent_at, delivered_at, attempts, last_error
+        )
+        SELECT %(message_id)s, %(dispatch_id)s, d.contact_id, d.channel_id,
+            CASE WHEN d.outcome = 'sending' AND d.channel_id = ANY(%(in_transaction)s::bigint[])
+                THEN 'sent' ELSE d.outcome END,
+            d.reason, %(transactional)s, %(now)s, %(now)s, d.deferred_until,
+            CASE WHEN d.outcome = 'sending' THEN %(now)s::timestamptz END,
+            CASE WHEN d.outcome = 'sending' AND d.channel_id = ANY(%(in_transaction)s::bigint[])
+                THEN %(now)s::timestamptz END,
+            0, ''
+        FROM ({{decision}}) d
+        ON CONFLICT (message_id, contact_id) DO NOTHING
+        RETURNING id, contact_id, channel_id, outcome
     )
-    SELECT %(message_id)s, %(dispatch_id)s, d.contact_id, d.channel_id, d.outcome, d.reason, %(transactional)s,
-        %(now)s, %(now)s, d.deferred_until, CASE WHEN d.outcome = 'sending' THEN %(now)s::timestamptz END,
-        NULL, 0, ''
-    FROM ({{decision}}) d
-    ON CONFLICT (message_id, contact_id) DO NOTHING
+    SELECT total.n, s.id, %(message_id)s, s.channel_id, s.contact_id, 0, c.first_name, c.last_name, c.locale,
+        false, {_ADDRESS_COLUMNS}
+    FROM (SELECT count(*) AS n FROM decided) total
+    LEFT JOIN (
+        decided s JOIN {Contact._meta.db_table} c
+            ON c.id = s.contact_id AND s.outcome = 'sent' AND s.channel_id = ANY(%(recipients_read)s::bigint[])
+    ) ON true
 """
 
 
-def batch_decide(*, batch: DispatchBatch, now: datetime.datetime | None = None) -> int:
-    """Decide every recipient of the batch who has no outcome yet; returns how many were decided.
+@dataclass
+class BatchReport:
+    decided: int = 0
+    # Sends handed over inside the decision (in-transaction backends), and their errors.
+    handed_over: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+def batch_decide(*, batch: DispatchBatch, now: datetime.datetime | None = None) -> BatchReport:
+    """Decide every recipient of the batch who has no outcome yet.
 
     On PostgreSQL this is one INSERT … SELECT, after locking the recipients' contact rows in id
     order: a concurrent batch of another message for the same contact waits, then sees this
     one's sends when it counts caps. Re-running it (a redelivered task) decides nobody twice.
+    Sends on a channel whose backend hands over in the transaction (``in_transaction``) are
+    delivered before it commits, and stored as ``sent`` by the insert itself; the others stay
+    ``sending`` for ``sends_deliver``.
     """
     dispatch = batch.dispatch
     message = dispatch.message
@@ -152,16 +185,18 @@ def batch_decide(*, batch: DispatchBatch, now: datetime.datetime | None = None) 
     with transaction.atomic():
         now = now or timezone.now()
         if connection.vendor == "postgresql":
-            decided = _batch_decide_sql(batch, plan, segment_ids, now)
+            report = _batch_decide_sql(batch, plan, segment_ids, now)
         else:
-            decided = _batch_decide_python(batch, plan, segment_ids, now)
+            report = BatchReport(decided=_batch_decide_python(batch, plan, segment_ids, now))
         DispatchBatch.objects.filter(pk=batch.pk, status=BatchStatus.PENDING).update(status=BatchStatus.DECIDED)
-    return decided
+    return report
 
 
-def _batch_decide_sql(batch, plan, segment_ids, now) -> int:
+def _batch_decide_sql(batch, plan, segment_ids, now) -> BatchReport:
     from messaging.decision.sql import decision_params, decision_sql, jit_off
 
+    backends = [backend_for(channel) for channel in Channel.objects.filter(pk__in=[c.id for c in plan.channels])]
+    in_transaction = [backend.channel.pk for backend in backends if backend.in_transaction]
     candidates = _batch_candidates_sql()
     params = {
         **decision_params(plan, now),
@@ -170,12 +205,20 @@ def _batch_decide_sql(batch, plan, segment_ids, now) -> int:
         "hi": batch.last_contact_id,
         "message_id": plan.message_id,
         "dispatch_id": batch.dispatch_id,
+        "in_transaction": in_transaction,
+        "recipients_read": [b.channel.pk for b in backends if b.in_transaction and b.reads_recipients],
     }
     with connection.cursor() as cursor:
         jit_off(cursor)
         cursor.execute(LOCK_SQL.replace("{candidates}", candidates), params)
         cursor.execute(INSERT_SQL.replace("{decision}", decision_sql(candidates)), params)
-        return cursor.rowcount
+        rows = cursor.fetchall()
+    report = BatchReport(decided=rows[0][0])
+    recipients = [row[1:] for row in rows if row[1] is not None]
+    if recipients:
+        report.handed_over = decided_sends_hand_over(rows=recipients, now=now)
+    # Sends of a backend that reads nobody's details were accepted as they were inserted.
+    return report
 
 
 def _batch_decide_python(batch, plan, segment_ids, now) -> int:

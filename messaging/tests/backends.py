@@ -16,3 +16,12 @@ class SlowRecordingBackend(ChannelBackend):
         )
         time.sleep(0.3)
         return {}
+
+
+class RefusingOutboxBackend(ChannelBackend):
+    """Hands over inside the deciding transaction and refuses everyone: what a retry starts from."""
+
+    in_transaction = True
+
+    def deliver(self, renderer, deliveries):
+        return {d.send_id: "queue full" for d in deliveries}

@@ -1,5 +1,6 @@
 """Delivery backends: a real SMTP server on localhost, the SMS development and HTTP backends, tokens."""
 
+import datetime
 import io
 import json
 import socket
@@ -12,7 +13,8 @@ from django.core import signing
 from django.test import override_settings
 
 from contacts.models import Channel
-from messaging.models import OutboxMessage
+from messaging import services
+from messaging.models import Dispatch, OutboxMessage
 from messaging.tokens import send_id_from_token, send_token
 
 from .conftest import run_dispatch, send_of
@@ -148,6 +150,35 @@ def test_an_sms_that_already_says_stop_gets_no_second_opt_out_line(members, sms)
     message.versions.update(text_body="Sale today. Text STOP to end.")
     run_dispatch(message, now=NOW)
     assert OutboxMessage.objects.get(send=send_of(message, contact)).body == "Sale today. Text STOP to end."
+
+
+def test_a_backend_that_hands_over_in_the_transaction_gets_its_sends_stored_as_sent(members, sms):
+    Channel.objects.filter(slug="sms").update(backend="messaging.backends.noop.NoopBackend")
+    contact = members()
+    message = MessageFactory(channels=["sms"], segments=[members.segment])
+    run_dispatch(message, now=NOW, deliver=False)
+    send = send_of(message, contact)
+    assert (send.outcome, send.sent_at, send.delivered_at, send.attempts) == ("sent", NOW, NOW, 0)
+
+
+def test_the_sms_outbox_receives_the_text_before_the_decision_commits(members, sms):
+    contact = members(first_name="Ana")
+    message = MessageFactory(channels=["sms"], segments=[members.segment])
+    run_dispatch(message, now=NOW, deliver=False)
+    assert send_of(message, contact).outcome == "sent"
+    assert OutboxMessage.objects.get(send=send_of(message, contact)).body.startswith("Spring sale, Ana!")
+
+
+def test_a_refusal_inside_the_transaction_leaves_the_send_for_a_retry(members, sms):
+    Channel.objects.filter(slug="sms").update(backend="messaging.tests.backends.RefusingOutboxBackend")
+    contact = members()
+    message = MessageFactory(channels=["sms"], segments=[members.segment])
+    dispatch = Dispatch.objects.create(message=message, deliver_until=NOW + datetime.timedelta(days=7))
+    (batch_id,) = services.dispatch_plan(dispatch_id=dispatch.pk)
+    report = services.batch_decide(batch=services.batch_claim(batch_id=batch_id), now=NOW)
+    send = send_of(message, contact)
+    assert report.handed_over.retry == [send.pk]
+    assert (send.outcome, send.delivered_at, send.attempts, send.last_error) == ("sending", None, 1, "queue full")
 
 
 class FakeResponse(io.BytesIO):
