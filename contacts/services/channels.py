@@ -14,6 +14,7 @@ from .audit import Source, change_record, contact_lock
 from .errors import PreferencesInvalid
 
 Reason = DoNotContact.Reason
+MAX_CAP = 1000  # a cap above this is no cap; the bound keeps nonsense out of the database
 # A harder reason replaces a softer one (a bounce after an unsubscribe); never the other way.
 REASON_SEVERITY = {Reason.UNSUBSCRIBED: 1, Reason.MANUAL: 1, Reason.BOUNCED: 2, Reason.COMPLAINT: 3}
 
@@ -121,6 +122,8 @@ def frequency_errors(number, unit, path: str) -> dict[str, list[str]]:
         errors[f"{path}.number"] = [_("Enter a whole number.")]
     elif number < 1:
         errors[f"{path}.number"] = [_("Enter a number of at least 1, or leave both fields empty for no limit.")]
+    elif number > MAX_CAP:
+        errors[f"{path}.number"] = [_("Enter a number of at most %(max)s.") % {"max": MAX_CAP}]
     if unit not in CapUnit.values:
         errors[f"{path}.unit"] = [_("Choose day, week or month.")]
     return errors
@@ -180,10 +183,11 @@ def channel_pause_set(
 
 
 def preferred_channel_errors(*, contact: Contact, channel: Channel, has_dnc: bool) -> list[str]:
+    name = _(channel.name)  # the seeded channel names are in the catalogue
     if has_dnc:
-        return [_("%(channel)s cannot be preferred: the contact may not be contacted on it.") % {"channel": channel.name}]
+        return [_("%(channel)s cannot be preferred: the contact may not be contacted on it.") % {"channel": name}]
     if not contact.address_for(channel):
-        return [_("%(channel)s cannot be preferred: the contact has no address for it.") % {"channel": channel.name}]
+        return [_("%(channel)s cannot be preferred: the contact has no address for it.") % {"channel": name}]
     return []
 
 

@@ -38,6 +38,7 @@ INVALID = {
     "unknown segment": ({"segments": {"no-such-group": True}}, "segments.no-such-group"),
     "unknown field": ({"colour": "blue"}, "colour"),
     "cap below one": ({"channels": {"email": {"frequency": {"number": 0, "unit": "day"}}}}, "channels.email.frequency.number"),
+    "cap beyond reason": ({"channels": {"email": {"frequency": {"number": 10**12, "unit": "day"}}}}, "channels.email.frequency.number"),
     "negative cap": ({"channels": {"sms": {"frequency": {"number": -3, "unit": "week"}}}}, "channels.sms.frequency.number"),
     "number without unit": ({"channels": {"email": {"frequency": {"number": 3, "unit": None}}}}, "channels.email.frequency.unit"),
     "unit without number": ({"channels": {"email": {"frequency": {"number": None, "unit": "day"}}}}, "channels.email.frequency.number"),

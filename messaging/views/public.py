@@ -36,7 +36,7 @@ from contacts.services import (
     channel_unsubscribe,
     contact_preferences_update,
 )
-from contacts.services.channels import dnc_locked_message
+from contacts.services.channels import MAX_CAP, dnc_locked_message
 from messaging.models import Send
 from messaging.tokens import send_id_from_token
 
@@ -52,8 +52,6 @@ PUBLIC_CSP = {
 ONE_CLICK_FIELD, ONE_CLICK_VALUE = "List-Unsubscribe", "One-Click"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 MAX_SEND_ID = 2**63 - 1
-# A cap above this is a typing slip, not a preference (and beyond what the column holds).
-MAX_CAP = 1000
 # The seeded channels' names, so that the page shows them in the contact's language.
 CHANNEL_NAMES = (gettext_noop("Email"), gettext_noop("SMS"))
 
@@ -311,11 +309,9 @@ def public_page_load(send: Send) -> PublicPage:
     return page
 
 
-def posted_preferences(page: PublicPage, form) -> tuple[dict, dict[str, list[str]]]:
-    """The SPEC §6 shape of what the form says, for the areas shown only: a hidden area is never
-    touched. Also returns the errors only the page can see (a cap too large to mean anything)."""
+def posted_preferences(page: PublicPage, form) -> dict:
+    """The SPEC §6 shape of what the form says, for the areas shown only: a hidden area is never touched."""
     data: dict = {}
-    errors: dict[str, list[str]] = {}
     show = page.show
     channels: dict = {}
     for row in page.channels:
@@ -329,10 +325,6 @@ def posted_preferences(page: PublicPage, form) -> tuple[dict, dict[str, list[str
             unit = form.get(f"{path}.frequency.unit", "").strip()
             if number.isascii() and number.isdigit():
                 number = int(number)
-                if number > MAX_CAP:
-                    errors[f"{path}.frequency.number"] = [
-                        _("Enter a number of at most %(max)s.") % {"max": MAX_CAP}
-                    ]
             spec["frequency"] = {"number": number, "unit": unit} if (number != "" or unit) else None
         if show["pause"]:
             start = form.get(f"{path}.pause.from", "").strip()
@@ -350,7 +342,7 @@ def posted_preferences(page: PublicPage, form) -> tuple[dict, dict[str, list[str
     if show["segments"]:
         chosen = set(form.getlist("segments"))
         data["segments"] = {s.slug: s.slug in chosen for s in page.segments}
-    return data, errors
+    return data
 
 
 # --- What a POST does: one action per button ----------------------------------------------------
@@ -384,9 +376,7 @@ def deliveries_in_flight_wait(contact) -> None:
 
 def save_preferences(request, send: Send, form) -> Outcome:
     page = public_page_load(send)
-    data, errors = posted_preferences(page, form)
-    if errors:
-        return Outcome(errors=errors, form=form)
+    data = posted_preferences(page, form)
     try:
         contact_preferences_update(contact=page.contact, data=data, source=source_for(request, page.send), public_only=True)
     except PreferencesInvalid as invalid:

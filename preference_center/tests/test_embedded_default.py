@@ -36,6 +36,13 @@ SERVICES_ON_SQLITE = textwrap.dedent("""
     print("history rows:", PreferenceChange.objects.filter(source="staff:smoke").count())
 """)
 
+MESSAGE_ID = "from messaging.models import Message; print(Message.objects.get(name='Spring offers').pk)"
+RECIPIENTS = (
+    "from contacts.models import SegmentMembership; from messaging.models import Message;"
+    "m = Message.objects.get(pk={message_id});"
+    "print(SegmentMembership.objects.filter(segment__in=m.segments.all(), removed=False)"
+    ".values('contact').distinct().count())"
+)
 PING = "from preference_center.celery import ping; print(ping.delay('over-files').get(timeout=60))"
 
 
@@ -57,20 +64,29 @@ def test_migrate_seed_and_services_run_on_sqlite(tmp_path):
     env = embedded_env(tmp_path)
     manage(env, "migrate", "--noinput")
     assert "staff login: admin" in manage(env, "seed_demo", "--contacts", "30", "--no-progress")
-    assert "history rows: 2" in manage(env, "shell", "-c", SERVICES_ON_SQLITE)
+    assert "history rows: 2" in manage(env, "shell", "-v", "0", "-c", SERVICES_ON_SQLITE)
     assert (tmp_path / "preference_center.sqlite3").exists()
 
 
 @pytest.mark.worker
-def test_a_worker_consumes_the_file_system_broker(tmp_path):
+def test_a_worker_consumes_the_file_system_broker_and_dispatches_on_sqlite(tmp_path):
     env = embedded_env(tmp_path)
+    manage(env, "migrate", "--noinput")
+    manage(env, "seed_demo", "--contacts", "60", "--no-progress")
+    manage(env, "seed_demo_messages")
+    message_id = manage(env, "shell", "-v", "0", "-c", MESSAGE_ID).strip()
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "preference_center", "worker", "-c", "1", "-l", "WARNING",
          "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=BASE_DIR, env=env, start_new_session=True,
     )
     try:
-        assert "over-files" in manage(env, "shell", "-c", PING, timeout=120)
+        assert "over-files" in manage(env, "shell", "-v", "0", "-c", PING, timeout=120)
+        report = manage(env, "dispatch", message_id, "--wait", timeout=240)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+    counts = {line.split(":")[0].strip(): int(line.split(":")[1]) for line in report.splitlines() if ":" in line
+              and line.split(":")[1].strip().isdigit()}
+    assert counts["sent"] > 0
+    assert sum(counts.values()) == int(manage(env, "shell", "-v", "0", "-c", RECIPIENTS.format(message_id=message_id)))
