@@ -2,31 +2,17 @@
 
 import gettext
 import re
-import subprocess
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.utils.translation.template import templatize
 
 from contacts.models import PreferenceSettings
+from preference_center.catalogue import LOCALE, public_pot
 from contacts.tests.factories import CategoryFactory, ContactFactory
 
 from .test_public_page import delivered_send, page_url, unsubscribe_url
 
-BASE = Path(settings.BASE_DIR)
-CATALOGUE = BASE / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+CATALOGUE = LOCALE / "fr" / "LC_MESSAGES" / "django.po"
 COMPILED = CATALOGUE.with_suffix(".mo")
-# Everything a contact can read: the public pages, the messages the services return, the email
-# and SMS footers.
-PUBLIC_TEMPLATES = sorted((BASE / "templates" / "public").glob("*.html"))
-PUBLIC_PYTHON = [
-    BASE / "messaging" / "views" / "public.py",
-    BASE / "messaging" / "rendering.py",
-    BASE / "contacts" / "models.py",
-    *sorted((BASE / "contacts" / "services").glob("*.py")),
-]
-KEYWORDS = ["gettext", "gettext_lazy", "gettext_noop", "_", "pgettext:1c,2", "ngettext:1,2", "ngettext_lazy:1,2"]
 
 
 def po_entries(text: str) -> list[dict]:
@@ -48,14 +34,8 @@ def po_entries(text: str) -> list[dict]:
 
 
 def source_msgids() -> set[str]:
-    """What makemessages extracts from the public sources, by the same means (templatize + xgettext)."""
-    sources = [path.read_text() for path in PUBLIC_PYTHON]
-    sources += [templatize(path.read_text(), origin=str(path)) for path in PUBLIC_TEMPLATES]
-    code = "\n".join(sources)
-    command = ["xgettext", "--language=Python", "--from-code=UTF-8", "--output=-", "--no-location"]
-    command += [f"--keyword={keyword}" for keyword in KEYWORDS]
-    pot = subprocess.run([*command, "-"], input=code, capture_output=True, text=True, check=True).stdout
-    return {entry["msgid"] for entry in po_entries(pot) if entry["msgid"]}
+    """What makemessages would extract from everything a contact can read."""
+    return {entry["msgid"] for entry in po_entries(public_pot()) if entry["msgid"]}
 
 
 def test_the_french_catalogue_has_no_untranslated_or_fuzzy_entry():
