@@ -11,6 +11,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import (
+    PAGE_SWITCHES,
+    PAGE_TEXTS,
     CapUnit,
     Category,
     Channel,
@@ -347,16 +349,7 @@ class SegmentMemberAddForm(forms.Form):
 class PreferenceSettingsForm(forms.ModelForm):
     class Meta:
         model = PreferenceSettings
-        fields = [
-            "show_preferences",
-            "show_frequency",
-            "show_pause",
-            "show_preferred_channel",
-            "show_categories",
-            "show_segments",
-            "unsubscribe_text",
-            "resubscribe_text",
-        ]
+        fields = [*PAGE_SWITCHES, *PAGE_TEXTS]
         labels = {
             "show_preferences": _("Show the preference page (off: a plain unsubscribe page)"),
             "show_frequency": _("Show the frequency cap"),

@@ -347,6 +347,18 @@ class PreferenceChange(models.Model):
         raise TypeError("The preference history is append-only.")
 
 
+# What the public page may show, each a switch of the global settings a message can override.
+PAGE_SWITCHES = (
+    "show_preferences",
+    "show_frequency",
+    "show_pause",
+    "show_preferred_channel",
+    "show_categories",
+    "show_segments",
+)
+PAGE_TEXTS = ("unsubscribe_text", "resubscribe_text")
+
+
 class PreferenceSettings(models.Model):
     """The one row of global settings staff edit: what the public page shows unless a message overrides it.
 
