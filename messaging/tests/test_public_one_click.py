@@ -170,8 +170,9 @@ def test_the_page_costs_the_same_few_queries_whatever_the_number_of_categories_a
         CategoryFactory()
         SegmentFactory(public=True)
     assert page_queries(client, send) == few
-    # The send with its message, contact and channel; the settings row; five for the preferences.
-    with django_assert_num_queries(7):
+    # The send with its message, contact, channel and the settings row; the channels with the
+    # contact's do-not-contact and preferences; the public categories and segments with the contact's choices.
+    with django_assert_num_queries(3):
         client.get(page_url(send))
 
 

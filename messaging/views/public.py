@@ -8,17 +8,23 @@ history row. What a POST does is a small table from the button pressed to an act
 from __future__ import annotations
 
 import ipaddress
+import re
+import threading
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Callable
 
 from csp.decorators import csp
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -26,9 +32,21 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.core import is_ratelimited
 
-from contacts.models import CapUnit, Channel, DoNotContact, PreferenceSettings
-from contacts.rules import MEMBER, category_receives
-from contacts.selectors import PreferenceState, contact_preference_state
+from contacts.models import (
+    PAGE_SWITCHES,
+    PAGE_TEXTS,
+    CapUnit,
+    Category,
+    CategorySubscription,
+    Channel,
+    ChannelPreference,
+    Contact,
+    DoNotContact,
+    PreferenceSettings,
+    Segment,
+    SegmentMembership,
+)
+from contacts.rules import category_receives
 from contacts.services import (
     PreferencesInvalid,
     Source,
@@ -37,7 +55,7 @@ from contacts.services import (
     contact_preferences_update,
 )
 from contacts.services.channels import MAX_CAP, dnc_locked_message
-from messaging.models import Send
+from messaging.models import Message, Send
 from messaging.tokens import send_id_from_token
 
 # No script at all, styles and images from this site only, never inside a frame.
@@ -94,22 +112,92 @@ def rate_limited(request: HttpRequest) -> bool:
     )
 
 
+# --- Reads: three plain queries whatever the number of channels, categories and segments --------
+
+def _columns(model, names) -> list[str]:
+    return [model._meta.get_field(name).column for name in names]
+
+
+def _fields(model, *names) -> tuple[str, ...]:
+    """The named fields in the model's order, the order ``Model.from_db`` expects them in."""
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
+
+
+SEND_FIELDS = _fields(Send, "id", "message_id", "contact_id", "channel_id")
+MESSAGE_FIELDS = _fields(Message, "id", *PAGE_SWITCHES, *PAGE_TEXTS)
+SETTINGS_FIELDS = _fields(PreferenceSettings, *PAGE_SWITCHES, *PAGE_TEXTS)
+CONTACT_FIELDS = _fields(Contact, "id", "locale", *Channel.AddressField.values)
+CHANNEL_FIELDS = _fields(Channel, "id", "slug", "name", "address_field")
+
+
+def _select(alias: str, model, names) -> str:
+    return ", ".join(f"{alias}.{column}" for column in _columns(model, names))
+
+
+# The send with what its page needs of the message, the contact, the channel and the settings row
+# (a LEFT JOIN: a GET reads the row without creating it, and a missing row means the defaults).
+SEND_SQL = f"""
+    SELECT {_select("s", Send, SEND_FIELDS)}, {_select("m", Message, MESSAGE_FIELDS)},
+           {_select("c", Contact, CONTACT_FIELDS)}, {_select("ch", Channel, CHANNEL_FIELDS)},
+           ps.id, {_select("ps", PreferenceSettings, SETTINGS_FIELDS)}
+    FROM {Send._meta.db_table} s
+    JOIN {Message._meta.db_table} m ON m.id = s.message_id
+    JOIN {Contact._meta.db_table} c ON c.id = s.contact_id
+    JOIN {Channel._meta.db_table} ch ON ch.id = s.channel_id
+    LEFT JOIN {PreferenceSettings._meta.db_table} ps ON ps.id = 1
+    WHERE s.id = %s
+"""
+# Every channel with the contact's do-not-contact reason and preference row (both unique per channel).
+CHANNELS_SQL = f"""
+    SELECT {_select("ch", Channel, CHANNEL_FIELDS)}, d.reason,
+           {_select("p", ChannelPreference, ("cap_number", "cap_unit", "pause_from", "pause_to", "preferred"))}
+    FROM {Channel._meta.db_table} ch
+    LEFT JOIN {DoNotContact._meta.db_table} d ON d.channel_id = ch.id AND d.contact_id = %s
+    LEFT JOIN {ChannelPreference._meta.db_table} p ON p.channel_id = ch.id AND p.contact_id = %s
+    ORDER BY ch.position, ch.slug
+"""
+# Public categories with the contact's choice, then public segments with the contact's membership.
+CHOICES_SQL = f"""
+    SELECT 'category', c.slug, c.name, c.description, c.opt_in, cs.status, NULL
+    FROM {Category._meta.db_table} c
+    LEFT JOIN {CategorySubscription._meta.db_table} cs ON cs.category_id = c.id AND cs.contact_id = %s
+    WHERE c.public
+    UNION ALL
+    SELECT 'segment', s.slug, s.name, s.public_name, NULL, NULL, sm.removed
+    FROM {Segment._meta.db_table} s
+    LEFT JOIN {SegmentMembership._meta.db_table} sm ON sm.segment_id = s.id AND sm.contact_id = %s
+    WHERE s.public
+    ORDER BY 1, 3, 2
+"""
+
+
+def _instance(model, names, values):
+    """A model instance loaded from a row, its other fields deferred (the ORM's own ``.only()``)."""
+    return model.from_db("default", list(names), list(values))
+
+
 def send_for_token(token: str) -> Send | None:
-    """The send a link names, with its message, contact and channel; None for any bad token."""
+    """The send a link names, with its message, contact, channel and the page switches in effect;
+    None for any bad token. One query, no ORM compilation: every public request starts here."""
     send_id = send_id_from_token(token)
     if send_id is None or send_id > MAX_SEND_ID:
         return None
-    return (
-        Send.objects.select_related("message", "contact", "channel")
-        .filter(pk=send_id, channel__isnull=False)
-        .first()
-    )
-
-
-def page_switches(send: Send) -> dict:
-    """The message's switches over the global ones, read without creating the settings row (GET writes nothing)."""
-    defaults = PreferenceSettings.objects.filter(pk=1).first() or PreferenceSettings()
-    return send.message.page_switches(defaults)
+    with connection.cursor() as cursor:
+        cursor.execute(SEND_SQL, [send_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = iter(row)
+    take = lambda names: [next(values) for _ in names]  # noqa: E731
+    send = _instance(Send, SEND_FIELDS, take(SEND_FIELDS))
+    send.message = _instance(Message, MESSAGE_FIELDS, take(MESSAGE_FIELDS))
+    send.contact = _instance(Contact, CONTACT_FIELDS, take(CONTACT_FIELDS))
+    send.channel = _instance(Channel, CHANNEL_FIELDS, take(CHANNEL_FIELDS))
+    settings_id = next(values)
+    defaults = PreferenceSettings(**dict(zip(SETTINGS_FIELDS, take(SETTINGS_FIELDS)))) if settings_id else PreferenceSettings()
+    send.switches = {name: bool(value) if name in PAGE_SWITCHES else value
+                     for name, value in send.message.page_switches(defaults).items()}
+    return send
 
 
 def status_page(request, template: str, status: int, context: dict | None = None) -> HttpResponse:
@@ -211,7 +299,6 @@ class Choice:
 class PublicPage:
     send: Send
     switches: dict
-    state: PreferenceState
     channels: list[ChannelRow] = field(default_factory=list)
     categories: list[Choice] = field(default_factory=list)
     segments: list[Choice] = field(default_factory=list)
@@ -283,29 +370,35 @@ class PublicPage:
 
 
 def public_page_load(send: Send) -> PublicPage:
-    """Everything the page shows, pre-filled, in a constant number of queries. Only channels the
-    contact has an address for are offered (plus the send's own): the others could never be used."""
-    state = contact_preference_state(contact=send.contact, public_only=True)
-    page = PublicPage(send=send, switches=page_switches(send), state=state)
-    for channel in state.channels:
-        if not send.contact.address_for(channel) and channel.pk != send.channel_id:
+    """Everything the page shows, pre-filled, in two queries whatever the number of rows. Only
+    channels the contact has an address for are offered (plus the send's own): the others could
+    never be used."""
+    contact = send.contact
+    page = PublicPage(send=send, switches=send.switches)
+    with connection.cursor() as cursor:
+        cursor.execute(CHANNELS_SQL, [contact.pk, contact.pk])
+        channel_rows = cursor.fetchall()
+        cursor.execute(CHOICES_SQL, [contact.pk, contact.pk])
+        choice_rows = cursor.fetchall()
+    for *channel_values, reason, cap_number, cap_unit, pause_from, pause_to, preferred in channel_rows:
+        channel = _instance(Channel, CHANNEL_FIELDS, channel_values)
+        if not contact.address_for(channel) and channel.pk != send.channel_id:
             continue
-        pref = state.preferences.get(channel.slug)
-        reason = state.dnc_reasons.get(channel.slug)
         row = ChannelRow(channel=channel, dnc_reason=reason, receives=reason is None)
-        if pref is not None:
-            row.cap_number = str(pref.cap_number or "")
-            row.cap_unit = pref.cap_unit or ""
-            row.pause_from = pref.pause_from.isoformat() if pref.pause_from else ""
-            row.pause_to = pref.pause_to.isoformat() if pref.pause_to else ""
+        row.cap_number = str(cap_number or "")
+        row.cap_unit = cap_unit or ""
+        row.pause_from = str(pause_from or "")  # a date's str() is its ISO form
+        row.pause_to = str(pause_to or "")
+        if preferred:
+            page.preferred_channel = channel.slug
         page.channels.append(row)
-    page.preferred_channel = state.preferred_channel or ""
-    page.categories = [
-        Choice(c.slug, c.name, c.description, category_receives(c, c.subscription_status)) for c in state.categories
-    ]
-    page.segments = [
-        Choice(s.slug, s.display_public_name, "", s.membership == MEMBER) for s in state.segments
-    ]
+    for kind, slug, name, text, opt_in, status, removed in choice_rows:
+        if kind == "category":
+            category = Category(slug=slug, name=name, description=text, opt_in=bool(opt_in))
+            page.categories.append(Choice(slug, name, text, category_receives(category, status)))
+        else:
+            segment = Segment(slug=slug, name=name, public_name=text)
+            page.segments.append(Choice(slug, segment.display_public_name, "", removed is not None and not removed))
     return page
 
 
@@ -361,17 +454,21 @@ def source_for(request, send: Send, label: str = "public_page") -> Source:
     )
 
 
+# Waits for the locks of the contact's sends being handed over; a single statement is its own
+# transaction, so the locks are taken (once free) and released at once.
+IN_FLIGHT_SQL = f"SELECT id FROM {Send._meta.db_table} WHERE contact_id = %s AND outcome = %s FOR UPDATE"
+
+
 def deliveries_in_flight_wait(contact) -> None:
     """Return once no delivery is handing a message to this contact over (call it after the change
     committed). A delivery holds its ``sending`` rows locked from its do-not-contact check until
     they are sent; waiting for those locks means that when the response leaves, every delivery
     either finished before the unsubscribe or will see it (SPEC §4: effect before the response)."""
-    with transaction.atomic():
-        list(
-            Send.objects.select_for_update(of=("self",))
-            .filter(contact=contact, outcome=Send.Outcome.SENDING)
-            .values_list("pk", flat=True)
-        )
+    if not connection.features.has_select_for_update:
+        return  # SQLite: writers take turns on the whole file, so no delivery is half-way
+    with connection.cursor() as cursor:
+        cursor.execute(IN_FLIGHT_SQL, [contact.pk, Send.Outcome.SENDING])
+        cursor.fetchall()
 
 
 def save_preferences(request, send: Send, form) -> Outcome:
@@ -423,26 +520,126 @@ PAGE_ACTIONS: dict[str, Callable[..., Outcome]] = {
 }
 
 
+class Slots:
+    """The values that differ from one contact to the next on pages that otherwise look the same.
+
+    Filled in directly (``shared=False``), a slot is its value. For a shared skeleton each slot is
+    a numbered marker instead, and ``fill`` puts this contact's escaped values into the skeleton.
+    """
+
+    MARK = re.compile("\x00([0-9]+)\x00")
+
+    def __init__(self, shared: bool):
+        self.shared = shared
+        self.values: list[str] = []
+
+    def __call__(self, value: str) -> str:
+        if not self.shared:
+            return value
+        self.values.append(conditional_escape(value))
+        return mark_safe(f"\x00{len(self.values) - 1}\x00")
+
+    def fill(self, skeleton: str) -> str:
+        return self.MARK.sub(lambda match: self.values[int(match.group(1))], skeleton)
+
+
+def attribute(on: bool, name: str) -> str:
+    return f" {name}" if on else ""
+
+
+def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot: Slots) -> dict:
+    """What the templates show, as plain data: everything but the slots is shared by every contact
+    whose page looks the same, so that the whole context (less the slots) identifies the skeleton."""
+    show = page.show
+    send_row = page.send_channel
+    channels = []
+    for row in page.channels:
+        channels.append({
+            "slug": row.slug,
+            "label": row.label,
+            "locked": row.locked,
+            "locked_message": row.locked_message,
+            "checked": row.receives and not row.locked,
+            "subscribed_errors": tuple(row.subscribed_errors),
+            "number_errors": tuple(row.number_errors),
+            "unit_errors": tuple(row.unit_errors),
+            "from_errors": tuple(row.from_errors),
+            "to_errors": tuple(row.to_errors),
+            "cap_number": slot(row.cap_number) if show["channels"] else "",
+            "units": tuple(
+                (value, label, slot(attribute(row.cap_unit == value, "selected")))
+                for value, label in (("", "—"), *((value, str(label)) for value, label in CapUnit.choices))
+            ) if show["channels"] else (),
+            "pause_from": slot(row.pause_from) if show["pause"] else "",
+            "pause_to": slot(row.pause_to) if show["pause"] else "",
+            "preferred": slot(attribute(page.preferred_channel == row.slug, "checked")) if show["preferred"] else "",
+        })
+
+    def choices(area: str) -> tuple:
+        return tuple(
+            {"slug": c.slug, "label": c.label, "description": c.description, "errors": tuple(c.errors),
+             "checked": slot(attribute(c.checked, "checked"))}
+            for c in getattr(page, area)
+        ) if show[area] else ()
+
+    return {
+        "link": link,
+        "show": show,
+        "has_form": page.has_form,
+        "status": {
+            "channel": send_row.label,
+            "locked": send_row.locked,
+            "locked_message": send_row.locked_message,
+            "unsubscribed": send_row.dnc_reason is not None,
+        },
+        "channels": channels,
+        "categories": choices("categories"),
+        "segments": choices("segments"),
+        "no_preference": slot(attribute(not page.preferred_channel, "checked")) if show["preferred"] else "",
+        "preferred_errors": tuple(page.preferred_errors),
+        "general_errors": tuple(page.general_errors),
+        "max_cap": MAX_CAP,
+        "confirmation": outcome.confirmation,
+        "has_errors": bool(outcome.errors),
+        "unsubscribe_text": _page_text(page.switches["unsubscribe_text"]),
+        "resubscribe_text": _page_text(page.switches["resubscribe_text"]),
+        "preferences_url": slot(reverse("messaging:preferences", args=[token])),
+        "unsubscribe_url": slot(reverse("messaging:unsubscribe", args=[token])),
+    }
+
+
+# Rendered skeletons by (template, language, shared context). The key holds every input of the
+# page but the slots, so an entry never goes stale: a change of anything shown makes a new key.
+SKELETONS: dict[tuple, str] = {}
+SKELETONS_MAX = 512
+_skeletons_lock = threading.Lock()
+
+
+def render_page(request, template: str, context: dict, slot: Slots) -> HttpResponse:
+    if not slot.shared:
+        return render(request, template, context)
+    key = (template, translation.get_language(), repr(context))
+    skeleton = SKELETONS.get(key)
+    if skeleton is None:
+        skeleton = render_to_string(template, context)
+        with _skeletons_lock:
+            while len(SKELETONS) >= SKELETONS_MAX:
+                SKELETONS.pop(next(iter(SKELETONS)))
+            SKELETONS[key] = skeleton
+    return HttpResponse(slot.fill(skeleton))
+
+
 def show_page(request, send: Send, token: str, *, link: str, outcome: Outcome | None = None) -> HttpResponse:
     page = public_page_load(send)
     outcome = outcome or Outcome()
     if outcome.form is not None:
         page.fill(outcome.form)
     page.place_errors(outcome.errors)
-    context = {
-        "page": page,
-        "token": token,
-        "link": link,
-        "show": page.show,
-        "unit_choices": CapUnit.choices,
-        "max_cap": MAX_CAP,
-        "confirmation": outcome.confirmation,
-        "has_errors": bool(outcome.errors),
-        "unsubscribe_text": _page_text(page.switches["unsubscribe_text"]),
-        "resubscribe_text": _page_text(page.switches["resubscribe_text"]),
-    }
+    # A form shown again with its errors holds what was typed: rendered for this request only.
+    slot = Slots(shared=outcome.form is None and not outcome.errors)
+    context = page_context(page, token, link, outcome, slot)
     template = "public/preferences.html" if page.switches["show_preferences"] else "public/unsubscribe.html"
-    return render(request, template, context)
+    return render_page(request, template, context, slot)
 
 
 def _page_text(text: str) -> str:
