@@ -12,18 +12,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import Category, Channel, Contact, PreferenceSettings, Segment
+from contacts.models import PAGE_SWITCHES, PAGE_TEXTS, Category, Channel, Contact, PreferenceSettings, Segment
 
 # The public-page switches a message may override; None on the message means "the global setting".
-SWITCHES = (
-    "show_preferences",
-    "show_frequency",
-    "show_pause",
-    "show_preferred_channel",
-    "show_categories",
-    "show_segments",
-)
-SWITCH_TEXTS = ("unsubscribe_text", "resubscribe_text")
+SWITCHES, SWITCH_TEXTS = PAGE_SWITCHES, PAGE_TEXTS
 
 
 class Message(models.Model):
@@ -188,12 +180,23 @@ class Send(models.Model):
     Outcome = Outcome
 
     # No single-column indexes: the composite ones below lead with these columns, and every
-    # extra index slows the million-row inserts of a dispatch.
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="sends", db_index=False)
-    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="sends", db_index=False)
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="sends", db_index=False)
+    # extra index slows the million-row inserts of a dispatch. No foreign-key constraints either:
+    # their checks, one per row and key, cost a dispatch more than deciding it. The database
+    # still refuses a send whose parent is missing: a trigger on each parent table refuses to
+    # delete a row that sends reference (migration 0003), and the deciding transaction holds its
+    # dispatch, message, channels (key share) and contacts (no key update) locked while it inserts.
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="sends", db_index=False, db_constraint=False
+    )
+    dispatch = models.ForeignKey(
+        Dispatch, on_delete=models.CASCADE, related_name="sends", db_index=False, db_constraint=False
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="sends", db_index=False, db_constraint=False
+    )
     channel = models.ForeignKey(
-        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
     )
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     reason = models.CharField(max_length=40, blank=True)

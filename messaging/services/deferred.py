@@ -15,6 +15,8 @@ from messaging.decision import decide, message_plan
 from messaging.decision.inputs import contact_facts
 from messaging.models import BatchStatus, Dispatch, DispatchBatch, Send
 
+from .dispatch import PARENTS_LOCK_SQL
+
 CHUNK = 5000
 BATCH_LEASE = datetime.timedelta(minutes=5)
 
@@ -80,9 +82,10 @@ def _reevaluate(dispatch_id: int, send_ids: list[int], now: datetime.datetime) -
     if connection.vendor == "postgresql":
         from messaging.decision.sql import decision_params, decision_sql, jit_off
 
-        params = {**decision_params(plan, now), "send_ids": send_ids}
+        params = {**decision_params(plan, now), "send_ids": send_ids, "dispatch_id": dispatch_id}
         with connection.cursor() as cursor:
             jit_off(cursor)
+            cursor.execute(PARENTS_LOCK_SQL, params)  # the channels a send may move to stay
             cursor.execute(LOCK_SQL, params)
             sql = REEVALUATE_SQL.replace("{decision}", decision_sql(DUE_CANDIDATES, "contact_id, send_id"))
             cursor.execute(sql, params)

@@ -128,6 +128,17 @@ def _batch_candidates_sql() -> str:
 LOCK_SQL = f"""
     SELECT c.id FROM {Contact._meta.db_table} c WHERE c.id IN ({{candidates}}) ORDER BY c.id FOR NO KEY UPDATE OF c
 """
+# What foreign keys would hold for the sends about to be inserted, once per batch instead of
+# once per row: the dispatch, its message and the channels cannot be deleted until commit.
+PARENTS_LOCK_SQL = f"""
+    WITH dispatch AS (
+        SELECT d.id FROM {Dispatch._meta.db_table} d JOIN {Message._meta.db_table} m ON m.id = d.message_id
+        WHERE d.id = %(dispatch_id)s FOR KEY SHARE
+    ), channels AS (
+        SELECT ch.id FROM {Channel._meta.db_table} ch WHERE ch.id = ANY(%(ch_ids)s::bigint[]) FOR KEY SHARE
+    )
+    SELECT (SELECT count(*) FROM dispatch), (SELECT count(*) FROM channels)
+"""
 
 _ADDRESS_COLUMNS = ", ".join(f'c."{name}"' for name in Channel.AddressField.values)
 # Sends decided ``sending`` on a channel whose backend hands over in the transaction are stored
@@ -210,6 +221,9 @@ def _batch_decide_sql(batch, plan, segment_ids, now) -> BatchReport:
     }
     with connection.cursor() as cursor:
         jit_off(cursor)
+        cursor.execute(PARENTS_LOCK_SQL, params)
+        if cursor.fetchone() != (1, len(plan.channels)):
+            raise DispatchInvalid("The dispatch, its message or one of its channels was deleted.")
         cursor.execute(LOCK_SQL.replace("{candidates}", candidates), params)
         cursor.execute(INSERT_SQL.replace("{decision}", decision_sql(candidates)), params)
         rows = cursor.fetchall()
