@@ -1,12 +1,14 @@
 """Public page benchmark: the preference page GET and the one-click POST under concurrent clients.
 
-    python bench/public_page.py [--clients 50] [--requests 3000] [--workers 2] [--reseed]
+    python bench/public_page.py [--clients 50] [--requests 3000] [--workers 2] [--threads 1]
+                                [--load wrk|asyncio] [--reseed]
 
 Seeds a dedicated PostgreSQL database (pc_bench_public, BENCH_PUBLIC_DATABASE_URL to change it)
 with 20 categories, 10 public segments and one delivered send per contact, starts gunicorn on
 it (the production server, DEBUG off, rate limit raised so that it counts but never refuses),
 and drives it with ``--clients`` concurrent clients, each opening a new connection per request
-as gunicorn's sync workers expect. Three runs on the same server: a trivial view through the
+as gunicorn's sync workers expect. The load comes from ``wrk`` when it is installed (written in C,
+it leaves the cores to the server), else from an asyncio client in this process. Three runs on the same server: a trivial view through the
 whole middleware stack (the ceiling), the preference page GET, and the one-click POST (each on a
 send of its own, so every request writes). Prints p50/p99 latency, requests/s, and each run's
 throughput as a share of the ceiling.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -163,6 +166,43 @@ async def load(port: int, requests: list[bytes], clients: int) -> tuple[list[flo
     return latencies, statuses, time.perf_counter() - started
 
 
+WRK_SCRIPT = """
+local paths, method, body, n = {}, "GET", nil, 0
+for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
+if os.getenv("BENCH_POST") == "1" then
+  method, body = "POST", "List-Unsubscribe=One-Click"
+end
+local headers = {["Connection"] = "close", ["Content-Type"] = "application/x-www-form-urlencoded"}
+request = function()
+  n = n + 1
+  return wrk.format(method, paths[(n - 1) % #paths + 1], headers, body)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("BENCH %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status + summary.errors.connect
+    + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def load_wrk(port: int, paths: list[str], post: bool, clients: int, seconds: float) -> tuple[float, float, float, int, int]:
+    """Runs wrk for ``seconds``: (p50 s, p99 s, requests/s, requests, errors)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        script, listing = Path(tmp, "bench.lua"), Path(tmp, "paths.txt")
+        script.write_text(WRK_SCRIPT)
+        listing.write_text("\n".join(paths) + "\n")
+        result = subprocess.run(
+            ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}"],
+            env={**os.environ, "BENCH_PATHS": str(listing), "BENCH_POST": "1" if post else "0"},
+            capture_output=True, text=True, check=True,
+        )
+    line = next(line for line in result.stdout.splitlines() if line.startswith("BENCH "))
+    requests, duration_us, p50_us, p99_us, errors = map(int, line.split()[1:])
+    return p50_us / 1e6, p99_us / 1e6, requests / (duration_us / 1e6), requests, errors
+
+
 def get(path: str) -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
 
@@ -189,17 +229,22 @@ def free_port() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=3000, help="per run")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (one per core did best)")
+    parser.add_argument("--requests", type=int, default=3000, help="per run (asyncio); wrk runs --seconds instead")
+    parser.add_argument("--seconds", type=float, default=5, help="per run (wrk)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (one per core did best)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker; above 1 uses the gthread worker")
+    parser.add_argument("--load", choices=["wrk", "asyncio"], default="wrk" if shutil.which("wrk") else "asyncio")
     parser.add_argument("--reseed", action="store_true")
     args = parser.parse_args()
 
     ensure_database(args.reseed)
-    page_tokens, click_tokens = seed(max(2 * args.requests, 2000))
+    # Enough distinct sends that no one-click repeats one (a repeat writes nothing, so it is cheaper).
+    page_tokens, click_tokens = seed(max(2 * args.requests, 40_000))
     port = free_port()
+    worker = ["-w", str(args.workers)] + (["--worker-class", "gthread", "--threads", str(args.threads)] if args.threads > 1 else [])
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "bench.public_page:application", "-b", f"127.0.0.1:{port}",
-         "-w", str(args.workers), "--backlog", "2048", "--log-level", "warning"],
+         *worker, "--backlog", "2048", "--log-level", "warning"],
         cwd=BASE_DIR, env={**os.environ, "CONN_MAX_AGE": "600"}, start_new_session=True,
     )
     try:
@@ -213,21 +258,35 @@ def main() -> None:
                     raise SystemExit("gunicorn did not start")
                 time.sleep(0.2)
         runs = {
-            "trivial view (ceiling)": [get("/bench/ping/")] * args.requests,
-            "preference page GET": [get(f"/messaging/p/{t}/") for t in (page_tokens * 2)[: args.requests]],
-            "one-click POST": [one_click(f"/messaging/u/{t}/") for t in click_tokens[: args.requests]],
+            "trivial view (ceiling)": (["/bench/ping/"], False),
+            "preference page GET": ([f"/messaging/p/{t}/" for t in page_tokens], False),
+            "one-click POST": ([f"/messaging/u/{t}/" for t in click_tokens], True),
         }
-        warm = [get("/bench/ping/")] * 200 + [get(f"/messaging/p/{page_tokens[0]}/")] * 200
+        warm = [get("/bench/ping/")] * 200 + [get(f"/messaging/p/{t}/") for t in page_tokens[-200:]]
         asyncio.run(load(port, warm, args.clients))
-        print(f"{args.clients} concurrent clients, {args.requests} requests per run, gunicorn {args.workers} sync workers, "
-              f"{os.cpu_count()} cores, PostgreSQL {DATABASE_URL.rsplit('/', 1)[-1]}")
+        server_kind = f"{args.threads} threads" if args.threads > 1 else "sync"
+        amount = f"{args.seconds:g} s per run" if args.load == "wrk" else f"{args.requests} requests per run"
+        print(f"{args.clients} concurrent clients ({args.load}, a new connection per request), {amount}, "
+              f"gunicorn {args.workers} workers {server_kind}, {os.cpu_count()} cores, load average "
+              f"{os.getloadavg()[0]:.2f} before, PostgreSQL {DATABASE_URL.rsplit('/', 1)[-1]}")
         ceiling = None
-        for name, requests in runs.items():
-            latencies, statuses, elapsed = asyncio.run(load(port, requests, args.clients))
-            rate = len(latencies) / elapsed
+        for name, (paths, post) in runs.items():
+            if args.load == "wrk":
+                p50, p99, rate, count, errors = load_wrk(port, paths, post, args.clients, args.seconds)
+                outcome = f"{count} requests, {errors} errors or non-2xx"
+                if post and count > len(paths):
+                    outcome += f" ({count - len(paths)} repeated a one-click)"
+            else:
+                if post:
+                    requests = [one_click(p) for p in paths[: args.requests]]
+                else:
+                    requests = [get(p) for p in (paths * args.requests)[: args.requests]]
+                latencies, statuses, elapsed = asyncio.run(load(port, requests, args.clients))
+                p50, p99, rate = percentile(latencies, 0.50), percentile(latencies, 0.99), len(latencies) / elapsed
+                outcome = f"statuses {statuses}"
             ceiling = ceiling or rate
-            print(f"{name:24} p50 {percentile(latencies, 0.50) * 1000:6.1f} ms   p99 {percentile(latencies, 0.99) * 1000:6.1f} ms"
-                  f"   {rate:7.0f} req/s   {rate / ceiling:5.0%} of the ceiling   statuses {statuses}")
+            print(f"{name:24} p50 {p50 * 1000:6.1f} ms   p99 {p99 * 1000:6.1f} ms"
+                  f"   {rate:7.0f} req/s   {rate / ceiling:5.0%} of the ceiling   {outcome}")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
