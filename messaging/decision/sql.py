@@ -2,9 +2,10 @@
 
 ``decision_sql`` returns a SELECT over any set of candidate contacts; the worker wraps it in an
 ``INSERT … SELECT`` (a dispatch batch) or an ``UPDATE … FROM`` (due deferred sends). The rules
-are the same as ``messaging.decision.rules.decide``, line for line; a property-based test keeps
-them in agreement. Run these statements with ``jit = off``: at batches of thousands, compiling
-the plan costs more than executing it.
+are the same as ``messaging.decision.rules.decide``; a property-based test keeps them in
+agreement. The statement is written for the message's channels (one set of columns each), so
+its text depends on how many channels the message has. Run these statements with ``jit = off``:
+at batches of thousands, compiling the plan costs more than executing it.
 """
 
 from __future__ import annotations
@@ -13,155 +14,167 @@ import datetime
 
 from django.db import connection
 
-from contacts.models import Channel
+from contacts.models import CategorySubscription, Channel, ChannelPreference, Contact, DoNotContact
 
 from .rules import MessagePlan
 
-# Channel.address_field names a contact column; the CASE is built from the allowed names only.
-_ADDRESS_CASE = " ".join(
-    f"WHEN '{name}' THEN b.\"{name}\" <> ''" for name in Channel.AddressField.values
-)
-_ADDRESS_COLUMNS = ", ".join(f'c."{name}"' for name in Channel.AddressField.values)
 _WINDOW = (
     "CASE {unit} WHEN 'day' THEN interval '1 day' WHEN 'week' THEN interval '7 days' "
     "WHEN 'month' THEN interval '1 month' END"
 )
 
-DECISION_SQL = f"""
-WITH cand AS ({{candidates}}),
-mc AS (
-    SELECT * FROM unnest(%(ch_ids)s::bigint[], %(ch_fields)s::text[], %(ch_cap_n)s::int[], %(ch_cap_u)s::text[])
-        WITH ORDINALITY AS mc(channel_id, address_field, default_cap_n, default_cap_unit, pos)
-),
-base AS (
-    SELECT cand.*, c.time_zone, {_ADDRESS_COLUMNS},
+# One row per candidate with a column set per channel of the message (a message has a few
+# channels): joins by key, no per-channel rows, no GROUP BY, no sort. OFFSET 0 keeps each layer
+# evaluated once per row instead of inlined into every expression of the next one.
+FACTS = f"""
+    SELECT cand.*,
         CASE
             WHEN %(category_id)s::bigint IS NULL OR %(transactional)s THEN NULL
             WHEN cs.status = 'unsubscribed' THEN 'category_unsubscribed'
             WHEN cs.status IS NULL AND %(opt_in)s THEN 'category_not_subscribed'
-        END AS category_block
-    FROM cand
-    JOIN contacts_contact c ON c.id = cand.contact_id
-    LEFT JOIN contacts_categorysubscription cs
-        ON cs.contact_id = cand.contact_id AND cs.category_id = %(category_id)s::bigint
-),
-recent AS (
-    SELECT s.contact_id, s.channel_id, array_agg(s.sent_at ORDER BY s.sent_at) AS times
-    FROM messaging_send s
-    WHERE s.contact_id IN (SELECT contact_id FROM cand)
-        AND s.contact_id BETWEEN (SELECT min(contact_id) FROM cand) AND (SELECT max(contact_id) FROM cand)
-        AND s.channel_id = ANY(%(ch_ids)s::bigint[])
-        AND s.outcome IN ('sending', 'sent') AND NOT s.transactional
-        AND s.sent_at > %(now)s::timestamptz - interval '1 month'
-        AND NOT %(transactional)s
-    GROUP BY s.contact_id, s.channel_id
-),
-cc AS (
-    SELECT b.contact_id, mc.channel_id, mc.pos,
-        CASE mc.address_field {_ADDRESS_CASE} ELSE false END AS has_address,
-        d.contact_id IS NOT NULL AS has_dnc,
-        coalesce(p.preferred, false) AS preferred,
-        CASE WHEN NOT %(transactional)s AND p.pause_from IS NOT NULL
-             AND (%(now)s::timestamptz AT TIME ZONE b.time_zone)::date BETWEEN p.pause_from AND p.pause_to
-        THEN ((p.pause_to + 1)::timestamp AT TIME ZONE b.time_zone) END AS pause_ends,
-        CASE WHEN %(transactional)s THEN NULL
-             WHEN p.cap_number IS NOT NULL THEN p.cap_number
-             WHEN mc.default_cap_n > 0 AND mc.default_cap_unit <> '' THEN mc.default_cap_n END AS cap_n,
-        CASE WHEN p.cap_number IS NOT NULL THEN p.cap_unit ELSE mc.default_cap_unit END AS cap_unit,
-        r.times
-    FROM base b
-    CROSS JOIN mc
-    LEFT JOIN contacts_donotcontact d ON d.contact_id = b.contact_id AND d.channel_id = mc.channel_id
-    LEFT JOIN contacts_channelpreference p ON p.contact_id = b.contact_id AND p.channel_id = mc.channel_id
-    LEFT JOIN recent r ON r.contact_id = b.contact_id AND r.channel_id = mc.channel_id
-    WHERE b.category_block IS NULL
-),
-counted AS (
-    SELECT cc.*, w.win,
-        CASE WHEN cc.cap_n IS NOT NULL AND cc.times IS NOT NULL
-             THEN (SELECT count(*) FROM unnest(cc.times) t WHERE t > %(now)s::timestamptz - w.win)
-             ELSE 0 END AS in_window
-    FROM cc CROSS JOIN LATERAL (SELECT {_WINDOW.format(unit="cc.cap_unit")} AS win) w
-),
-judged AS (
-    SELECT contact_id, has_address,
-        ((CASE WHEN preferred THEN 0 ELSE 1 END) * 1000000 + pos) * 1000000000000 + channel_id AS rank_key,
-        has_address AND NOT has_dnc AS reachable,
-        pause_ends IS NOT NULL AS paused,
-        cap_n IS NOT NULL AND in_window >= cap_n AS capped,
-        GREATEST(
-            pause_ends,
-            CASE WHEN cap_n IS NOT NULL AND in_window >= cap_n
-                 THEN times[array_length(times, 1) - cap_n + 1] + win END
-        ) AS ready_at
-    FROM counted
-),
-per_contact AS (
-    -- Plain min() over a sortable key (preferred first, then channel order; the channel id in the
-    -- low digits) instead of ordered array_agg: a hash aggregate with no per-group sort.
-    SELECT contact_id,
-        bool_or(has_address) AS any_address,
-        min(rank_key) FILTER (WHERE reachable) AS first_key,
-        min(rank_key) FILTER (WHERE reachable AND NOT paused AND NOT capped) AS chosen_key,
-        min(ready_at) FILTER (WHERE reachable) AS ready_at,
-        bool_and(paused) FILTER (WHERE reachable) AS all_paused,
-        bool_or(paused) FILTER (WHERE reachable) AS any_paused
-    FROM judged
-    GROUP BY contact_id
-),
-decided AS (
-    SELECT b.*, pc.chosen_key %% 1000000000000 AS chosen,
+        END AS category_block{{channel_columns}}
+    FROM ({{candidates}}) cand
+    JOIN {Contact._meta.db_table} c ON c.id = cand.contact_id{{contact_range}}
+    LEFT JOIN {CategorySubscription._meta.db_table} cs
+        ON cs.contact_id = cand.contact_id AND cs.category_id = %(category_id)s::bigint{{channel_joins}}
+    OFFSET 0
+"""
+# Channel i: reachable (address, no DNC), preferred, when its pause ends (if paused now), and
+# when it leaves its cap (if capped now): the cap-th newest counted send in the window + window.
+CHANNEL_COLUMNS = """,
+        c."{address}" <> '' AS address{i},
+        c."{address}" <> '' AND d{i}.contact_id IS NULL AS reachable{i},
+        coalesce(p{i}.preferred, false) AS preferred{i},
+        CASE WHEN NOT %(transactional)s AND p{i}.pause_from IS NOT NULL
+             AND (%(now)s::timestamptz AT TIME ZONE c.time_zone)::date BETWEEN p{i}.pause_from AND p{i}.pause_to
+        THEN ((p{i}.pause_to + 1)::timestamp AT TIME ZONE c.time_zone) END AS pause_ends{i},
+        r{i}.free_at AS free_at{i}"""
+CHANNEL_JOINS = f"""
+    LEFT JOIN {DoNotContact._meta.db_table} d{{i}} ON d{{i}}.contact_id = c.id AND d{{i}}.channel_id = %(ch{{i}})s
+    LEFT JOIN {ChannelPreference._meta.db_table} p{{i}} ON p{{i}}.contact_id = c.id AND p{{i}}.channel_id = %(ch{{i}})s
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN %(transactional)s THEN NULL
+                    WHEN p{{i}}.cap_number IS NOT NULL THEN p{{i}}.cap_number
+                    WHEN %(cap_number{{i}})s > 0 AND %(cap_unit{{i}})s <> '' THEN %(cap_number{{i}})s END AS number,
+            {{window}} AS size
+    ) k{{i}}
+    LEFT JOIN LATERAL (
+        SELECT s.sent_at + k{{i}}.size AS free_at FROM messaging_send s
+        WHERE k{{i}}.number IS NOT NULL AND s.contact_id = c.id AND s.channel_id = %(ch{{i}})s
+            AND s.outcome IN ('sending', 'sent') AND NOT s.transactional
+            AND s.sent_at > %(now)s::timestamptz - k{{i}}.size
+        ORDER BY s.sent_at DESC OFFSET k{{i}}.number - 1 LIMIT 1
+    ) r{{i}} ON true"""
+# Per contact: the channel used (preferred first, then the message's order, the first reachable
+# one neither paused nor capped), the first reachable one, and what a deferral needs.
+VERDICT = """
+    SELECT f.*,
+        {chosen} AS chosen,
+        {first} AS first_reachable,
+        {chosen_preferred} AS chosen_preferred,
+        {any_address} AS any_address,
+        {ready_at} AS ready_at,
+        {any_unpaused} AS any_unpaused,
+        {any_paused} AS any_paused
+    FROM ({facts}) f
+    OFFSET 0
+"""
+DECISION_SQL = """
+SELECT {columns},
+    outcome,
+    CASE WHEN outcome = 'sending' THEN chosen END AS channel_id,
+    reason,
+    CASE WHEN outcome = 'deferred' THEN LEAST(ready_at, %(deliver_until)s::timestamptz) END AS deferred_until
+FROM (
+    SELECT v.*,
         CASE
-            WHEN b.category_block IS NOT NULL THEN 'skipped_category'
-            WHEN pc.first_key IS NULL AND pc.any_address THEN 'skipped_dnc'
-            WHEN pc.first_key IS NULL THEN 'skipped_no_address'
-            WHEN pc.chosen_key IS NOT NULL THEN 'sending'
+            WHEN category_block IS NOT NULL THEN 'skipped_category'
+            WHEN first_reachable IS NULL AND any_address THEN 'skipped_dnc'
+            WHEN first_reachable IS NULL THEN 'skipped_no_address'
+            WHEN chosen IS NOT NULL THEN 'sending'
             WHEN %(now)s::timestamptz >= %(deliver_until)s::timestamptz THEN 'expired'
             ELSE 'deferred'
         END AS outcome,
         CASE
-            WHEN b.category_block IS NOT NULL THEN b.category_block
-            WHEN pc.first_key IS NULL AND pc.any_address THEN 'dnc'
-            WHEN pc.first_key IS NULL THEN 'no_address'
-            WHEN pc.chosen_key IS NOT NULL AND pc.chosen_key <> pc.first_key THEN 'fallback'
-            WHEN pc.chosen_key IS NOT NULL AND pc.chosen_key < 1000000000000000000 THEN 'preferred'
-            WHEN pc.chosen_key IS NOT NULL THEN 'channel_order'
+            WHEN category_block IS NOT NULL THEN category_block
+            WHEN first_reachable IS NULL AND any_address THEN 'dnc'
+            WHEN first_reachable IS NULL THEN 'no_address'
+            WHEN chosen IS NOT NULL AND chosen <> first_reachable THEN 'fallback'
+            WHEN chosen IS NOT NULL AND chosen_preferred THEN 'preferred'
+            WHEN chosen IS NOT NULL THEN 'channel_order'
             WHEN %(now)s::timestamptz >= %(deliver_until)s::timestamptz THEN 'deadline'
-            WHEN pc.all_paused THEN 'paused'
-            WHEN NOT pc.any_paused THEN 'capped'
+            WHEN NOT any_unpaused THEN 'paused'
+            WHEN NOT any_paused THEN 'capped'
             ELSE 'paused_and_capped'
-        END AS reason,
-        LEAST(pc.ready_at, %(deliver_until)s::timestamptz) AS ready_at
-    FROM base b
-    LEFT JOIN per_contact pc ON pc.contact_id = b.contact_id
-)
-SELECT {{columns}},
-    outcome,
-    CASE WHEN outcome = 'sending' THEN chosen END AS channel_id,
-    reason,
-    CASE WHEN outcome = 'deferred' THEN ready_at END AS deferred_until
-FROM decided
+        END AS reason
+    FROM ({verdict}) v
+) d
 """
 
 
 def decision_params(plan: MessagePlan, now: datetime.datetime) -> dict:
-    return {
+    params = {
         "ch_ids": [channel.id for channel in plan.channels],
-        "ch_fields": [channel.address_field for channel in plan.channels],
-        "ch_cap_n": [channel.default_cap_number or 0 for channel in plan.channels],
-        "ch_cap_u": [channel.default_cap_unit or "" for channel in plan.channels],
         "category_id": plan.category_id,
         "opt_in": plan.category_opt_in,
         "transactional": plan.transactional,
         "deliver_until": plan.deliver_until,
         "now": now,
     }
+    for i, channel in enumerate(plan.channels):
+        params[f"ch{i}"] = channel.id
+        params[f"cap_number{i}"] = channel.default_cap_number or 0
+        params[f"cap_unit{i}"] = channel.default_cap_unit or ""
+    return params
 
 
-def decision_sql(candidates: str, columns: str = "contact_id") -> str:
+def _any(terms: list[str]) -> str:
+    return "(" + " OR ".join(terms) + ")" if terms else "false"
+
+
+def decision_sql(plan: MessagePlan, candidates: str, columns: str = "contact_id", *, contact_range: bool = False) -> str:
     """The decision over ``candidates`` (a SELECT with a ``contact_id`` column, and any others
-    to carry through as ``columns``). Its own placeholders are pyformat names, as are theirs."""
-    return DECISION_SQL.replace("{candidates}", candidates).replace("{columns}", columns)
+    to carry through as ``columns``). Its own placeholders are pyformat names, as are theirs.
+    ``contact_range``: the candidates lie within ``%(lo)s``–``%(hi)s`` (a dispatch batch), which
+    lets the planner read the contacts by a range of their primary key."""
+    channels = range(len(plan.channels))
+    for channel in plan.channels:
+        # address_field names a contact column: only the known names reach the SQL text.
+        assert channel.address_field in Channel.AddressField.values, channel.address_field
+    usable = [f"(reachable{i} AND pause_ends{i} IS NULL AND free_at{i} IS NULL)" for i in channels]
+
+    def first_of(conditions: list[str]) -> str:
+        # Preferred channels first, then the message's channel order.
+        whens = [f"WHEN preferred{i} AND {conditions[i]} THEN %(ch{i})s::bigint" for i in channels]
+        whens += [f"WHEN {conditions[i]} THEN %(ch{i})s::bigint" for i in channels]
+        return f"CASE {' '.join(whens)} END" if whens else "NULL::bigint"
+
+    ready = [f"CASE WHEN reachable{i} THEN GREATEST(pause_ends{i}, free_at{i}) END" for i in channels]
+    facts = FACTS.format(
+        candidates=candidates,
+        contact_range=" AND c.id BETWEEN %(lo)s AND %(hi)s" if contact_range else "",
+        channel_columns="".join(
+            CHANNEL_COLUMNS.format(i=i, address=channel.address_field) for i, channel in enumerate(plan.channels)
+        ),
+        channel_joins="".join(
+            CHANNEL_JOINS.format(
+                i=i,
+                window=_WINDOW.format(unit=f"CASE WHEN p{i}.cap_number IS NOT NULL THEN p{i}.cap_unit ELSE %(cap_unit{i})s END"),
+            )
+            for i in channels
+        ),
+    )
+    verdict = VERDICT.format(
+        facts=facts,
+        chosen=first_of(usable),
+        first=first_of([f"reachable{i}" for i in channels]),
+        chosen_preferred=_any([f"(preferred{i} AND {usable[i]})" for i in channels]),
+        any_address=_any([f"address{i}" for i in channels]),
+        ready_at=f"LEAST({', '.join(ready)})" if ready else "NULL::timestamptz",
+        any_unpaused=_any([f"(reachable{i} AND pause_ends{i} IS NULL)" for i in channels]),
+        any_paused=_any([f"(reachable{i} AND pause_ends{i} IS NOT NULL)" for i in channels]),
+    )
+    return DECISION_SQL.format(columns=columns, verdict=verdict)
 
 
 def jit_off(cursor) -> None:
@@ -171,7 +184,7 @@ def jit_off(cursor) -> None:
 
 def decide_contacts_sql(plan: MessagePlan, contact_ids: list[int], now: datetime.datetime) -> dict[int, tuple]:
     """The decision for the given contacts, without writing anything: preview and tests."""
-    sql = decision_sql("SELECT unnest(%(contact_ids)s::bigint[]) AS contact_id")
+    sql = decision_sql(plan, "SELECT unnest(%(contact_ids)s::bigint[]) AS contact_id")
     with connection.cursor() as cursor:
         cursor.execute(sql, {**decision_params(plan, now), "contact_ids": list(contact_ids)})
         return {row[0]: row[1:] for row in cursor.fetchall()}

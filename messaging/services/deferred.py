@@ -87,7 +87,7 @@ def _reevaluate(dispatch_id: int, send_ids: list[int], now: datetime.datetime) -
             jit_off(cursor)
             cursor.execute(PARENTS_LOCK_SQL, params)  # the channels a send may move to stay
             cursor.execute(LOCK_SQL, params)
-            sql = REEVALUATE_SQL.replace("{decision}", decision_sql(DUE_CANDIDATES, "contact_id, send_id"))
+            sql = REEVALUATE_SQL.replace("{decision}", decision_sql(plan, DUE_CANDIDATES, "contact_id, send_id"))
             cursor.execute(sql, params)
             return cursor.fetchall()
     sends = list(Send.objects.filter(pk__in=send_ids, outcome=Send.Outcome.DEFERRED))

@@ -126,7 +126,9 @@ def _batch_candidates_sql() -> str:
 
 
 LOCK_SQL = f"""
-    SELECT c.id FROM {Contact._meta.db_table} c WHERE c.id IN ({{candidates}}) ORDER BY c.id FOR NO KEY UPDATE OF c
+    SELECT c.id FROM {Contact._meta.db_table} c
+    WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.id IN ({{candidates}})
+    ORDER BY c.id FOR NO KEY UPDATE OF c
 """
 # What foreign keys would hold for the sends about to be inserted, once per batch instead of
 # once per row: the dispatch, its message and the channels cannot be deleted until commit.
@@ -225,7 +227,7 @@ def _batch_decide_sql(batch, plan, segment_ids, now) -> BatchReport:
         if cursor.fetchone() != (1, len(plan.channels)):
             raise DispatchInvalid("The dispatch, its message or one of its channels was deleted.")
         cursor.execute(LOCK_SQL.replace("{candidates}", candidates), params)
-        cursor.execute(INSERT_SQL.replace("{decision}", decision_sql(candidates)), params)
+        cursor.execute(INSERT_SQL.replace("{decision}", decision_sql(plan, candidates, contact_range=True)), params)
         rows = cursor.fetchall()
     report = BatchReport(decided=rows[0][0])
     recipients = [row[1:] for row in rows if row[1] is not None]
@@ -275,7 +277,8 @@ def batch_finish(*, batch_id: int) -> None:
     """The batch is done; the dispatch is done once its last batch is."""
     batch = DispatchBatch.objects.select_related("dispatch").get(pk=batch_id)
     now = timezone.now()
-    dispatch = Dispatch.objects.select_for_update().get(pk=batch.dispatch_id)
+    # No key update: it waits for another batch finishing, never for one still deciding (key share).
+    dispatch = Dispatch.objects.select_for_update(no_key=True).get(pk=batch.dispatch_id)
     DispatchBatch.objects.filter(pk=batch_id).update(status=BatchStatus.DONE, finished_at=now)
     if not dispatch.batches.exclude(status=BatchStatus.DONE).exists():
         Dispatch.objects.filter(pk=dispatch.pk).update(status=DispatchStatus.DONE, finished_at=now)
