@@ -80,23 +80,26 @@ def dispatch_plan(*, dispatch_id: int) -> list[int]:
     """
     dispatch = Dispatch.objects.select_for_update().get(pk=dispatch_id)
     if dispatch.planned_at is None:
+        # The next row (lead), not a count over all rows, marks the last recipient: the window
+        # then needs no buffer of the whole recipient list.
         sql = f"""
-            SELECT contact_id, rn, total FROM (
-                SELECT contact_id, row_number() OVER (ORDER BY contact_id) AS rn, count(*) OVER () AS total
+            SELECT contact_id, rn FROM (
+                SELECT contact_id, row_number() OVER w AS rn, lead(contact_id) OVER w IS NULL AS last
                 FROM ({message_recipients_sql()}) r
-            ) x WHERE (rn - 1) %% %(size)s = 0 OR rn = total ORDER BY rn
+                WINDOW w AS (ORDER BY contact_id)
+            ) x WHERE (rn - 1) %% %(size)s = 0 OR last ORDER BY rn
         """
         with connection.cursor() as cursor:
             cursor.execute(sql, {"message_id": dispatch.message_id, "size": dispatch.batch_size})
             rows = cursor.fetchall()
-        starts = [contact_id for contact_id, rn, _ in rows if (rn - 1) % dispatch.batch_size == 0]
+        starts = [contact_id for contact_id, rn in rows if (rn - 1) % dispatch.batch_size == 0]
         last = rows[-1][0] if rows else None
         ends = [start - 1 for start in starts[1:]] + ([last] if rows else [])
         DispatchBatch.objects.bulk_create(
             DispatchBatch(dispatch=dispatch, first_contact_id=start, last_contact_id=end)
             for start, end in zip(starts, ends)
         )
-        dispatch.recipients = rows[0][2] if rows else 0
+        dispatch.recipients = rows[-1][1] if rows else 0
         dispatch.planned_at = timezone.now()
         dispatch.status = DispatchStatus.RUNNING if rows else DispatchStatus.DONE
         dispatch.finished_at = None if rows else dispatch.planned_at
@@ -243,7 +246,9 @@ def _batch_decide_python(batch, plan, segment_ids, now) -> int:
         SegmentMembership.objects.filter(
             segment_id__in=segment_ids,
             removed=False,
-            contact_id__range=(batch.first_contact_id, batch.last_contact_id),
+            # __range is not a lookup of a foreign key's column: the two bounds say the same.
+            contact_id__gte=batch.first_contact_id,
+            contact_id__lte=batch.last_contact_id,
         )
         .exclude(contact_id__in=Send.objects.filter(message_id=plan.message_id).values("contact_id"))
         .values_list("contact_id", flat=True)
