@@ -78,8 +78,9 @@ def test_the_report_counts_outcomes_draws_the_chart_and_lists_the_deferred(clien
     page = client.get(dispatch.get_absolute_url()).content.decode()
     assert "<svg" in page and "Done." in page
     assert str(paused) in page and 'name="send"' in page
-    progress = client.get(dispatch.get_absolute_url(), {"part": "progress"}, headers={"HX-Request": "true"}).content.decode()
-    assert "2 / 2" in progress and "<svg" not in progress
+    report = client.get(dispatch.get_absolute_url(), {"part": "report"}, headers={"HX-Request": "true"}).content.decode()
+    assert report.lstrip().startswith('<div id="report"') and "<html" not in report
+    assert "2 / 2" in report and "<svg" in report and str(paused) in report
 
 
 def test_cancelling_from_the_report_cancels_the_deferred_sends(client, marketer, members, email):
@@ -90,8 +91,29 @@ def test_cancelling_from_the_report_cancels_the_deferred_sends(client, marketer,
     from django.utils import timezone
 
     dispatch = run_dispatch(message, now=timezone.now())
-    client.post(reverse("messaging:deferred_cancel", args=[dispatch.pk]))
+    url = reverse("messaging:deferred_cancel", args=[dispatch.pk])
+
+    client.post(url, {"scope": "selected"})  # nothing selected: nothing cancelled
+    client.post(url, {"scope": "all"})  # not confirmed: nothing cancelled
+    assert dispatch.sends.get().outcome == "deferred"
+
+    client.post(url, {"scope": "all", "confirm": "yes"})
     assert dispatch.sends.get().outcome == "cancelled"
+
+
+def test_cancelling_the_selected_deferred_sends_leaves_the_others(client, marketer, members, email):
+    from django.utils import timezone
+
+    first, second = members(), members()
+    for contact in (first, second):
+        contact_services.channel_pause_set(contact=contact, channel=email, pause_from=datetime.date.today(),
+                                           pause_to=datetime.date.today() + datetime.timedelta(days=3), source="system")
+    dispatch = run_dispatch(MessageFactory(channels=["email"], segments=[members.segment]), now=timezone.now())
+    chosen = dispatch.sends.get(contact=first)
+
+    client.post(reverse("messaging:deferred_cancel", args=[dispatch.pk]), {"scope": "selected", "send": [chosen.pk]})
+
+    assert dict(dispatch.sends.values_list("contact_id", "outcome")) == {first.pk: "cancelled", second.pk: "deferred"}
 
 
 def test_a_view_only_user_cannot_send(client, viewer, members):

@@ -135,18 +135,28 @@ def _report_context(dispatch: Dispatch) -> dict:
 def dispatch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dispatch = get_object_or_404(Dispatch.objects.select_related("message"), pk=pk)
     context = _report_context(dispatch)
-    if request.htmx and request.GET.get("part") == "progress":
-        return render(request, "messaging/dispatch_detail.html#progress", context)
     context["chart"] = outcomes_over_time_svg(selectors.dispatch_timeline(dispatch=dispatch))
     context["deferred"] = Paginator(selectors.deferred_sends(dispatch=dispatch), PAGE_SIZE).get_page(request.GET.get("page"))
+    if request.htmx and request.GET.get("part") == "report":
+        # Polled while the dispatch runs: progress, chart and deferred queue refresh together.
+        return render(request, "messaging/dispatch_detail.html#report", context)
     return render(request, "messaging/dispatch_detail.html", context)
 
 
 @staff_page(view="messaging.view_dispatch", change="messaging.change_send")
 def deferred_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     dispatch = get_object_or_404(Dispatch, pk=pk)
-    ids = [int(value) for value in request.POST.getlist("send") if value.isdigit()]
-    count = services.deferred_cancel(dispatch=dispatch, send_ids=ids or None, user=request.user)
+    if request.POST.get("scope") == "all":
+        if request.POST.get("confirm") != "yes":
+            flash.error(request, _("Tick the confirmation to cancel every deferred send."))
+            return redirect(dispatch)
+        ids = None
+    else:
+        ids = [int(value) for value in request.POST.getlist("send") if value.isdigit()]
+        if not ids:
+            flash.error(request, _("Select the deferred sends to cancel."))
+            return redirect(dispatch)
+    count = services.deferred_cancel(dispatch=dispatch, send_ids=ids, user=request.user)
     flash.success(request, _("%(count)s deferred sends cancelled.") % {"count": count})
     return redirect(dispatch)
 
