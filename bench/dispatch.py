@@ -6,7 +6,7 @@ Seeds a dedicated PostgreSQL database (pc_bench_dispatch by default, BENCH_DATAB
 change it) with a realistic mix: 5 % email DNC, 3 % SMS DNC, 20 % preferring SMS, 10 % at their
 email cap, 3 % with email paused today, 2 % out of the message's category. Delivery goes to the
 no-op backend so the figure is the decision engine end to end: planning, batch tasks through
-Redis, the set-based decision, the delivery bookkeeping. Then times the obvious per-contact loop
+Redis, the set-based decision, the hand-over. Then times the obvious per-contact loop
 on a 10,000 sample as the baseline, and prints both and their ratio.
 """
 
