@@ -9,6 +9,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from contacts.models import Channel
+from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory
+
 BASE_DIR = Path(__file__).resolve().parent
 
 
@@ -96,3 +99,31 @@ def celery_workers(settings):
     finally:
         workers.stop()
         app.conf.task_default_queue = previous
+
+
+# The domain's everyday rows, shared by every app's tests.
+
+
+@pytest.fixture
+def email(db) -> Channel:
+    return Channel.objects.get(slug="email")
+
+
+@pytest.fixture
+def sms(db) -> Channel:
+    return Channel.objects.get(slug="sms")
+
+
+@pytest.fixture
+def contact(db):
+    return ContactFactory()
+
+
+@pytest.fixture
+def category(db):
+    return CategoryFactory()
+
+
+@pytest.fixture
+def segment(db):
+    return SegmentFactory()

@@ -11,7 +11,6 @@ from messaging.decision.inputs import contact_facts
 from messaging.decision.sql import decide_contacts_sql
 from messaging.models import Dispatch, Send
 
-from contacts.tests.conftest import category, contact, email, segment, sms  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
