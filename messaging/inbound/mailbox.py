@@ -39,7 +39,7 @@ def tokens_in(message: email.message.EmailMessage) -> list[str]:
         try:
             places.append(body.get_content()[:10_000])
         except (LookupError, UnicodeError):
-            pass
+            pass  # an undecodable body: the subject and recipient may still carry the token
     return [token for place in places for token in TOKEN_RE.findall(urllib.parse.unquote(place))]
 
 
@@ -100,5 +100,5 @@ def mailbox_process(url: str) -> MailboxReport:
         try:
             conn.logout()
         except (imaplib.IMAP4.error, OSError):
-            pass
+            pass  # the work is done and committed; a failed goodbye changes nothing
     return report
