@@ -57,18 +57,31 @@ def sends_deliver(*, sends: Q, chunk: int = CHUNK) -> DeliveryReport:
 
 _ADDRESS_COLUMNS = ", ".join(f'c."{name}"' for name in Channel.AddressField.values)
 # A claimed row: send id, message, channel, contact, attempts, first name, last name, locale,
-# DNC now, then the address columns in Channel.AddressField order.
-_ADDRESS_START = 9
+# then the address columns in Channel.AddressField order.
+_ADDRESS_START = 8
 CLAIM_SQL = f"""
     SELECT s.id, s.message_id, s.channel_id, s.contact_id, s.attempts, c.first_name, c.last_name, c.locale,
-        d.contact_id IS NOT NULL AS dnc_now, {_ADDRESS_COLUMNS}
+        {_ADDRESS_COLUMNS}
     FROM {Send._meta.db_table} s
     JOIN {Contact._meta.db_table} c ON c.id = s.contact_id
-    LEFT JOIN {DoNotContact._meta.db_table} d ON d.contact_id = s.contact_id AND d.channel_id = s.channel_id
     WHERE s.id IN ({{ids}})
     ORDER BY s.id
     FOR UPDATE OF s {{skip}}
 """
+# Held until the hand-over commits, taken in id order like every other contact lock: a change
+# of preferences (which locks its contact FOR UPDATE) waits for a hand-over in flight, and a
+# hand-over waits for a change in flight and then reads it. So once an unsubscribe has
+# returned, nothing more goes out on that channel (SPEC §4), whoever made it.
+CONTACT_SHARE_SQL = f"SELECT id FROM {Contact._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR SHARE"
+
+
+def _do_not_contact(rows: list[tuple]) -> set[tuple[int, int]]:
+    """(contact, channel) pairs of the claimed rows that are do-not-contact now, read after the locks."""
+    contact_ids = sorted({row[3] for row in rows})
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(CONTACT_SHARE_SQL, [contact_ids])
+    return set(DoNotContact.objects.filter(contact_id__in=contact_ids).values_list("contact_id", "channel_id"))
 
 
 @transaction.atomic
@@ -88,9 +101,10 @@ def _deliver_chunk(condition: Q, chunk: int) -> tuple[DeliveryReport, int] | Non
     now = timezone.now()
     groups: dict[tuple[int, int], list[tuple]] = defaultdict(list)
     dropped = []
+    do_not_contact = _do_not_contact(rows)
     for row in rows:
         # A do-not-contact that arrived since the decision wins over it.
-        (dropped if row[8] else groups[(row[1], row[2])]).append(row)
+        (dropped if (row[3], row[2]) in do_not_contact else groups[(row[1], row[2])]).append(row)
     if dropped:
         Send.objects.filter(pk__in=[row[0] for row in dropped]).update(
             outcome=Send.Outcome.SKIPPED_DNC, reason="dnc_before_delivery", evaluated_at=now

@@ -168,7 +168,7 @@ INSERT_SQL = f"""
         RETURNING id, contact_id, channel_id, outcome
     )
     SELECT total.n, s.id, %(message_id)s, s.channel_id, s.contact_id, 0, c.first_name, c.last_name, c.locale,
-        false, {_ADDRESS_COLUMNS}
+        {_ADDRESS_COLUMNS}
     FROM (SELECT count(*) AS n FROM decided) total
     LEFT JOIN (
         decided s JOIN {Contact._meta.db_table} c

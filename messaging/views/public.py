@@ -454,23 +454,6 @@ def source_for(request, send: Send, label: str = "public_page") -> Source:
     )
 
 
-# Waits for the locks of the contact's sends being handed over; a single statement is its own
-# transaction, so the locks are taken (once free) and released at once.
-IN_FLIGHT_SQL = f"SELECT id FROM {Send._meta.db_table} WHERE contact_id = %s AND outcome = %s FOR UPDATE"
-
-
-def deliveries_in_flight_wait(contact) -> None:
-    """Return once no delivery is handing a message to this contact over (call it after the change
-    committed). A delivery holds its ``sending`` rows locked from its do-not-contact check until
-    they are sent; waiting for those locks means that when the response leaves, every delivery
-    either finished before the unsubscribe or will see it (SPEC §4: effect before the response)."""
-    if not connection.features.has_select_for_update:
-        return  # SQLite: writers take turns on the whole file, so no delivery is half-way
-    with connection.cursor() as cursor:
-        cursor.execute(IN_FLIGHT_SQL, [contact.pk, Send.Outcome.SENDING])
-        cursor.fetchall()
-
-
 def save_preferences(request, send: Send, form) -> Outcome:
     page = public_page_load(send)
     data = posted_preferences(page, form)
@@ -478,14 +461,12 @@ def save_preferences(request, send: Send, form) -> Outcome:
         contact_preferences_update(contact=page.contact, data=data, source=source_for(request, page.send), public_only=True)
     except PreferencesInvalid as invalid:
         return Outcome(errors=invalid.errors, form=form)
-    deliveries_in_flight_wait(send.contact)
     return Outcome(confirmation=_("Your preferences are saved."))
 
 
 def unsubscribe_channel(request, send: Send, form) -> Outcome:
     channel = send.channel
     channel_unsubscribe(contact=send.contact, channel=channel, source=source_for(request, send))
-    deliveries_in_flight_wait(send.contact)
     return Outcome(
         confirmation=_("You are unsubscribed from %(channel)s messages. We will not send you any more.")
         % {"channel": channel_label(channel)}
@@ -497,7 +478,6 @@ def unsubscribe_all(request, send: Send, form) -> Outcome:
     with transaction.atomic():
         for channel in Channel.objects.all():
             channel_unsubscribe(contact=send.contact, channel=channel, source=source)
-    deliveries_in_flight_wait(send.contact)
     return Outcome(confirmation=_("You are unsubscribed from everything. We will not contact you any more."))
 
 
