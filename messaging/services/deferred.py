@@ -138,7 +138,7 @@ def stalled_batches_claim(*, now: datetime.datetime | None = None) -> list[int]:
 
 
 def stalled_sends(*, now: datetime.datetime | None = None) -> list[int]:
-    """Decided sends still not handed over long after their decision (a crash mid-delivery)."""
+    """Decided sends not handed over long after their decision or last attempt (a crash mid-delivery)."""
     now = now or timezone.now()
     return list(
         Send.objects.filter(outcome=Send.Outcome.SENDING, evaluated_at__lte=now - batch_lease())

@@ -165,8 +165,10 @@ def _errors_record(errors: dict[int, str], attempts_by_send: dict[int, int], now
             )
             report.failed += 1
         else:
+            # evaluated_at marks the attempt: the stalled-send sweep leaves the send to its retry,
+            # whose backoff is shorter than the sweep's lease.
             Send.objects.filter(pk=send_id).update(
-                outcome=Send.Outcome.SENDING, delivered_at=None, attempts=attempts, last_error=error
+                outcome=Send.Outcome.SENDING, delivered_at=None, attempts=attempts, last_error=error, evaluated_at=now
             )
             report.retry.append(send_id)
 

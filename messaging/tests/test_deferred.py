@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from contacts import services as contact_services
 from messaging import services
+from messaging.services.deferred import stalled_sends
 from messaging.models import Send
 
 from .conftest import run_dispatch, send_of
@@ -124,3 +125,18 @@ def test_delivering_twice_sends_once(members, mailoutbox):
     services.sends_deliver(sends=Q(dispatch=dispatch))
     assert len(mailoutbox) == 1
     assert Send.objects.get(message=message).outcome == "sent"
+
+
+def test_the_stalled_send_sweep_leaves_a_failed_attempt_to_its_retry(members, monkeypatch, settings):
+    from django.utils import timezone
+
+    monkeypatch.setattr("messaging.services.delivery.backend_for", BrokenBackend)
+    contact = members()
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    dispatch = run_dispatch(message, now=timezone.now() - datetime.timedelta(hours=1), deliver=False)
+    services.sends_deliver(sends=Q(dispatch=dispatch))  # fails now; its retry is scheduled
+    send = send_of(message, contact)
+
+    assert send.pk not in stalled_sends()
+    later = timezone.now() + datetime.timedelta(seconds=settings.MESSAGING_BATCH_LEASE_SECONDS + 1)
+    assert send.pk in stalled_sends(now=later)  # a retry that never came is picked up
