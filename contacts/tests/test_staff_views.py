@@ -721,3 +721,9 @@ def test_deleting_a_category_that_has_history_keeps_the_history(editor_client, c
     response = editor_client.post(reverse("contacts:category_delete", args=[category.pk]), follow=True)
     assert f"Category {category.name} deleted." in response.content.decode()
     assert PreferenceChange.objects.get(contact=contact).subject == category.slug
+
+
+def test_the_list_says_which_channel_a_cap_or_pause_is_on(editor_client, contact, email, sms):
+    channel_frequency_set(contact=contact, channel=sms, number=2, unit="week", source="system")
+    html = editor_client.get(reverse("contacts:contact_list")).content.decode()
+    assert "SMS: 2 per week" in html

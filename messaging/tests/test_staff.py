@@ -129,3 +129,11 @@ def test_the_outbox_shows_what_each_contact_received_with_its_links(client, mark
     services.sends_deliver(sends=Q(dispatch=dispatch))
     page = client.get(reverse("messaging:outbox"), {"q": contact.phone}).content.decode()
     assert contact.phone in page and "Spring sale" in page
+
+
+def test_the_message_page_names_its_page_switches_in_words(client, marketer, members):
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    message.show_segments = False
+    message.save()
+    html = client.get(message.get_absolute_url()).content.decode()
+    assert "Show preferences" in html and "<s>Show segments</s>" in html and "show_preferences" not in html

@@ -19,7 +19,7 @@ from .. import selectors, services
 from ..charts import COLOURS, outcomes_over_time_svg
 from ..decision import message_plan, preview_decision
 from ..forms import MessageForm, PreviewForm, VersionFormSet
-from ..models import Dispatch, Message, Outcome
+from ..models import SWITCHES, Dispatch, Message, Outcome
 from ..rendering import Delivery, MessageRenderer
 
 PAGE_SIZE = 50
@@ -62,7 +62,11 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "message": message,
         "versions": message.ordered_versions(),
-        "switches": message.page_switches(),
+        "switches": [
+            (Message._meta.get_field(name).verbose_name, value)
+            for name, value in message.page_switches().items()
+            if name in SWITCHES
+        ],
         "dispatches": message.dispatches.all()[:20],
         "preview_form": PreviewForm(),
     }
