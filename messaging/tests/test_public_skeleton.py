@@ -1,7 +1,6 @@
 """Pages that look alike share one rendered skeleton: each contact still gets exactly their own page,
 and a change of anything the page shows is on the very next GET."""
 
-import datetime
 
 import pytest
 from django.template.loader import render_to_string
@@ -11,7 +10,8 @@ from contacts.models import Category, Channel, PreferenceSettings, Segment
 from contacts.services import channel_unsubscribe, contact_preferences_update
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory
 from messaging.tokens import send_token
-from messaging.views import public
+from messaging import public_page
+from messaging.views import public_render
 
 from .test_public_page import delivered_send, page_url, unsubscribe_url
 
@@ -41,8 +41,8 @@ def rendered_alone(send, link: str) -> str:
     """The page rendered for this request only, without any shared skeleton."""
     token = send_token(send.pk)
     with translation.override(send.contact.locale):
-        page = public.public_page_load(public.send_for_token(token))
-        context = public.page_context(page, token, link, public.Outcome(), public.Slots(shared=False))
+        page = public_page.public_page_load(public_page.send_for_token(token))
+        context = public_render.page_context(page, token, link, public_render.Outcome(), public_render.Slots(shared=False))
         return render_to_string("public/preferences.html", context)
 
 
@@ -55,10 +55,10 @@ def test_contacts_sharing_a_skeleton_each_get_exactly_their_own_page(client, loc
     url = page_url if link == "preferences" else unsubscribe_url
 
     first = client.get(url(sends[0])).content.decode()
-    skeletons = len(public.SKELETONS)
+    skeletons = len(public_render.SKELETONS)
     second = client.get(url(sends[1])).content.decode()
 
-    assert len(public.SKELETONS) == skeletons  # the second page came from the first one's skeleton
+    assert len(public_render.SKELETONS) == skeletons  # the second page came from the first one's skeleton
     assert first == rendered_alone(sends[0], link)
     assert second == rendered_alone(sends[1], link)
     assert 'value="3"' in first and 'value="3"' not in second
@@ -155,8 +155,8 @@ def test_a_form_shown_again_with_its_errors_keeps_what_was_typed(client):
 
 
 def test_the_skeleton_cache_stays_bounded(client, monkeypatch):
-    monkeypatch.setattr(public, "SKELETONS_MAX", 3)
+    monkeypatch.setattr(public_render, "SKELETONS_MAX", 3)
     for n in range(6):
         Category.objects.filter(slug="news").update(name=f"News {n}")
         client.get(page_url(delivered_send(ContactFactory())))
-    assert len(public.SKELETONS) <= 3
+    assert len(public_render.SKELETONS) <= 3

@@ -1,0 +1,336 @@
+"""What a contact's public page shows, read in three plain queries whatever the number of
+channels, categories and segments, and what its form says in the SPEC §6 shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from contacts.models import (
+    PAGE_SWITCHES,
+    PAGE_TEXTS,
+    Category,
+    CategorySubscription,
+    Channel,
+    ChannelPreference,
+    Contact,
+    DoNotContact,
+    PreferenceSettings,
+    Segment,
+    SegmentMembership,
+)
+from contacts.rules import category_receives
+from contacts.services.channels import dnc_locked_message
+from messaging.models import Message, Send
+from messaging.tokens import send_id_from_token
+
+MAX_SEND_ID = 2**63 - 1
+# The seeded channels' names, so that the page shows them in the contact's language.
+CHANNEL_NAMES = (gettext_noop("Email"), gettext_noop("SMS"))
+
+
+def channel_label(channel: Channel) -> str:
+    return _(channel.name)
+
+
+# --- Reads: three plain queries whatever the number of channels, categories and segments --------
+
+def _columns(model, names) -> list[str]:
+    return [model._meta.get_field(name).column for name in names]
+
+
+def _fields(model, *names) -> tuple[str, ...]:
+    """The named fields in the model's order, the order ``Model.from_db`` expects them in."""
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
+
+
+SEND_FIELDS = _fields(Send, "id", "message_id", "contact_id", "channel_id")
+MESSAGE_FIELDS = _fields(Message, "id", *PAGE_SWITCHES, *PAGE_TEXTS)
+SETTINGS_FIELDS = _fields(PreferenceSettings, *PAGE_SWITCHES, *PAGE_TEXTS)
+CONTACT_FIELDS = _fields(Contact, "id", "locale", *Channel.AddressField.values)
+CHANNEL_FIELDS = _fields(Channel, "id", "slug", "name", "address_field")
+
+
+def _select(alias: str, model, names) -> str:
+    return ", ".join(f"{alias}.{column}" for column in _columns(model, names))
+
+
+# The send with what its page needs of the message, the contact, the channel and the settings row
+# (a LEFT JOIN: a GET reads the row without creating it, and a missing row means the defaults).
+SEND_SQL = f"""
+    SELECT {_select("s", Send, SEND_FIELDS)}, {_select("m", Message, MESSAGE_FIELDS)},
+           {_select("c", Contact, CONTACT_FIELDS)}, {_select("ch", Channel, CHANNEL_FIELDS)},
+           ps.id, {_select("ps", PreferenceSettings, SETTINGS_FIELDS)}
+    FROM {Send._meta.db_table} s
+    JOIN {Message._meta.db_table} m ON m.id = s.message_id
+    JOIN {Contact._meta.db_table} c ON c.id = s.contact_id
+    JOIN {Channel._meta.db_table} ch ON ch.id = s.channel_id
+    LEFT JOIN {PreferenceSettings._meta.db_table} ps ON ps.id = 1
+    WHERE s.id = %s
+"""
+# Every channel with the contact's do-not-contact reason and preference row (both unique per channel).
+CHANNELS_SQL = f"""
+    SELECT {_select("ch", Channel, CHANNEL_FIELDS)}, d.reason,
+           {_select("p", ChannelPreference, ("cap_number", "cap_unit", "pause_from", "pause_to", "preferred"))}
+    FROM {Channel._meta.db_table} ch
+    LEFT JOIN {DoNotContact._meta.db_table} d ON d.channel_id = ch.id AND d.contact_id = %s
+    LEFT JOIN {ChannelPreference._meta.db_table} p ON p.channel_id = ch.id AND p.contact_id = %s
+    ORDER BY ch.position, ch.slug
+"""
+# Public categories with the contact's choice, then public segments with the contact's membership.
+CHOICES_SQL = f"""
+    SELECT 'category', c.slug, c.name, c.description, c.opt_in, cs.status, NULL
+    FROM {Category._meta.db_table} c
+    LEFT JOIN {CategorySubscription._meta.db_table} cs ON cs.category_id = c.id AND cs.contact_id = %s
+    WHERE c.public
+    UNION ALL
+    SELECT 'segment', s.slug, s.name, s.public_name, NULL, NULL, sm.removed
+    FROM {Segment._meta.db_table} s
+    LEFT JOIN {SegmentMembership._meta.db_table} sm ON sm.segment_id = s.id AND sm.contact_id = %s
+    WHERE s.public
+    ORDER BY 1, 3, 2
+"""
+
+
+def _instance(model, names, values):
+    """A model instance loaded from a row, its other fields deferred (the ORM's own ``.only()``)."""
+    return model.from_db("default", list(names), list(values))
+
+
+def send_for_token(token: str) -> Send | None:
+    """The send a link names, with its message, contact, channel and the page switches in effect;
+    None for any bad token. One query, no ORM compilation: every public request starts here."""
+    send_id = send_id_from_token(token)
+    if send_id is None or send_id > MAX_SEND_ID:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(SEND_SQL, [send_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = iter(row)
+    take = lambda names: [next(values) for _ in names]  # noqa: E731
+    send = _instance(Send, SEND_FIELDS, take(SEND_FIELDS))
+    send.message = _instance(Message, MESSAGE_FIELDS, take(MESSAGE_FIELDS))
+    send.contact = _instance(Contact, CONTACT_FIELDS, take(CONTACT_FIELDS))
+    send.channel = _instance(Channel, CHANNEL_FIELDS, take(CHANNEL_FIELDS))
+    settings_id = next(values)
+    defaults = PreferenceSettings(**dict(zip(SETTINGS_FIELDS, take(SETTINGS_FIELDS)))) if settings_id else PreferenceSettings()
+    send.switches = {name: bool(value) if name in PAGE_SWITCHES else value
+                     for name, value in send.message.page_switches(defaults).items()}
+    return send
+
+
+# --- The page -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ChannelRow:
+    """One channel on the page: the values its fields show and the errors next to them."""
+
+    channel: Channel
+    dnc_reason: str | None
+    receives: bool = True
+    cap_number: str = ""
+    cap_unit: str = ""
+    pause_from: str = ""
+    pause_to: str = ""
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        return self.channel.slug
+
+    @property
+    def label(self) -> str:
+        return channel_label(self.channel)
+
+    @property
+    def locked(self) -> bool:
+        """Bounced or complained: only staff can lift it, the contact cannot tick it again."""
+        return self.dnc_reason is not None and self.dnc_reason not in DoNotContact.CLEARABLE
+
+    @property
+    def locked_message(self) -> str:
+        return dnc_locked_message(DoNotContact(reason=self.dnc_reason)) if self.locked else ""
+
+    def field_errors(self, name: str) -> list[str]:
+        return self.errors.get(name, [])
+
+    # Named accessors, since templates cannot look up the dotted error paths.
+    @property
+    def subscribed_errors(self):
+        return self.field_errors("subscribed")
+
+    @property
+    def number_errors(self):
+        return self.field_errors("frequency.number") + self.field_errors("frequency")
+
+    @property
+    def unit_errors(self):
+        return self.field_errors("frequency.unit")
+
+    @property
+    def from_errors(self):
+        return self.field_errors("pause.from") + self.field_errors("pause")
+
+    @property
+    def to_errors(self):
+        return self.field_errors("pause.to")
+
+
+@dataclass
+class Choice:
+    """A category or segment tick box."""
+
+    slug: str
+    label: str
+    description: str
+    checked: bool
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PublicPage:
+    send: Send
+    switches: dict
+    channels: list[ChannelRow] = field(default_factory=list)
+    categories: list[Choice] = field(default_factory=list)
+    segments: list[Choice] = field(default_factory=list)
+    preferred_channel: str = ""
+    preferred_errors: list[str] = field(default_factory=list)
+    general_errors: list[str] = field(default_factory=list)
+
+    @property
+    def contact(self):
+        return self.send.contact
+
+    @property
+    def send_channel(self) -> ChannelRow:
+        return next(row for row in self.channels if row.slug == self.send.channel.slug)
+
+    @property
+    def show(self) -> dict[str, bool]:
+        on = self.switches["show_preferences"]
+        return {
+            "channels": on and self.switches["show_frequency"],
+            "pause": on and self.switches["show_pause"],
+            "preferred": on and self.switches["show_preferred_channel"],
+            "categories": on and self.switches["show_categories"] and bool(self.categories),
+            "segments": on and self.switches["show_segments"] and bool(self.segments),
+        }
+
+    @property
+    def has_form(self) -> bool:
+        return any(self.show.values())
+
+    def fill(self, form) -> None:
+        """Show what the contact submitted instead of what is stored (a form re-shown with errors)."""
+        show = self.show
+        for row in self.channels:
+            path = f"channels.{row.slug}"
+            if show["channels"]:
+                if not row.locked:
+                    row.receives = form.get(f"{path}.subscribed") == "on"
+                row.cap_number = form.get(f"{path}.frequency.number", "")
+                row.cap_unit = form.get(f"{path}.frequency.unit", "")
+            if show["pause"]:
+                row.pause_from = form.get(f"{path}.pause.from", "")
+                row.pause_to = form.get(f"{path}.pause.to", "")
+        if show["preferred"]:
+            self.preferred_channel = form.get("preferred_channel", "")
+        for area in ("categories", "segments"):
+            if show[area]:
+                chosen = set(form.getlist(area))
+                for choice in getattr(self, area):
+                    choice.checked = choice.slug in chosen
+
+    def place_errors(self, errors: dict[str, list[str]]) -> None:
+        """Put each message next to its field; messages for fields not on the page go to the top."""
+        show = self.show
+        rows = {row.slug: row for row in self.channels}
+        choices = {area: {c.slug: c for c in getattr(self, area)} for area in ("categories", "segments")}
+        for path, messages in errors.items():
+            parts = path.split(".", 2)
+            target = None
+            if parts[0] == "channels" and len(parts) == 3 and parts[1] in rows:
+                area = "pause" if parts[2].startswith("pause") else "channels"
+                if show[area] or parts[2] == "subscribed":
+                    target = rows[parts[1]].errors.setdefault(parts[2], [])
+            elif parts[0] == "preferred_channel" and show["preferred"]:
+                target = self.preferred_errors
+            elif parts[0] in choices and len(parts) == 2 and show[parts[0]] and parts[1] in choices[parts[0]]:
+                target = choices[parts[0]][parts[1]].errors
+            (self.general_errors if target is None else target).extend(messages)
+
+
+def public_page_load(send: Send) -> PublicPage:
+    """Everything the page shows, pre-filled, in two queries whatever the number of rows. Only
+    channels the contact has an address for are offered (plus the send's own): the others could
+    never be used."""
+    contact = send.contact
+    page = PublicPage(send=send, switches=send.switches)
+    with connection.cursor() as cursor:
+        cursor.execute(CHANNELS_SQL, [contact.pk, contact.pk])
+        channel_rows = cursor.fetchall()
+        cursor.execute(CHOICES_SQL, [contact.pk, contact.pk])
+        choice_rows = cursor.fetchall()
+    for *channel_values, reason, cap_number, cap_unit, pause_from, pause_to, preferred in channel_rows:
+        channel = _instance(Channel, CHANNEL_FIELDS, channel_values)
+        if not contact.address_for(channel) and channel.pk != send.channel_id:
+            continue
+        row = ChannelRow(channel=channel, dnc_reason=reason, receives=reason is None)
+        row.cap_number = str(cap_number or "")
+        row.cap_unit = cap_unit or ""
+        row.pause_from = str(pause_from or "")  # a date's str() is its ISO form
+        row.pause_to = str(pause_to or "")
+        if preferred:
+            page.preferred_channel = channel.slug
+        page.channels.append(row)
+    for kind, slug, name, text, opt_in, status, removed in choice_rows:
+        if kind == "category":
+            category = Category(slug=slug, name=name, description=text, opt_in=bool(opt_in))
+            page.categories.append(Choice(slug, name, text, category_receives(category, status)))
+        else:
+            segment = Segment(slug=slug, name=name, public_name=text)
+            page.segments.append(Choice(slug, segment.display_public_name, "", removed is not None and not removed))
+    return page
+
+
+def posted_preferences(page: PublicPage, form) -> dict:
+    """The SPEC §6 shape of what the form says, for the areas shown only: a hidden area is never touched."""
+    data: dict = {}
+    show = page.show
+    channels: dict = {}
+    for row in page.channels:
+        path = f"channels.{row.slug}"
+        spec: dict = {}
+        if show["channels"]:
+            ticked = form.get(f"{path}.subscribed") == "on"
+            if not row.locked or ticked:  # a locked box cannot be ticked; if it was, the service says why
+                spec["subscribed"] = ticked
+            number = form.get(f"{path}.frequency.number", "").strip()
+            unit = form.get(f"{path}.frequency.unit", "").strip()
+            if number.isascii() and number.isdigit():
+                number = int(number)
+            spec["frequency"] = {"number": number, "unit": unit} if (number != "" or unit) else None
+        if show["pause"]:
+            start = form.get(f"{path}.pause.from", "").strip()
+            end = form.get(f"{path}.pause.to", "").strip()
+            spec["pause"] = {"from": start or None, "to": end or None} if (start or end) else None
+        if spec:
+            channels[row.slug] = spec
+    if channels:
+        data["channels"] = channels
+    if show["preferred"]:
+        data["preferred_channel"] = form.get("preferred_channel", "") or None
+    if show["categories"]:
+        chosen = set(form.getlist("categories"))
+        data["categories"] = {c.slug: c.slug in chosen for c in page.categories}
+    if show["segments"]:
+        chosen = set(form.getlist("segments"))
+        data["segments"] = {s.slug: s.slug in chosen for s in page.segments}
+    return data
