@@ -18,11 +18,10 @@ from contacts.models import (
     Channel,
     Contact,
     DncReason,
-    DoNotContact,
     PreferenceSettings,
     Segment,
 )
-from contacts.rules import MEMBER, category_receives
+from contacts.rules import MEMBER, category_receives, dnc_locked
 from contacts.selectors import CONTACT_SORTS, PreferenceState
 
 UNIT_CHOICES = [("", "—"), *CapUnit.choices]
@@ -137,7 +136,7 @@ class ChannelRow:
     @property
     def locked(self) -> bool:
         """Bounced or complaint: only the explicit staff action lifts it, not the tick box."""
-        return self.dnc_reason is not None and self.dnc_reason not in DoNotContact.CLEARABLE
+        return dnc_locked(self.dnc_reason)
 
     @property
     def dnc_label(self) -> str:
@@ -158,7 +157,7 @@ class PreferencesForm(forms.Form):
         super().__init__(*args, initial=self._initial(state), **kwargs)
         for channel in state.channels:
             slug = channel.slug
-            locked = state.dnc_reasons.get(slug) not in (None, *DoNotContact.CLEARABLE)
+            locked = dnc_locked(state.dnc_reasons.get(slug))
             self.fields[f"{slug}_subscribed"] = forms.BooleanField(
                 label=_("Contactable"), required=False, disabled=locked,
                 widget=forms.CheckboxInput(

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import datetime
 
-from contacts.models import Category, CategorySubscription
+from contacts.models import Category, CategorySubscription, DoNotContact
 
 MEMBER, REMOVED = "member", "removed"
 
 
-def category_receives(category: Category, status: str | None) -> bool:
+def subscription_receives(*, opt_in: bool, status: str | None) -> bool:
     """SPEC §2: no choice means subscribed, except for ``opt_in`` categories."""
     if status is None:
-        return not category.opt_in
+        return not opt_in
     return status == CategorySubscription.Status.SUBSCRIBED
+
+
+def category_receives(category: Category, status: str | None) -> bool:
+    return subscription_receives(opt_in=category.opt_in, status=status)
+
+
+def dnc_locked(reason: str | None) -> bool:
+    """SPEC §2: a do-not-contact only staff can lift (``bounced``, ``complaint``); re-ticking keeps it."""
+    return reason is not None and reason not in DoNotContact.CLEARABLE
 
 
 def frequency_value(number: int | None, unit: str | None) -> dict | None:

@@ -22,7 +22,7 @@ from contacts.models import (
     Segment,
     SegmentMembership,
 )
-from contacts.rules import category_receives
+from contacts.rules import category_receives, dnc_locked
 from contacts.services.channels import dnc_locked_message
 from messaging.models import Message, Send
 from messaging.tokens import send_id_from_token
@@ -151,7 +151,7 @@ class ChannelRow:
     @property
     def locked(self) -> bool:
         """Bounced or complained: only staff can lift it, the contact cannot tick it again."""
-        return self.dnc_reason is not None and self.dnc_reason not in DoNotContact.CLEARABLE
+        return dnc_locked(self.dnc_reason)
 
     @property
     def locked_message(self) -> str:

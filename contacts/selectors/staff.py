@@ -32,6 +32,7 @@ from contacts.models import (
     Segment,
     SegmentMembership,
 )
+from contacts.rules import dnc_locked
 from contacts.timeline import TimelinePage, contact_timeline
 
 
@@ -249,7 +250,7 @@ class ChannelStatus:
 
     @property
     def dnc_clearable(self) -> bool:
-        return self.dnc is not None and self.dnc.reason in DoNotContact.CLEARABLE
+        return self.dnc is not None and not dnc_locked(self.dnc.reason)
 
     @property
     def own_cap(self) -> tuple[int, str] | None:

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from contacts.models import CapUnit, Channel, ChannelPreference, Contact, DoNotContact, PreferenceChange
-from contacts.rules import frequency_value, pause_value
+from contacts.rules import dnc_locked, frequency_value, pause_value
 
 from .audit import Source, change_record, contact_lock
 from .errors import PreferencesInvalid
@@ -84,7 +84,7 @@ def channel_subscribe(*, contact: Contact, channel: Channel, source: Source | st
     dnc = DoNotContact.objects.filter(contact=contact, channel=channel).first()
     if dnc is None:
         return
-    if dnc.reason not in DoNotContact.CLEARABLE:
+    if dnc_locked(dnc.reason):
         raise PreferencesInvalid({f"channels.{channel.slug}.subscribed": [dnc_locked_message(dnc)]})
     dnc.delete()
     change_record(contact=contact, kind=PreferenceChange.Kind.DNC, source=source, old=dnc.reason, new=None, channel=channel)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact, DoNotContact
 from contacts.selectors import PreferenceState, contact_preference_state
-from contacts.rules import MEMBER, category_receives, frequency_value, pause_value
+from contacts.rules import MEMBER, category_receives, dnc_locked, frequency_value, pause_value
 
 from .audit import Source, contact_lock
 from .categories import category_subscribe, category_unsubscribe
@@ -74,7 +74,7 @@ def _plan_channel(plan: _Plan, *, contact, channel, spec, state: PreferenceState
         if not isinstance(subscribed, bool):
             plan.error(f"{path}.subscribed", _("Expected true or false."))
         elif subscribed and current:
-            if current in DoNotContact.CLEARABLE:
+            if not dnc_locked(current):
                 plan.subscribes.append(partial(channel_subscribe, **common))
                 final_dnc[channel.slug] = None
             else:

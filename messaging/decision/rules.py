@@ -12,6 +12,8 @@ import datetime
 import zoneinfo
 from dataclasses import dataclass, field
 
+from contacts.rules import subscription_receives
+
 UTC = datetime.timezone.utc
 
 SENDING, DEFERRED, EXPIRED = "sending", "deferred", "expired"
@@ -166,10 +168,9 @@ def channel_verdict(
 def decide(contact: ContactFacts, plan: MessagePlan, now: datetime.datetime) -> Decision:
     """SPEC §3, steps 1–7, for one contact at ``now``."""
     if plan.category_id is not None and not plan.transactional:
-        if contact.category_status == "unsubscribed":
-            return Decision(SKIPPED_CATEGORY, reason="category_unsubscribed")
-        if contact.category_status is None and plan.category_opt_in:
-            return Decision(SKIPPED_CATEGORY, reason="category_not_subscribed")
+        if not subscription_receives(opt_in=plan.category_opt_in, status=contact.category_status):
+            unsubscribed = contact.category_status is not None
+            return Decision(SKIPPED_CATEGORY, reason="category_unsubscribed" if unsubscribed else "category_not_subscribed")
 
     verdicts = tuple(channel_verdict(contact, ch, now=now, transactional=plan.transactional) for ch in plan.channels)
     # Preferred first, then the message's channel order (the sort is stable).

@@ -17,7 +17,7 @@ from contacts.models import (
     PreferenceSettings,
     SegmentMembership,
 )
-from contacts.services import channel_unsubscribe, contact_preferences_update, segment_membership_add
+from contacts.services import channel_unsubscribe, contact_preferences_update
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory
 from messaging.models import Dispatch, Send
 from messaging.tokens import send_token
