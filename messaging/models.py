@@ -210,6 +210,10 @@ class Send(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # Which deliverer holds it (a lease, renewed while it works): no two hand it over at once,
+    # and one that died lets it go when the lease runs out.
+    claim_token = models.UUIDField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-decided_at", "-id"]

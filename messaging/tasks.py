@@ -8,7 +8,14 @@ from django.conf import settings
 from django.db.models import Q
 
 from . import services
-from .services.deferred import dispatches_planning_stalled, stalled_batches_claim, stalled_sends
+from .services.deferred import (
+    batch_lease,
+    batch_release,
+    dispatches_planning_stalled,
+    sends_held_elsewhere,
+    stalled_batches_claim,
+    stalled_sends,
+)
 
 RETRY_BACKOFF = 30  # seconds, doubled on each retry
 
@@ -16,6 +23,10 @@ RETRY_BACKOFF = 30  # seconds, doubled on each retry
 def retry_countdown(retries: int) -> int:
     base = getattr(settings, "MESSAGING_RETRY_BACKOFF_SECONDS", RETRY_BACKOFF)
     return int(min(base * 2**retries, 3600))
+
+
+def lease_countdown() -> int:
+    return int(batch_lease().total_seconds()) + 1
 
 
 @shared_task(name="messaging.dispatch_plan", acks_late=True)
@@ -35,13 +46,17 @@ def dispatch_batch_task(self, batch_id: int) -> dict:
         return {"done": True}
     decided = services.batch_decide(batch=batch)
     report = decided.handed_over
+    sends = Q(dispatch_id=batch.dispatch_id, contact_id__gte=batch.first_contact_id, contact_id__lte=batch.last_contact_id)
     if not report.retry:
         # Sends of backends that hand over after the decision, and any an earlier run left.
-        report.add(services.sends_deliver(
-            sends=Q(dispatch_id=batch.dispatch_id, contact_id__gte=batch.first_contact_id, contact_id__lte=batch.last_contact_id)
-        ))
+        report.add(services.sends_deliver(sends=sends, batch_id=batch_id))
     if report.retry:
+        batch_release(batch_id=batch_id)
         raise self.retry(countdown=retry_countdown(self.request.retries))
+    if sends_held_elsewhere(sends=sends):
+        # Another deliverer holds some (a redelivered task, or a dead worker's lease): look again after the lease.
+        batch_release(batch_id=batch_id)
+        raise self.retry(countdown=lease_countdown())
     services.batch_finish(batch_id=batch_id)
     return {"decided": decided.decided, "delivered": report.delivered, "failed": report.failed}
 
@@ -51,6 +66,8 @@ def deliver_sends_task(self, send_ids: list[int]) -> dict:
     report = services.sends_deliver(sends=Q(pk__in=send_ids))
     if report.retry:
         raise self.retry(args=[report.retry], countdown=retry_countdown(self.request.retries))
+    if sends_held_elsewhere(sends=Q(pk__in=send_ids)):
+        raise self.retry(countdown=lease_countdown())
     return {"delivered": report.delivered, "failed": report.failed}
 
 

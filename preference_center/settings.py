@@ -122,7 +122,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "messaging.process_deferred": {
         "task": "messaging.process_deferred",
-        "schedule": env.float("PROCESS_DEFERRED_EVERY_SECONDS", default=60.0),
+        "schedule": env.float("PROCESS_DEFERRED_EVERY_SECONDS", default=10.0),
     },
 }
 CELERY_TIMEZONE = "UTC"
@@ -145,7 +145,7 @@ UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
 # and how long a batch may stay claimed before the periodic sweep hands it to another worker.
 MESSAGING_MAX_ATTEMPTS = env.int("MESSAGING_MAX_ATTEMPTS", default=5)
 MESSAGING_RETRY_BACKOFF_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_SECONDS", default=30)
-MESSAGING_BATCH_LEASE_SECONDS = env.int("MESSAGING_BATCH_LEASE_SECONDS", default=300)
+MESSAGING_BATCH_LEASE_SECONDS = env.int("MESSAGING_BATCH_LEASE_SECONDS", default=30)
 
 # Public pages and inbound opt-outs (docs/public-page.md). The Content-Security-Policy is set per
 # view on the public pages; no global policy is configured here.

@@ -1,12 +1,17 @@
 """Delivery backends: one class per way of handing a message over (SMTP, an SMS provider, …).
 
 A channel row names its backend by dotted path; adding a channel is a row plus a class here.
-``deliver`` receives a whole chunk so a backend can reuse one connection for all of it, and
-returns the error for each send it could not hand over (an empty dict: all delivered).
+``session(renderer)`` opens the provider once (one SMTP connection, one HTTP session) and yields
+a function that hands over one group of ``batch_size`` deliveries and returns the error of each
+send it could not hand over (an empty dict: all accepted). The delivery service records each
+group as soon as it returns, so a crash re-sends at most the group in flight. ``deliver`` hands
+a whole list over in one session (in-transaction backends, benchmarks).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from django.utils.module_loading import import_string
@@ -29,12 +34,25 @@ class ChannelBackend:
     in_transaction = False
     # False for a backend that ignores who it delivers to (the no-op): nobody's details are loaded.
     reads_recipients = True
+    # How many messages one provider call carries: 1 for SMTP (one message per DATA); a
+    # provider's batch API more. It bounds what a crash can duplicate per connection.
+    batch_size = 1
 
     def __init__(self, channel: Channel):
         self.channel = channel
 
+    @contextmanager
+    def session(self, renderer: MessageRenderer) -> Iterator[Callable[[list[Delivery]], dict[int, str]]]:
+        """A backend overrides this or ``deliver`` (each falls back on the other)."""
+        yield lambda deliveries: self.deliver(renderer, deliveries)
+
     def deliver(self, renderer: MessageRenderer, deliveries: list[Delivery]) -> dict[int, str]:
-        raise NotImplementedError
+        errors: dict[int, str] = {}
+        size = max(1, self.batch_size)
+        with self.session(renderer) as hand_over:
+            for start in range(0, len(deliveries), size):
+                errors.update(hand_over(deliveries[start : start + size]))
+        return errors
 
 
 @lru_cache(maxsize=32)

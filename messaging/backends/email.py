@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from contextlib import contextmanager
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 from urllib.parse import quote, urlsplit
@@ -135,26 +136,31 @@ class EmailBackend(ChannelBackend):
             "boundary": f"=_{secrets.token_hex(12)}".encode(),
         }
 
-    def deliver(self, renderer: MessageRenderer, deliveries: list[Delivery]) -> dict[int, str]:
-        errors: dict[int, str] = {}
+    @contextmanager
+    def session(self, renderer: MessageRenderer):
+        """One connection for the whole session; a refused recipient fails that send only."""
         common = self.common_headers(renderer)
-        emails = []
-        for delivery in deliveries:
-            try:
-                emails.append(self.build(renderer, delivery, common=common))
-            except (UnicodeError, ValueError) as error:
-                errors[delivery.send_id] = f"Could not build the email: {error}"
-        # One connection for the whole chunk; a refused recipient fails that send only.
         with mail.get_connection(fail_silently=False) as connection:
-            for email in emails:
-                try:
-                    connection.send_messages([email])
-                except Exception as error:  # noqa: BLE001 - any backend error is this send's error
-                    errors[email.send_id] = f"{type(error).__name__}: {error}"[:1000]
-                    if not _still_connected(connection):
-                        connection.close()
-                        connection.open()
-        return errors
+
+            def hand_over(deliveries: list[Delivery]) -> dict[int, str]:
+                errors: dict[int, str] = {}
+                for delivery in deliveries:
+                    try:
+                        email = self.build(renderer, delivery, common=common)
+                    except (UnicodeError, ValueError) as error:
+                        errors[delivery.send_id] = f"Could not build the email: {error}"
+                        continue
+                    try:
+                        if connection.send_messages([email]) != 1:  # Django's SMTP backend: 0 when it could not connect
+                            errors[email.send_id] = "The email backend did not accept the message."
+                    except Exception as error:  # noqa: BLE001 - any backend error is this send's error
+                        errors[email.send_id] = f"{type(error).__name__}: {error}"[:1000]
+                        if not _still_connected(connection):
+                            connection.close()
+                            connection.open()
+                return errors
+
+            yield hand_over
 
 
 def _still_connected(connection) -> bool:

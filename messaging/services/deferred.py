@@ -6,8 +6,8 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -15,10 +15,10 @@ from messaging.decision import decide, message_plan
 from messaging.decision.inputs import contact_facts
 from messaging.models import BatchStatus, Dispatch, DispatchBatch, Send
 
+from .delivery import delivery_lease
 from .dispatch import PARENTS_LOCK_SQL
 
 CHUNK = 5000
-BATCH_LEASE = datetime.timedelta(minutes=5)
 
 
 @dataclass
@@ -118,33 +118,60 @@ def deferred_cancel(*, send_ids: list[int] | None = None, dispatch: Dispatch | N
 
 
 def batch_lease() -> datetime.timedelta:
-    return datetime.timedelta(seconds=getattr(settings, "MESSAGING_BATCH_LEASE_SECONDS", BATCH_LEASE.total_seconds()))
+    return delivery_lease()
 
 
 @transaction.atomic
 def stalled_batches_claim(*, now: datetime.datetime | None = None) -> list[int]:
-    """Batches whose worker vanished (killed, machine lost): claim them again and return their ids."""
+    """Batches whose worker vanished (killed, machine lost): a worker claimed them and stopped
+    renewing the lease. They go back to the queue (returned, to be enqueued once more) and count
+    as queued again. A batch never claimed, or released for a retry, is the broker's: still
+    queued, it is never issued twice."""
     now = now or timezone.now()
-    stale = now - batch_lease()
     batches = (
         DispatchBatch.objects.select_for_update(skip_locked=True)
         .exclude(status=BatchStatus.DONE)
-        .filter(created_at__lte=stale)
-        .exclude(claimed_at__gt=stale)
+        .filter(claimed_at__lt=now - batch_lease())
     )
     ids = list(batches.values_list("pk", flat=True))
-    DispatchBatch.objects.filter(pk__in=ids).update(claimed_at=now)
+    DispatchBatch.objects.filter(pk__in=ids).update(claimed_at=None)
     return ids
 
 
+def batch_release(*, batch_id: int) -> None:
+    """The worker hands the batch back to the broker (a retry is queued): not stalled, queued."""
+    DispatchBatch.objects.filter(pk=batch_id).exclude(status=BatchStatus.DONE).update(claimed_at=None)
+
+
+def sends_held_elsewhere(*, sends: Q) -> bool:
+    """Whether some of these decided sends are claimed by another deliverer (alive, or not yet
+    past its lease): the batch is not done until they are."""
+    return Send.objects.filter(sends, outcome=Send.Outcome.SENDING, claimed_at__isnull=False).exists()
+
+
+# A decided send nobody claimed for this long has lost its task (the broker normally redelivers).
+ORPHAN_AFTER = datetime.timedelta(minutes=15)
+
+
+@transaction.atomic
 def stalled_sends(*, now: datetime.datetime | None = None) -> list[int]:
-    """Decided sends not handed over long after their decision or last attempt (a crash mid-delivery)."""
+    """Decided sends whose deliverer died (claimed, lease run out), and decided sends no task
+    took for ``ORPHAN_AFTER``, outside dispatches whose batches are still running (those are the
+    batches' work). They are released and returned, to be enqueued once more."""
     now = now or timezone.now()
-    return list(
-        Send.objects.filter(outcome=Send.Outcome.SENDING, evaluated_at__lte=now - batch_lease())
+    stalled = (
+        Send.objects.select_for_update(skip_locked=True)
+        .filter(outcome=Send.Outcome.SENDING)
+        .filter(
+            Q(claimed_at__lt=now - batch_lease())
+            | Q(claimed_at__isnull=True, evaluated_at__lte=now - max(ORPHAN_AFTER, batch_lease()))
+        )
         .exclude(dispatch__batches__status__in=[BatchStatus.PENDING, BatchStatus.DECIDED])
-        .values_list("pk", flat=True)[:100000]
     )
+    ids = list(stalled.values_list("pk", flat=True)[:100000])
+    # Released and looked at now: the next sweeps leave them to the task enqueued for them.
+    Send.objects.filter(pk__in=ids).update(claim_token=None, claimed_at=None, evaluated_at=now)
+    return ids
 
 
 def dispatches_planning_stalled(*, now: datetime.datetime | None = None) -> list[int]:

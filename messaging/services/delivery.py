@@ -1,7 +1,11 @@
-"""Handing decided sends to the channel backends, exactly once where the backend allows it."""
+"""Handing decided sends to the channel backends: no lock across a provider call, each hand-over
+recorded as it happens, exactly once where the backend writes only to this database."""
 
 from __future__ import annotations
 
+import datetime
+import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -12,11 +16,12 @@ from django.utils import timezone
 
 from contacts.models import Channel, Contact, DoNotContact
 from messaging.backends import backend_for
-from messaging.models import Message, MessageVersion, Send
+from messaging.models import BatchStatus, DispatchBatch, Message, MessageVersion, Send
 from messaging.rendering import Delivery, MessageRenderer
 
 MAX_ATTEMPTS = 5
 CHUNK = 5000
+LEASE_SECONDS = 30
 
 
 @dataclass
@@ -37,94 +42,236 @@ def max_attempts() -> int:
     return getattr(settings, "MESSAGING_MAX_ATTEMPTS", MAX_ATTEMPTS)
 
 
-def sends_deliver(*, sends: Q, chunk: int = CHUNK) -> DeliveryReport:
+def delivery_lease() -> datetime.timedelta:
+    """How long a claim on a batch or a send holds without being renewed (a worker renews it
+    while it works; one that died lets go when it runs out)."""
+    return datetime.timedelta(seconds=getattr(settings, "MESSAGING_BATCH_LEASE_SECONDS", LEASE_SECONDS))
+
+
+def sends_deliver(*, sends: Q, chunk: int = CHUNK, batch_id: int | None = None) -> DeliveryReport:
     """Deliver every send matching ``sends`` that is decided (``sending``), chunk by chunk.
 
-    Each chunk is one transaction holding its send rows locked (other workers skip them), so a
-    send is handed over by one worker at a time; it becomes ``sent`` in the same transaction.
-    A do-not-contact that arrived since the decision wins: the send is skipped, not delivered.
-    A delivery error keeps the send for a retry, until ``MAX_ATTEMPTS`` makes it ``failed``.
+    No lock is held while a provider is spoken to. A chunk is claimed in a short transaction
+    (a claim token and a lease, renewed while the work runs), then each message is handed over
+    on its own: do-not-contact is read just before, and the send is recorded ``sent`` as soon as
+    the provider accepted it. A do-not-contact stored since the decision skips the send; one
+    stored while the provider was receiving it marks it ``dnc_during_handover``. A crash
+    re-sends at most the message in flight per connection. A delivery error keeps the send for a
+    retry, until ``MAX_ATTEMPTS`` makes it ``failed``. ``batch_id``: the batch whose lease the
+    heartbeat renews too.
     """
     report = DeliveryReport()
+    claim = DeliveryClaim(token=uuid.uuid4(), batch_id=batch_id)
     after = 0  # keyset pagination: each send is looked at once per call, retries included
     while True:
-        part = _deliver_chunk(sends & Q(outcome=Send.Outcome.SENDING, pk__gt=after), chunk)
-        if part is None:
+        rows = sends_claim(sends=sends & Q(pk__gt=after), token=claim.token, chunk=chunk)
+        if not rows:
             return report
-        part_report, after = part
-        report.add(part_report)
+        after = rows[-1][0]
+        claim.send_ids = [row[0] for row in rows]
+        report.add(_claimed_deliver(rows, claim))
 
 
 _ADDRESS_COLUMNS = ", ".join(f'c."{name}"' for name in Channel.AddressField.values)
 # A claimed row: send id, message, channel, contact, attempts, first name, last name, locale,
 # then the address columns in Channel.AddressField order.
 _ADDRESS_START = 8
+# The outer WHERE re-checks the outcome and the claim on the row it takes (a concurrent claimer
+# or recorder that committed since this statement's snapshot is seen there, not in the subquery).
 CLAIM_SQL = f"""
-    SELECT s.id, s.message_id, s.channel_id, s.contact_id, s.attempts, c.first_name, c.last_name, c.locale,
+    UPDATE {Send._meta.db_table} s SET claim_token = %s, claimed_at = %s
+    FROM {Contact._meta.db_table} c
+    WHERE c.id = s.contact_id AND s.id IN ({{ids}})
+        AND s.outcome = 'sending' AND (s.claimed_at IS NULL OR s.claimed_at < %s)
+    RETURNING s.id, s.message_id, s.channel_id, s.contact_id, s.attempts, c.first_name, c.last_name, c.locale,
         {_ADDRESS_COLUMNS}
-    FROM {Send._meta.db_table} s
-    JOIN {Contact._meta.db_table} c ON c.id = s.contact_id
-    WHERE s.id IN ({{ids}})
-    ORDER BY s.id
-    FOR UPDATE OF s {{skip}}
 """
-# Held until the hand-over commits, taken in id order like every other contact lock: a change
-# of preferences (which locks its contact FOR UPDATE) waits for a hand-over in flight, and a
-# hand-over waits for a change in flight and then reads it. So once an unsubscribe has
-# returned, nothing more goes out on that channel (SPEC §4), whoever made it.
-CONTACT_SHARE_SQL = f"SELECT id FROM {Contact._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR SHARE"
 
 
-def _do_not_contact(rows: list[tuple]) -> set[tuple[int, int]]:
-    """(contact, channel) pairs of the claimed rows that are do-not-contact now, read after the locks."""
-    contact_ids = sorted({row[3] for row in rows})
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(CONTACT_SHARE_SQL, [contact_ids])
-    return set(DoNotContact.objects.filter(contact_id__in=contact_ids).values_list("contact_id", "channel_id"))
+def sends_claim(*, sends: Q, token: uuid.UUID, chunk: int = CHUNK) -> list[tuple]:
+    """Take up to ``chunk`` decided sends nobody holds (or whose holder's lease ran out), in id
+    order, for the deliverer ``token``; commits at once. Returns the claimed rows."""
+    for _ in range(3):
+        now = timezone.now()
+        stale = now - delivery_lease()
+        claimable = Q(outcome=Send.Outcome.SENDING) & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+        candidates = Send.objects.filter(sends & claimable).order_by("pk").values("pk")[:chunk]
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        with transaction.atomic(), connection.cursor() as cursor:
+            ids_sql, ids_params = candidates.query.sql_with_params()
+            cursor.execute(CLAIM_SQL.format(ids=ids_sql), [_uuid_param(token), now, *ids_params, stale])
+            rows = sorted(cursor.fetchall())
+        if rows or not Send.objects.filter(sends & claimable).exists():
+            return rows
+        # Another deliverer took what this statement's snapshot saw: look again.
+    return []
 
 
-@transaction.atomic
-def _deliver_chunk(condition: Q, chunk: int) -> tuple[DeliveryReport, int] | None:
-    candidates = Send.objects.filter(condition).order_by("pk").values("pk")[:chunk]
-    ids_sql, ids_params = candidates.query.sql_with_params()
-    skip = "SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    with connection.cursor() as cursor:
-        if connection.features.has_select_for_update:
-            cursor.execute(CLAIM_SQL.format(ids=ids_sql, skip=skip), ids_params)
-        else:
-            cursor.execute(CLAIM_SQL.replace("FOR UPDATE OF s {skip}", "").format(ids=ids_sql), ids_params)
-        rows = cursor.fetchall()
-    if not rows:
-        return None
-    report = DeliveryReport()
-    now = timezone.now()
-    groups: dict[tuple[int, int], list[tuple]] = defaultdict(list)
-    dropped = []
-    do_not_contact = _do_not_contact(rows)
-    for row in rows:
-        # A do-not-contact that arrived since the decision wins over it.
-        (dropped if (row[3], row[2]) in do_not_contact else groups[(row[1], row[2])]).append(row)
-    if dropped:
-        Send.objects.filter(pk__in=[row[0] for row in dropped]).update(
-            outcome=Send.Outcome.SKIPPED_DNC, reason="dnc_before_delivery", evaluated_at=now
+def _uuid_param(value: uuid.UUID):
+    return value if connection.vendor == "postgresql" else value.hex
+
+
+@dataclass
+class DeliveryClaim:
+    token: uuid.UUID
+    batch_id: int | None = None
+    send_ids: list[int] = field(default_factory=list)  # the chunk being worked
+    renewed: float = field(default_factory=time.monotonic)
+
+    def renew_if_due(self) -> None:
+        """The heartbeat: a third of the lease after the last renewal, renew it."""
+        if time.monotonic() - self.renewed < delivery_lease().total_seconds() / 3:
+            return
+        now = timezone.now()
+        Send.objects.filter(pk__in=self.send_ids, claim_token=self.token, outcome=Send.Outcome.SENDING).update(
+            claimed_at=now
         )
-        report.skipped += len(dropped)
+        if self.batch_id is not None:
+            DispatchBatch.objects.filter(pk=self.batch_id, claimed_at__isnull=False).exclude(
+                status=BatchStatus.DONE
+            ).update(claimed_at=now)
+        self.renewed = time.monotonic()
 
-    delivered, errors = _hand_over(groups)
-    if delivered:
+
+# One statement per hand-over step, outside any transaction: record what the provider just
+# accepted (marked when a do-not-contact arrived while it was in flight: the check before the
+# hand-over saw none), skip what the last check found do-not-contact, and read do-not-contact
+# for the next group, just before it goes out.
+STEP_SQL = f"""
+    WITH sent AS (
+        UPDATE {Send._meta.db_table} s SET outcome = 'sent', delivered_at = %(now)s, claim_token = NULL,
+            claimed_at = NULL,
+            reason = CASE WHEN EXISTS (
+                SELECT 1 FROM {DoNotContact._meta.db_table} d WHERE d.contact_id = s.contact_id AND d.channel_id = s.channel_id
+            ) THEN 'dnc_during_handover' ELSE s.reason END
+        WHERE s.id = ANY(%(sent)s) AND s.outcome = 'sending'
+        RETURNING s.id
+    ), skipped AS (
+        UPDATE {Send._meta.db_table} s SET outcome = 'skipped_dnc', reason = 'dnc_before_delivery',
+            evaluated_at = %(now)s, claim_token = NULL, claimed_at = NULL
+        WHERE s.id = ANY(%(skipped)s) AND s.outcome = 'sending'
+        RETURNING s.id
+    )
+    SELECT d.contact_id FROM {DoNotContact._meta.db_table} d
+    WHERE d.contact_id = ANY(%(contacts)s) AND d.channel_id = %(channel)s
+"""
+
+
+class HandOverLedger:
+    """Writes down each hand-over as it happens: the state a crash leaves is the provider's."""
+
+    def __init__(self, report: DeliveryReport, attempts: dict[int, int]):
+        self.report, self.attempts = report, attempts
+        self.sent: list[int] = []
+        self.skipped: list[int] = []
+
+    def step(self, *, channel_id: int, next_group: list[Delivery]) -> list[Delivery]:
+        """Record what is pending, then return the deliveries of ``next_group`` still allowed."""
+        now = timezone.now()
+        if connection.vendor != "postgresql":
+            return self._step_portable(channel_id, next_group, now)
         with connection.cursor() as cursor:
-            # Outside PostgreSQL, ANY() is not available: a plain IN list does the same.
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    f"UPDATE {Send._meta.db_table} SET outcome = 'sent', delivered_at = %s WHERE id = ANY(%s)",
-                    [now, delivered],
+            cursor.execute(STEP_SQL, {
+                "now": now, "sent": self.sent, "skipped": self.skipped,
+                "contacts": [d.contact_id for d in next_group], "channel": channel_id,
+            })
+            do_not_contact = {row[0] for row in cursor.fetchall()}
+        self._counted()
+        return self._admit(next_group, do_not_contact)
+
+    def _step_portable(self, channel_id, next_group, now) -> list[Delivery]:
+        with transaction.atomic():
+            if self.sent:
+                Send.objects.filter(pk__in=self.sent, outcome=Send.Outcome.SENDING).update(
+                    outcome=Send.Outcome.SENT, delivered_at=now, claim_token=None, claimed_at=None
                 )
-            else:
-                Send.objects.filter(pk__in=delivered).update(outcome=Send.Outcome.SENT, delivered_at=now)
-        report.delivered += len(delivered)
-    _errors_record(errors, {row[0]: row[4] for row in rows}, now, report)
-    return report, rows[-1][0]
+            if self.skipped:
+                Send.objects.filter(pk__in=self.skipped, outcome=Send.Outcome.SENDING).update(
+                    outcome=Send.Outcome.SKIPPED_DNC, reason="dnc_before_delivery", evaluated_at=now,
+                    claim_token=None, claimed_at=None,
+                )
+        do_not_contact = set(
+            DoNotContact.objects.filter(contact_id__in=[d.contact_id for d in next_group], channel_id=channel_id)
+            .values_list("contact_id", flat=True)
+        )
+        self._counted()
+        return self._admit(next_group, do_not_contact)
+
+    def _counted(self) -> None:
+        self.report.delivered += len(self.sent)
+        self.report.skipped += len(self.skipped)
+        self.sent, self.skipped = [], []
+
+    def _admit(self, group: list[Delivery], do_not_contact: set[int]) -> list[Delivery]:
+        admitted = []
+        for delivery in group:
+            (self.skipped.append(delivery.send_id) if delivery.contact_id in do_not_contact else admitted.append(delivery))
+        return admitted
+
+    def accepted(self, group: list[Delivery], errors: dict[int, str]) -> None:
+        self.sent += [d.send_id for d in group if d.send_id not in errors]
+        if errors:
+            _errors_record(errors, self.attempts, timezone.now(), self.report)
+
+    def close(self, channel_id: int) -> None:
+        if self.sent or self.skipped:
+            self.step(channel_id=channel_id, next_group=[])
+
+
+def _claimed_deliver(rows: list[tuple], claim: DeliveryClaim) -> DeliveryReport:
+    """Hand the claimed rows over, group by group of the backend's size, one provider session
+    per (message, channel)."""
+    report = DeliveryReport()
+    ledger = HandOverLedger(report, {row[0]: row[4] for row in rows})
+    for channel, backend, renderer, deliveries in _backend_groups(rows):
+        size = max(1, backend.batch_size)
+        handled: set[int] = set()
+        try:
+            with backend.session(renderer) as hand_over:
+                for start in range(0, len(deliveries), size):
+                    claim.renew_if_due()
+                    next_group = deliveries[start : start + size]
+                    group = ledger.step(channel_id=channel.pk, next_group=next_group)
+                    handled.update(d.send_id for d in next_group)
+                    if not group:
+                        continue
+                    try:
+                        errors = hand_over(group)
+                    except Exception as error:  # noqa: BLE001 - a provider call that fails fails its group
+                        errors = {d.send_id: f"{type(error).__name__}: {error}"[:1000] for d in group}
+                    ledger.accepted(group, errors)
+        except Exception as error:  # noqa: BLE001 - no session (server unreachable): retry what is left
+            left = {d.send_id: f"{type(error).__name__}: {error}"[:1000] for d in deliveries if d.send_id not in handled}
+            if left:
+                _errors_record(left, ledger.attempts, timezone.now(), report)
+        ledger.close(channel.pk)
+    return report
+
+
+def _backend_groups(rows: list[tuple]):
+    """(channel, backend, renderer, deliveries) per (message, channel) of the claimed rows."""
+    groups: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+    for row in rows:
+        groups[(row[1], row[2])].append(row)
+    channels = Channel.objects.in_bulk({channel_id for _, channel_id in groups})
+    messages = Message.objects.in_bulk({message_id for message_id, _ in groups})
+    versions = {
+        (version.message_id, version.channel_id): version
+        for version in MessageVersion.objects.filter(message_id__in=messages, channel_id__in=channels)
+    }
+    for (message_id, channel_id), group in groups.items():
+        channel = channels[channel_id]
+        yield channel, backend_for(channel), MessageRenderer(messages[message_id], versions[(message_id, channel_id)]), _deliveries(channel, group)
+
+
+def _deliveries(channel: Channel, rows: list[tuple]) -> list[Delivery]:
+    address = _ADDRESS_START + Channel.AddressField.values.index(channel.address_field)
+    return [
+        Delivery(send_id=row[0], contact_id=row[3], first_name=row[5], last_name=row[6],
+                 address=row[address] or "", locale=row[7])
+        for row in rows
+    ]
 
 
 def _hand_over(groups: dict[tuple[int, int], list[tuple]]) -> tuple[list[int], dict[int, str]]:
@@ -140,12 +287,7 @@ def _hand_over(groups: dict[tuple[int, int], list[tuple]]) -> tuple[list[int], d
     errors: dict[int, str] = {}
     for (message_id, channel_id), group in groups.items():
         channel, message, version = channels[channel_id], messages[message_id], versions[(message_id, channel_id)]
-        address = _ADDRESS_START + Channel.AddressField.values.index(channel.address_field)
-        deliveries = [
-            Delivery(send_id=row[0], contact_id=row[3], first_name=row[5], last_name=row[6],
-                     address=row[address] or "", locale=row[7])
-            for row in group
-        ]
+        deliveries = _deliveries(channel, group)
         try:
             group_errors = backend_for(channel).deliver(MessageRenderer(message, version), deliveries)
         except Exception as error:  # noqa: BLE001 - a backend that fails outright fails the whole group
@@ -161,14 +303,16 @@ def _errors_record(errors: dict[int, str], attempts_by_send: dict[int, int], now
         attempts = attempts_by_send[send_id] + 1
         if attempts >= max_attempts():
             Send.objects.filter(pk=send_id).update(
-                outcome=Send.Outcome.FAILED, attempts=attempts, last_error=error, evaluated_at=now
+                outcome=Send.Outcome.FAILED, attempts=attempts, last_error=error, evaluated_at=now,
+                claim_token=None, claimed_at=None,
             )
             report.failed += 1
         else:
             # evaluated_at marks the attempt: the stalled-send sweep leaves the send to its retry,
             # whose backoff is shorter than the sweep's lease.
             Send.objects.filter(pk=send_id).update(
-                outcome=Send.Outcome.SENDING, delivered_at=None, attempts=attempts, last_error=error, evaluated_at=now
+                outcome=Send.Outcome.SENDING, delivered_at=None, attempts=attempts, last_error=error, evaluated_at=now,
+                claim_token=None, claimed_at=None,
             )
             report.retry.append(send_id)
 

@@ -7,7 +7,8 @@ from django.db.models import Q
 
 from contacts import services as contact_services
 from messaging import services
-from messaging.services.deferred import stalled_sends
+from messaging.backends import ChannelBackend
+from messaging.services.deferred import ORPHAN_AFTER, stalled_sends
 from messaging.models import Send
 
 from .conftest import run_dispatch, send_of
@@ -84,11 +85,8 @@ def test_staff_cancel_deferred_sends(members, paused_contact):
     assert services.deferred_process(now=aware(2026, 3, 9)).reevaluated == 0
 
 
-class BrokenBackend:
+class BrokenBackend(ChannelBackend):
     calls = 0
-
-    def __init__(self, channel):
-        pass
 
     def deliver(self, renderer, deliveries):
         BrokenBackend.calls += 1
@@ -138,5 +136,5 @@ def test_the_stalled_send_sweep_leaves_a_failed_attempt_to_its_retry(members, mo
     send = send_of(message, contact)
 
     assert send.pk not in stalled_sends()
-    later = timezone.now() + datetime.timedelta(seconds=settings.MESSAGING_BATCH_LEASE_SECONDS + 1)
+    later = timezone.now() + ORPHAN_AFTER + datetime.timedelta(seconds=1)
     assert send.pk in stalled_sends(now=later)  # a retry that never came is picked up
