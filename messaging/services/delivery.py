@@ -95,9 +95,8 @@ def sends_claim(*, sends: Q, token: uuid.UUID, chunk: int = CHUNK) -> list[tuple
         now = timezone.now()
         stale = now - delivery_lease()
         claimable = Q(outcome=Send.Outcome.SENDING) & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+        # No lock in the subquery: a row another claimer takes meanwhile fails the outer re-check.
         candidates = Send.objects.filter(sends & claimable).order_by("pk").values("pk")[:chunk]
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
         with transaction.atomic(), connection.cursor() as cursor:
             ids_sql, ids_params = candidates.query.sql_with_params()
             cursor.execute(CLAIM_SQL.format(ids=ids_sql), [_uuid_param(token), now, *ids_params, stale])
