@@ -87,20 +87,10 @@ class EmailBackend(ChannelBackend):
             f"To: {to_header}",
             f"Subject: {_header(subject)}",
             f"Date: {common['date']}",
-            # One Message-ID per send: a receiver can drop the copy a crash might re-send.
-            f"Message-ID: <send-{delivery.send_id}.{common['install']}@{common['domain']}>",
+            f"Message-ID: {self.message_id(delivery, common)}",
             "MIME-Version: 1.0",
         ]
-        if renderer.marketing:
-            unsubscribe = f"<{values['{unsubscribe_url}']}>"
-            if common["mailto"]:
-                token = values["{unsubscribe_url}"].rstrip("/").rsplit("/", 1)[-1]
-                unsubscribe += f", <mailto:{common['mailto']}?subject={quote('unsubscribe ' + token)}>"
-            lines += [
-                f"List-Id: {common['list_id']}",
-                f"List-Unsubscribe: {unsubscribe}",
-                "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-            ]
+        lines += [f"{name}: {value}" for name, value in self.list_headers(renderer, values, common)]
         head = "\r\n".join(lines).encode("utf-8") + b"\r\n"
         text_part = b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
         if html_body is None:
@@ -119,6 +109,26 @@ class EmailBackend(ChannelBackend):
                 ]
             )
         return PrebuiltEmail(send_id=delivery.send_id, from_email=common["envelope_from"], to=delivery.address, data=data)
+
+    @staticmethod
+    def message_id(delivery: Delivery, common: dict) -> str:
+        # One Message-ID per send: a receiver can drop the copy a crash might re-send.
+        return f"<send-{delivery.send_id}.{common['install']}@{common['domain']}>"
+
+    @staticmethod
+    def list_headers(renderer: MessageRenderer, values: dict, common: dict) -> list[tuple[str, str]]:
+        """List-Id, List-Unsubscribe (RFC 2369) and one-click (RFC 8058) of a marketing email."""
+        if not renderer.marketing:
+            return []
+        unsubscribe = f"<{values['{unsubscribe_url}']}>"
+        if common["mailto"]:
+            token = values["{unsubscribe_url}"].rstrip("/").rsplit("/", 1)[-1]
+            unsubscribe += f", <mailto:{common['mailto']}?subject={quote('unsubscribe ' + token)}>"
+        return [
+            ("List-Id", common["list_id"]),
+            ("List-Unsubscribe", unsubscribe),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ]
 
     def common_headers(self, renderer: MessageRenderer) -> dict:
         message = renderer.message

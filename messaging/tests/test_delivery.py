@@ -1,9 +1,11 @@
 """Delivery backends: a real SMTP server on localhost, the SMS development and HTTP backends, tokens."""
 
 import datetime
+import http.server
 import io
 import json
 import socket
+import threading
 import urllib.error
 from email import message_from_bytes, policy
 
@@ -14,7 +16,7 @@ from django.test import override_settings
 
 from contacts.models import Channel
 from messaging import services
-from messaging.models import Dispatch, OutboxMessage
+from messaging.models import Dispatch, OutboxMessage, Send
 from messaging.tokens import send_id_from_token, send_token
 
 from .conftest import run_dispatch, send_of
@@ -248,3 +250,72 @@ def test_tokens_signed_with_a_retired_key_keep_working_during_rotation(settings)
     assert send_id_from_token(token) == 7
     settings.SECRET_KEY_FALLBACKS = []
     assert send_id_from_token(token) is None
+
+
+class PostmarkImitation(http.server.BaseHTTPRequestHandler):
+    """Postmark's batch endpoint as its documentation describes it; refuses addresses starting with 'refused'."""
+
+    calls: list = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        PostmarkImitation.calls.append((self.path, self.headers.get("X-Postmark-Server-Token"), body))
+        answers = [
+            {"ErrorCode": 406, "Message": "You tried to send to a recipient that has been marked as inactive."}
+            if message["To"].split("<")[-1].startswith("refused") else
+            {"ErrorCode": 0, "Message": "OK", "MessageID": f"pm-{n}", "To": message["To"], "SubmittedAt": "2026-03-05T12:00:00Z"}
+            for n, message in enumerate(body)
+        ]
+        data = json.dumps(answers).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def postmark(settings):
+    PostmarkImitation.calls = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PostmarkImitation)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.ANYMAIL = {**settings.ANYMAIL, "POSTMARK_SERVER_TOKEN": "server-token",
+                        "POSTMARK_API_URL": f"http://127.0.0.1:{server.server_port}/"}
+    Channel.objects.filter(slug="email").update(backend="messaging.backends.postmark.PostmarkBatchEmailBackend")
+    yield PostmarkImitation.calls
+    server.shutdown()
+
+
+@override_settings(SITE_URL="https://prefs.example.org", MESSAGING_MAX_ATTEMPTS=1)
+def test_postmark_gets_one_batch_call_and_each_refusal_fails_only_its_own_send(members, postmark):
+    ana, refused, bob = members(first_name="Ana"), members(email="refused@example.com"), members(first_name="Bob")
+    message = MessageFactory(name="Spring news", channels=["email"], segments=[members.segment])
+    run_dispatch(message, now=NOW)
+
+    ((path, token, batch),) = postmark
+    assert (path, token, len(batch)) == ("/email/batch", "server-token", 3)
+    sent = {item["To"].split("<")[-1].rstrip(">"): item for item in batch}
+    ana_send = send_of(message, ana)
+    headers = {header["Name"]: header["Value"] for header in sent[ana.email]["Headers"]}
+    assert headers["List-Unsubscribe"] == f"<https://prefs.example.org/messaging/u/{send_token(ana_send.pk)}/>"
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert headers["Message-ID"].startswith(f"<send-{ana_send.pk}.")
+    assert sent[ana.email]["Metadata"] == {"send_id": str(ana_send.pk)}
+    assert sent[ana.email]["Subject"] == "Hello Ana" and "Ana" in sent[ana.email]["TextBody"]
+    assert (ana_send.outcome, send_of(message, bob).outcome) == ("sent", "sent")
+    assert send_of(message, refused).outcome == "failed"
+    assert send_of(message, refused).last_error.startswith("Postmark error 406")
+
+
+def test_postmark_batches_hold_at_most_the_backends_batch_size(members, postmark, monkeypatch):
+    monkeypatch.setattr("messaging.backends.postmark.PostmarkBatchEmailBackend.batch_size", 2)
+    for _ in range(5):
+        members()
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    run_dispatch(message, now=NOW)
+    assert [len(batch) for _, _, batch in postmark] == [2, 2, 1]
+    assert set(Send.objects.filter(message=message).values_list("outcome", flat=True)) == {"sent"}
