@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 
+from anymail.utils import EmailAddress
 from django.core.mail import EmailMultiAlternatives
 
 from ..rendering import Delivery, MessageRenderer
@@ -46,29 +47,33 @@ class PostmarkBatchEmailBackend(EmailBackend):
                     except (UnicodeError, ValueError) as error:
                         errors[delivery.send_id] = f"Could not build the email: {error}"
                 if built:
-                    errors.update(self.post_batch(esp, built))
+                    errors.update(self.post_batch(esp, built, common))
                 return errors
 
             yield hand_over
         finally:
             esp.close()
 
-    def payload(self, esp, renderer: MessageRenderer, delivery: Delivery, common: dict):
+    def payload(self, esp, renderer: MessageRenderer, delivery: Delivery, common: dict) -> dict:
+        """The message as Postmark's JSON. Anymail builds the first of a session in full; the
+        others reuse its common part (sender, stream, settings) and set what differs per contact."""
         subject, text, html_body, values = renderer.email(delivery)
-        name = delivery.full_name.replace("\r", " ").replace("\n", " ")
-        to = f"{name} <{delivery.address}>" if name else delivery.address
-        headers = dict(self.list_headers(renderer, values, common))
-        headers["Message-ID"] = self.message_id(delivery, common)
-        email = EmailMultiAlternatives(subject=subject, body=text, from_email=common["from"], to=[to], headers=headers)
+        to = EmailAddress(delivery.full_name.replace("\r", " ").replace("\n", " "), delivery.address).address
+        headers = [*self.list_headers(renderer, values, common), ("Message-ID", self.message_id(delivery, common))]
+        if "postmark" not in common:
+            email = EmailMultiAlternatives(subject=subject, body=text, from_email=common["from"], to=[to])
+            common["postmark"] = esp.build_message_payload(email, esp.send_defaults)
+        data = {**common["postmark"].data, "To": to, "Subject": subject, "TextBody": text,
+                "Headers": [{"Name": name, "Value": value} for name, value in headers],
+                "Metadata": {"send_id": str(delivery.send_id)}}
         if html_body is not None:
-            email.attach_alternative(html_body, "text/html")
-        email.metadata = {"send_id": str(delivery.send_id)}
-        return esp.build_message_payload(email, esp.send_defaults)
+            data["HtmlBody"] = html_body
+        return data
 
-    def post_batch(self, esp, built: list[tuple[Delivery, object]]) -> dict[int, str]:
+    def post_batch(self, esp, built: list[tuple[Delivery, dict]], common: dict) -> dict[int, str]:
         """One call for the group; Postmark answers per message, in order."""
-        params = built[0][1].get_request_params(esp.api_url)
-        params.update(url=esp.api_url + BATCH_ENDPOINT, data=json.dumps([payload.data for _, payload in built]))
+        params = common["postmark"].get_request_params(esp.api_url)
+        params.update(url=esp.api_url + BATCH_ENDPOINT, data=json.dumps([data for _, data in built]))
         params.setdefault("timeout", esp.timeout)
         response = esp.session.request(**params)
         if response.status_code != 200:

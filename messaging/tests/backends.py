@@ -7,14 +7,14 @@ from messaging.models import OutboxMessage
 
 
 class SlowRecordingBackend(ChannelBackend):
-    """Records each delivery in the Outbox (inside the delivery transaction), then takes its time,
-    so that a test can kill the worker half-way through a dispatch."""
+    """Records each hand-over in the Outbox (as a provider would receive it), then takes its time
+    before answering: the window in which an unsubscribe arrives while a message is in flight."""
 
     def deliver(self, renderer, deliveries):
         OutboxMessage.objects.bulk_create(
             OutboxMessage(send_id=d.send_id, channel_slug=self.channel.slug, to=d.address, body="") for d in deliveries
         )
-        time.sleep(0.3)
+        time.sleep(0.03 * len(deliveries))
         return {}
 
 

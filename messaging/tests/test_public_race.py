@@ -65,8 +65,8 @@ def one_click(live_server, path: str) -> int:
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_nothing_goes_out_on_a_channel_after_the_unsubscribe_response_during_a_dispatch(live_server, celery_workers):
-    # Each delivery chunk records its emails, then holds its transaction open for a while: the window
-    # in which an unsubscribe could slip between the do-not-contact check and the hand-over.
+    # Each hand-over records its email as the provider receives it, then waits for the answer: the
+    # window in which an unsubscribe could slip between the do-not-contact check and the hand-over.
     Channel.objects.filter(slug="email").update(backend="messaging.tests.backends.SlowRecordingBackend")
     segment = SegmentFactory()
     contacts = Contact.objects.bulk_create(
