@@ -84,7 +84,8 @@ def _delivery_session():
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO off")
+        # Planned once: PostgreSQL would otherwise plan an array-parameter statement on every call.
+        cursor.execute("SET synchronous_commit TO off; SET plan_cache_mode TO force_generic_plan")
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'pc_delivery_step'")
         if not cursor.fetchone()[0]:  # prepared once per database connection, kept with it
             cursor.execute(PREPARE_STEP_SQL)
@@ -93,7 +94,7 @@ def _delivery_session():
     finally:
         if connection.connection is not None and not connection.needs_rollback:
             with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
+                cursor.execute("RESET synchronous_commit; RESET plan_cache_mode")
 
 
 _ADDRESS_COLUMNS = ", ".join(f'c."{name}"' for name in Channel.AddressField.values)
