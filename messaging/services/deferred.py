@@ -175,7 +175,9 @@ def stalled_sends(*, now: datetime.datetime | None = None) -> list[int]:
 
 
 def dispatches_planning_stalled(*, now: datetime.datetime | None = None) -> list[int]:
+    """Dispatches whose planning task was lost: planning is the broker's until ``ORPHAN_AFTER``
+    (a planning task merely queued behind others must not be issued twice)."""
     now = now or timezone.now()
     return list(
-        Dispatch.objects.filter(planned_at__isnull=True, created_at__lte=now - batch_lease()).values_list("pk", flat=True)
+        Dispatch.objects.filter(planned_at__isnull=True, created_at__lte=now - ORPHAN_AFTER).values_list("pk", flat=True)
     )

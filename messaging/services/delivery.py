@@ -122,18 +122,27 @@ def sends_claim(*, sends: Q, token: uuid.UUID, chunk: int = CHUNK) -> list[tuple
         claimable = Q(outcome=Send.Outcome.SENDING) & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
         # No lock in the subquery: a row another claimer takes meanwhile fails the outer re-check.
         candidates = Send.objects.filter(sends & claimable).order_by("pk").values("pk")[:chunk]
-        with transaction.atomic(), connection.cursor() as cursor:
-            ids_sql, ids_params = candidates.query.sql_with_params()
-            cursor.execute(CLAIM_SQL.format(ids=ids_sql), [_uuid_param(token), now, *ids_params, stale])
-            rows = sorted(cursor.fetchall())
+        if connection.vendor == "postgresql":
+            with transaction.atomic(), connection.cursor() as cursor:
+                ids_sql, ids_params = candidates.query.sql_with_params()
+                cursor.execute(CLAIM_SQL.format(ids=ids_sql), [token, now, *ids_params, stale])
+                rows = sorted(cursor.fetchall())
+        else:
+            rows = _claim_portable(candidates, claimable, token, now)
         if rows or not Send.objects.filter(sends & claimable).exists():
             return rows
         # Another deliverer took what this statement's snapshot saw: look again.
     return []
 
 
-def _uuid_param(value: uuid.UUID):
-    return value if connection.vendor == "postgresql" else value.hex
+def _claim_portable(candidates, claimable: Q, token: uuid.UUID, now) -> list[tuple]:
+    # The embedded SQLite demo: it serialises writers, and its RETURNING cannot name a joined table.
+    with transaction.atomic():
+        ids = list(candidates.values_list("pk", flat=True))
+        Send.objects.filter(claimable, pk__in=ids).update(claim_token=token, claimed_at=now)
+        fields = ["pk", "message_id", "channel_id", "contact_id", "attempts", "contact__first_name",
+                  "contact__last_name", "contact__locale", *(f"contact__{name}" for name in Channel.AddressField.values)]
+        return list(Send.objects.filter(pk__in=ids, claim_token=token).order_by("pk").values_list(*fields))
 
 
 @dataclass
