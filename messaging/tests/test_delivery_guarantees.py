@@ -152,6 +152,23 @@ def test_a_second_deliverer_whose_claim_began_before_the_first_finished_takes_no
     assert set(Send.objects.filter(pk__in=ids).values_list("outcome", flat=True)) == {"sent"}
 
 
+def test_a_send_held_by_a_live_deliverer_is_not_taken_by_another(members, smtp_to):
+    first, stuck, later = members(), members(), members()
+    inbox = smtp_to(StuckInbox(stuck_for=stuck.email))
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    dispatch = run_dispatch(message, now=timezone.now(), deliver=False)
+    delivering = in_thread(services.sends_deliver, sends=Q(dispatch=dispatch))
+    assert inbox.entered.wait(30), "the delivery never reached the stuck email"
+
+    # A redelivered task starts on the same sends while the first deliverer still holds them.
+    second = services.sends_deliver(sends=Q(dispatch=dispatch))
+    inbox.release.set()
+    delivering.join(60)
+    assert delivering.error is None
+    assert (second.delivered, second.skipped, second.retry) == (0, 0, [])
+    assert sorted(inbox.received) == sorted([first.email, stuck.email, later.email])
+
+
 class SlowInbox:
     """A provider taking ``delay`` seconds per email, counting what it received."""
 
