@@ -7,10 +7,12 @@ import http.client
 import threading
 import time
 import urllib.parse
+import uuid
 from email import message_from_bytes
 
 import pytest
 from aiosmtpd.controller import Controller
+from celery.exceptions import Retry
 from django.core import mail
 from django.db import connection, connections
 from django.db.models import BooleanField, Q
@@ -21,6 +23,7 @@ from contacts.models import DoNotContact
 from messaging import services
 from messaging.models import Dispatch, DispatchBatch, Send
 from messaging.services.deferred import stalled_batches_claim
+from messaging.services.delivery import sends_claim
 from messaging.tasks import dispatch_batch_task
 
 from .conftest import run_dispatch, send_of
@@ -167,6 +170,21 @@ def test_a_send_held_by_a_live_deliverer_is_not_taken_by_another(members, smtp_t
     assert delivering.error is None
     assert (second.delivered, second.skipped, second.retry) == (0, 0, [])
     assert sorted(inbox.received) == sorted([first.email, stuck.email, later.email])
+
+
+def test_a_batch_whose_sends_another_deliverer_holds_is_not_finished_but_retried_after_the_lease(members):
+    members()
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=1))
+    (batch_id,) = services.dispatch_plan(dispatch_id=dispatch.pk)
+    services.batch_decide(batch=services.batch_claim(batch_id=batch_id))
+    # A worker took the sends and died; the broker hands its task to another worker at once.
+    assert len(sends_claim(sends=Q(dispatch=dispatch), token=uuid.uuid4())) == 1
+    with pytest.raises(Retry):
+        dispatch_batch_task(batch_id)
+    batch = DispatchBatch.objects.get(pk=batch_id)
+    assert (batch.status, batch.claimed_at) == ("decided", None)  # not done, and queued again (its retry)
+    assert Send.objects.get(dispatch=dispatch).outcome == "sending"
 
 
 class SlowInbox:
