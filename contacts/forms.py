@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.forms import BoundField
+from django.utils.html import escape
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
@@ -178,8 +179,9 @@ class PreferencesForm(forms.Form):
             widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
         )
         for category in state.categories:
+            # Form renderers print help text as HTML; a description is plain text staff typed.
             self.fields[f"category_{category.slug}"] = forms.BooleanField(
-                label=category.name, required=False, help_text=category.description
+                label=category.name, required=False, help_text=escape(category.description)
             )
         for segment in state.segments:
             self.fields[f"segment_{segment.slug}"] = forms.BooleanField(label=segment.name, required=False)
