@@ -8,6 +8,7 @@ variables only; docs/configuration.md lists every variable.
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -147,8 +148,8 @@ MESSAGING_MAX_ATTEMPTS = env.int("MESSAGING_MAX_ATTEMPTS", default=5)
 MESSAGING_RETRY_BACKOFF_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_SECONDS", default=30)
 MESSAGING_BATCH_LEASE_SECONDS = env.int("MESSAGING_BATCH_LEASE_SECONDS", default=300)
 
-# Public pages and inbound opt-outs (docs/public-page.md). The Content-Security-Policy is set per
-# view on the public pages; no global policy is configured here.
+# Public pages and inbound opt-outs (docs/public-page.md). The public views narrow the
+# Content-Security-Policy set below to one with no script at all.
 PUBLIC_RATELIMIT = env.str("PUBLIC_RATELIMIT", default="60/m")
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
@@ -203,6 +204,22 @@ SECURE_PROXY_SSL_HEADER = (
 )
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Every response's Content-Security-Policy (docs/security.md): scripts and styles only from this
+# site's static files, so markup that slips past escaping cannot run. The public pages narrow it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Bootstrap's check marks, arrows and close buttons are data: SVGs
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 SESSION_COOKIE_HTTPONLY = True
 
 LOGGING = {
