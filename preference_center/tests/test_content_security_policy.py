@@ -1,8 +1,11 @@
 """Every staff page carries a strict Content-Security-Policy: the second wall behind escaping."""
 
 import datetime
+import json
+import re
 
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.test import Client
@@ -145,3 +148,33 @@ def test_the_public_page_keeps_its_own_policy_without_any_script(objects):
     policy = directives(response)
     assert policy["default-src"] == ["'none'"] and "script-src" not in policy
     assert_strict(response, "public page")
+
+
+TEMPLATE_ROOTS = [settings.BASE_DIR / "templates", settings.BASE_DIR / "contacts", settings.BASE_DIR / "messaging"]
+# What the policy would block, so what no template may hold: inline script, handler attributes,
+# style attributes, htmx's inline handlers and evaluated values, javascript: URLs.
+INLINE = re.compile(
+    r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\son[a-z]+\s*=|\sstyle\s*=|\shx-on|\sdata-hx-on|js:|javascript:",
+    re.IGNORECASE,
+)
+
+
+def test_no_template_holds_inline_script_handlers_or_styles():
+    found = []
+    for root in TEMPLATE_ROOTS:
+        for path in root.rglob("*.html"):
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if INLINE.search(line):
+                    found.append(f"{path.relative_to(settings.BASE_DIR)}:{number}: {line.strip()[:120]}")
+    assert not found, "\n".join(found)
+
+
+def test_htmx_is_configured_never_to_evaluate_code_nor_inject_styles(db):
+    client = Client()
+    client.force_login(UserFactory(username="root", is_superuser=True))
+    html = client.get(reverse("contacts:contact_list")).content.decode()
+    config = re.search(r'<meta name="htmx-config" content=\'([^\']*)\'>', html)
+    assert config, "the staff pages configure htmx"
+    options = json.loads(config.group(1))
+    assert options["includeIndicatorStyles"] is False  # htmx would add a <style> element
+    assert options["allowEval"] is False and options["allowScriptTags"] is False
