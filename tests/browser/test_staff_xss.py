@@ -193,11 +193,30 @@ def test_payloads_typed_by_staff_and_sent_by_contacts_never_run_for_an_admin(wat
     # Saving re-renders the profile through htmx (and an HX-Trigger toast).
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()
+    expect(page.locator("#toasts").get_by_text("xp-first")).to_be_visible()
+    assert_clean(page, problems)
+
+    # Django messages naming what staff typed, shown as toasts after a redirect.
+    page.goto(live_server.url + reverse("contacts:segment_detail", args=[poisoned["segment"].pk]))
+    page.get_by_role("row", name="xp-paused").get_by_role("button").click()
+    expect(page.locator("#toasts").get_by_text("xp-segname")).to_be_visible()
+    assert_clean(page, problems)
+    page.get_by_label("Add a contact by email address").fill("paused@example.org")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("#toasts").get_by_text("xp-paused")).to_be_visible()
+    assert_clean(page, problems)
+    page.goto(live_server.url + reverse("contacts:category_edit", args=[poisoned["category"].pk]))
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#toasts").get_by_text("xp-catname")).to_be_visible()
     assert_clean(page, problems)
 
     tomorrow = (timezone.now() + datetime.timedelta(days=1)).isoformat()
     staff_pages = [
         reverse("contacts:contact_list") + "?q=xp",
+        # A link someone crafted: what it carries is reflected into the search boxes and errors.
+        reverse("contacts:contact_list") + "?" + urlencode({"q": payload("xp-q1"), "sort": payload("xp-q2")}),
+        reverse("messaging:outbox") + "?" + urlencode({"q": payload("xp-q3")}),
+        reverse("messaging:message_preview", args=[message.pk]) + "?" + urlencode({"contact": payload("xp-q4")}),
         reverse("contacts:contact_edit", args=[ada.pk]),
         reverse("contacts:contact_history", args=[ada.pk]) + "?" + urlencode({"before": tomorrow}),
         reverse("contacts:category_list"),
