@@ -152,14 +152,16 @@ def test_the_public_page_keeps_its_own_policy_without_any_script(objects):
 
 TEMPLATE_ROOTS = [settings.BASE_DIR / "templates", settings.BASE_DIR / "contacts", settings.BASE_DIR / "messaging"]
 # What the policy would block, so what no template may hold: inline script, handler attributes,
-# style attributes, htmx's inline handlers and evaluated values, javascript: URLs.
+# style attributes, htmx's inline handlers and evaluated values, javascript: URLs; and what would
+# switch escaping off.
 INLINE = re.compile(
-    r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\son[a-z]+\s*=|\sstyle\s*=|\shx-on|\sdata-hx-on|js:|javascript:",
+    r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\son[a-z]+\s*=|\sstyle\s*=|\shx-on|\sdata-hx-on|js:|javascript:"
+    r"|\|\s*safe|autoescape\s+off",
     re.IGNORECASE,
 )
 
 
-def test_no_template_holds_inline_script_handlers_or_styles():
+def test_no_template_holds_inline_script_handlers_styles_or_unescaped_values():
     found = []
     for root in TEMPLATE_ROOTS:
         for path in root.rglob("*.html"):
@@ -178,3 +180,15 @@ def test_htmx_is_configured_never_to_evaluate_code_nor_inject_styles(db):
     options = json.loads(config.group(1))
     assert options["includeIndicatorStyles"] is False  # htmx would add a <style> element
     assert options["allowEval"] is False and options["allowScriptTags"] is False
+
+
+def test_markup_is_built_in_python_only_where_reviewed():
+    """``mark_safe`` trusts a string as HTML: only the public skeleton's slot markers (digits) may."""
+    reviewed = {"messaging/views/public_render.py"}
+    users = {
+        str(path.relative_to(settings.BASE_DIR))
+        for root in ("contacts", "messaging", "preference_center")
+        for path in (settings.BASE_DIR / root).rglob("*.py")
+        if "/tests/" not in str(path) and re.search(r"mark_safe\(|SafeString\(|\|safe|autoescape off", path.read_text())
+    }
+    assert users <= reviewed, users - reviewed
