@@ -19,12 +19,15 @@ from playwright.sync_api import expect
 from contacts.models import Channel, PreferenceSettings
 from contacts.services import category_unsubscribe, channel_pause_set, segment_membership_add
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
-from messaging.models import Message, MessageVersion
+from messaging.models import MessageVersion
 from messaging.tests.conftest import run_dispatch
 from messaging.tests.factories import MessageFactory
 from messaging.tests.test_public_page import page_url
 
+from .conftest import REPORT_CSP_VIOLATIONS, is_csp_violation
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
 
 def payload(tag: str, *, long: bool = False) -> str:
     """Markup that would run script in HTML text, in a quoted attribute and in SVG (fits 150 characters).
@@ -41,13 +44,6 @@ def payload(tag: str, *, long: bool = False) -> str:
 # Where a contact's values end up when the contact sends them: the User-Agent lands in the history.
 CONTACT_USER_AGENT = f"Mozilla/5.0 {payload('xp-ua', long=True)}"
 
-# Reported by the page itself: a CSP violation event, or a payload element present in the DOM.
-WATCH_SCRIPT = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  console.error("CSP violation: " + event.violatedDirective + " blocked " + event.blockedURI);
-});
-"""
-
 
 @pytest.fixture
 def watched(browser):
@@ -58,7 +54,7 @@ def watched(browser):
     def new_page(**context_options):
         context = browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
         context.set_default_timeout(10_000)
-        context.add_init_script(WATCH_SCRIPT)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
         contexts.append(context)
         page = context.new_page()
 
@@ -67,7 +63,7 @@ def watched(browser):
             dialog.dismiss()
 
         def on_console(message):
-            if "Content Security Policy" in message.text or "CSP violation" in message.text:
+            if is_csp_violation(message.text):
                 problems.append(f"CSP on {page.url}: {message.text}")
 
         page.on("dialog", on_dialog)
