@@ -95,7 +95,7 @@ def poisoned(transactional_db, settings):
                         "unsubscribe_text": payload("xp-setunsub", long=True),
                         "resubscribe_text": payload("xp-setresub", long=True)},
     )
-    Channel.objects.filter(slug="email").update(name=f"Email <img src=x onerror=alert('xp-channel')>")
+    Channel.objects.filter(slug="email").update(name="Email <img src=x onerror=alert('xp-channel')>")
     category = CategoryFactory(name=payload("xp-catname"), slug="news", description=payload("xp-catdesc", long=True))
     segment = SegmentFactory(
         name=payload("xp-segname"), slug="vip", public=True,
