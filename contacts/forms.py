@@ -23,6 +23,7 @@ from contacts.models import (
 )
 from contacts.rules import MEMBER, category_receives, dnc_locked
 from contacts.selectors import CONTACT_SORTS, PreferenceState
+from contacts.services.channels import MAX_CAP, default_cap_errors
 
 UNIT_CHOICES = [("", "—"), *CapUnit.choices]
 
@@ -369,7 +370,7 @@ class PreferenceSettingsForm(forms.ModelForm):
 
 
 class ChannelDefaultCapForm(forms.ModelForm):
-    """A channel's global default cap: both fields, or a number of 0 / nothing for no cap."""
+    """A channel's global default cap: 0 or nothing for no cap, else the contacts' cap rule (``frequency_errors``)."""
 
     default_cap_unit = forms.ChoiceField(label=_("each"), choices=UNIT_CHOICES, required=False)
 
@@ -377,18 +378,28 @@ class ChannelDefaultCapForm(forms.ModelForm):
         model = Channel
         fields = ["default_cap_number", "default_cap_unit"]
         labels = {"default_cap_number": _("At most")}
-        widgets = {"default_cap_number": forms.NumberInput(attrs={"min": 0})}
+        widgets = {"default_cap_number": forms.NumberInput(attrs={"min": 0, "max": MAX_CAP})}
 
     def clean(self):
         cleaned = super().clean()
+        if "default_cap_number" in self.errors:
+            return cleaned
         number, unit = cleaned.get("default_cap_number"), cleaned.get("default_cap_unit")
-        if number and not unit:
-            self.add_error("default_cap_unit", _("Choose day, week or month."))
-        elif unit and not number and "default_cap_number" not in self.errors:
-            self.add_error("default_cap_number", _("Enter how many messages, or clear the unit."))
-        if not number:
-            cleaned["default_cap_unit"] = ""
+        for path, messages in default_cap_errors(number, unit).items():
+            for message in messages:
+                self.add_error("default_cap_unit" if path.endswith(".unit") else "default_cap_number", message)
         return cleaned
 
 
-ChannelDefaultCapFormSet = forms.modelformset_factory(Channel, form=ChannelDefaultCapForm, extra=0, can_delete=False)
+class ChannelDefaultCapBaseFormSet(forms.BaseModelFormSet):
+    """One form per existing channel, never more: a POST that raises TOTAL_FORMS is refused, not a new channel."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_num = self.absolute_max = len(self.get_queryset())
+
+
+ChannelDefaultCapFormSet = forms.modelformset_factory(
+    Channel, form=ChannelDefaultCapForm, formset=ChannelDefaultCapBaseFormSet, extra=0, can_delete=False,
+    edit_only=True, validate_max=True,
+)

@@ -7,6 +7,7 @@ transaction. Views, the admin, tasks and the API call these, never the models di
 from .audit import Source
 from .categories import category_subscribe, category_unsubscribe
 from .channels import (
+    channel_default_cap_set,
     channel_dnc_clear,
     channel_frequency_set,
     channel_pause_set,
@@ -24,6 +25,7 @@ __all__ = [
     "Source",
     "category_subscribe",
     "category_unsubscribe",
+    "channel_default_cap_set",
     "channel_dnc_clear",
     "channel_frequency_set",
     "channel_pause_set",

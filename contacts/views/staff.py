@@ -42,6 +42,7 @@ from contacts.timeline import contact_timeline
 from contacts.services import (
     PreferencesInvalid,
     Source,
+    channel_default_cap_set,
     channel_dnc_clear,
     contact_preferences_update,
     contact_save,
@@ -392,7 +393,12 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and caps.is_valid():
         with transaction.atomic():
             form.save()
-            caps.save()
+            for cap in caps.initial_forms:
+                channel_default_cap_set(
+                    channel=cap.instance,
+                    number=cap.cleaned_data.get("default_cap_number"),
+                    unit=cap.cleaned_data.get("default_cap_unit"),
+                )
         messages.success(request, _("Settings saved."))
         return redirect("contacts:settings")
     return render(request, "contacts/settings.html", {"form": form, "caps": caps})
