@@ -20,9 +20,11 @@ from contacts.models import (
     DncReason,
     PreferenceSettings,
     Segment,
+    email_normalise,
+    phone_normalise,
 )
 from contacts.rules import MEMBER, category_receives, dnc_locked
-from contacts.selectors import CONTACT_SORTS, PreferenceState
+from contacts.selectors import CONTACT_SORTS, PreferenceState, contacts_with_email
 from contacts.services.channels import MAX_CAP, default_cap_errors
 
 UNIT_CHOICES = [("", "—"), *CapUnit.choices]
@@ -108,11 +110,13 @@ class ContactForm(forms.ModelForm):
         self.fields["time_zone"].initial = "UTC"
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip()
-        clash = Contact.objects.filter(email__iexact=email).exclude(pk=self.instance.pk)
-        if email and clash.exists():
+        email = email_normalise(self.cleaned_data["email"])
+        if contacts_with_email(email).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(_("Another contact already has this email address."))
         return email
+
+    def clean_phone(self) -> str:
+        return phone_normalise(self.cleaned_data["phone"])
 
 
 # --- Preferences modal -------------------------------------------------------------------------
@@ -339,8 +343,7 @@ class SegmentMemberAddForm(forms.Form):
     email = forms.EmailField(label=_("Add a contact by email address"))
 
     def clean_email(self) -> Contact:
-        email = self.cleaned_data["email"]
-        contact = Contact.objects.filter(email__iexact=email).first()
+        contact = contacts_with_email(self.cleaned_data["email"]).first()
         if contact is None:
             raise forms.ValidationError(_("No contact has this email address."))
         return contact
