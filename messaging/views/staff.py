@@ -23,6 +23,8 @@ from ..models import SWITCHES, Dispatch, Message, Outcome
 from ..rendering import Delivery, MessageRenderer
 
 PAGE_SIZE = 50
+# A public link acts as the contact (history says so): only staff who may change preferences get working ones.
+LIVE_LINKS_PERMISSION = "contacts.change_contact"
 
 
 @staff_page(view="messaging.view_message")
@@ -169,7 +171,10 @@ def deferred_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def outbox(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     page = Paginator(selectors.outbox_messages(to=query), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "messaging/outbox.html", {"page": page, "q": query})
+    live_links = request.user.has_perm(LIVE_LINKS_PERMISSION)
+    if not live_links:
+        page.object_list = [selectors.outbox_message_links_hidden(item) for item in page.object_list]
+    return render(request, "messaging/outbox.html", {"page": page, "q": query, "live_links": live_links})
 
 
 @staff_page(view="messaging.view_send")
