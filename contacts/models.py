@@ -16,6 +16,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 # [0-9], not \d: Python's \d also matches other scripts' digits, which the database check refuses.
@@ -285,6 +287,17 @@ class Segment(models.Model):
     @property
     def display_public_name(self) -> str:
         return self.public_name or self.name
+
+
+@receiver(pre_delete, sender=Segment, dispatch_uid="contacts.segment_targeted_guard")
+def segment_targeted_guard(sender, instance: Segment, **kwargs) -> None:
+    """PROTECT for the message → segment link: a cascade would silently shrink the messages' audience."""
+    targeting = list(instance.messages.all()[:10])  # ``messages``: the reverse name given by messaging
+    if targeting:
+        raise models.ProtectedError(
+            f"Segment {instance.pk} is a source segment of messages; segment_delete(detach_messages=True) removes it.",
+            set(targeting),
+        )
 
 
 class SegmentMembership(models.Model):

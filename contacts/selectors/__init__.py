@@ -22,6 +22,7 @@ from .staff import (
     contact_today,
     contacts_with_email,
     list_page,
+    message_names_using,
     segment_list,
     segment_members,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "contact_today",
     "contacts_with_email",
     "list_page",
+    "message_names_using",
     "preferences_shape",
     "segment_list",
     "segment_members",

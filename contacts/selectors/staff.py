@@ -357,3 +357,8 @@ def contacts_with_email(email: str) -> QuerySet[Contact]:
     if not email:
         return Contact.objects.none()
     return Contact.objects.alias(email_key=Lower("email")).filter(~Q(email=""), email_key=Lower(Value(email)))
+
+
+def message_names_using(obj: Category | Segment) -> list[str]:
+    """Names of the messages that use a category or target a segment (``messages`` is their reverse name)."""
+    return list(obj.messages.order_by("name").values_list("name", flat=True))
