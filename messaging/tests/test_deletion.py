@@ -145,10 +145,18 @@ def test_the_admin_refuses_to_delete_a_sent_message_and_names_the_reason(admin_c
     assert Message.objects.filter(pk=sent.message_id).exists() and link_works(client, sent)
 
 
-def test_the_admin_archives_selected_messages(admin_client, sent):
-    admin_client.post(reverse("admin:messaging_message_changelist"),
-                      {"action": "archive_selected", "_selected_action": [sent.message_id]})
+def test_the_admin_archives_selected_messages_and_filters_on_it(admin_client, sent):
+    changelist = reverse("admin:messaging_message_changelist")
+    admin_client.post(changelist, {"action": "archive_selected", "_selected_action": [sent.message_id]})
     assert Message.objects.get(pk=sent.message_id).archived
+    assert sent.message.name in admin_client.get(changelist, {"archived": "yes"}).content.decode()
+    assert sent.message.name not in admin_client.get(changelist, {"archived": "no"}).content.decode()
+
+
+def test_the_admin_deletes_a_message_never_sent(admin_client, members):
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    admin_client.post(reverse("admin:messaging_message_delete", args=[message.pk]), {"post": "yes"})
+    assert not Message.objects.filter(pk=message.pk).exists()
 
 
 def test_the_admin_never_deletes_sends_or_dispatches(admin_client, sent):
