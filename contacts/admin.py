@@ -1,6 +1,7 @@
 """Django admin for every model. Preference changes made here go through the services, like everywhere else."""
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
 
 from contacts.models import (
     Category,
@@ -24,9 +25,11 @@ from contacts.services import (
     channel_pause_set,
     channel_unsubscribe,
     contact_preferred_channel_set,
+    segment_delete,
     segment_membership_add,
     segment_membership_remove,
 )
+from contacts.selectors import message_names_using
 
 
 class ServiceWrittenAdmin(admin.ModelAdmin):
@@ -135,6 +138,18 @@ class SegmentAdmin(admin.ModelAdmin):
     list_filter = ["public"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
+
+    def get_deleted_objects(self, objs, request):
+        # A segment that messages target is refused here, naming them (the staff UI offers to detach it).
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        protected += [
+            _("Message “%(message)s” is sent to %(segment)s") % {"message": name, "segment": obj}
+            for obj in objs for name in message_names_using(obj)
+        ]
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        segment_delete(segment=obj)
 
 
 @admin.register(SegmentMembership)

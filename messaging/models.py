@@ -45,12 +45,18 @@ class Message(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set by message_archive: a message with sends is archived, never deleted (its links and caps need it).
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
     def get_absolute_url(self) -> str:
         return reverse("messaging:message_detail", args=[self.pk])
@@ -185,11 +191,13 @@ class Send(models.Model):
     # still refuses a send whose parent is missing: a trigger on each parent table refuses to
     # delete a row that sends reference (migration 0003), and the deciding transaction holds its
     # dispatch, message, channels (key share) and contacts (no key update) locked while it inserts.
+    # PROTECT, not CASCADE: a cascade deletes the sends first, so the parent's trigger finds none and
+    # delivered links die with the cap history. The ORM refuses instead; the trigger still guards raw SQL.
     message = models.ForeignKey(
-        Message, on_delete=models.CASCADE, related_name="sends", db_index=False, db_constraint=False
+        Message, on_delete=models.PROTECT, related_name="sends", db_index=False, db_constraint=False
     )
     dispatch = models.ForeignKey(
-        Dispatch, on_delete=models.CASCADE, related_name="sends", db_index=False, db_constraint=False
+        Dispatch, on_delete=models.PROTECT, related_name="sends", db_index=False, db_constraint=False
     )
     contact = models.ForeignKey(
         Contact, on_delete=models.CASCADE, related_name="sends", db_index=False, db_constraint=False
