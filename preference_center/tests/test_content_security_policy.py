@@ -35,6 +35,7 @@ POST_ONLY = {
     "contacts:segment_member_add",
     "contacts:segment_member_remove",
     "messaging:deferred_cancel",
+    "messaging:message_archive",
 }
 
 
@@ -101,6 +102,8 @@ def staff_urls(o) -> dict[str, str]:
         "messaging:message_edit": [o["message"].pk],
         "messaging:message_preview": [o["message"].pk],
         "messaging:message_send": [o["message"].pk],
+        "messaging:message_delete": [o["message"].pk],
+        "messaging:message_archive": [o["message"].pk],
         "messaging:dispatch_detail": [o["dispatch"].pk],
         "messaging:deferred_cancel": [o["dispatch"].pk],
     }
