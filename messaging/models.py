@@ -262,3 +262,21 @@ class OutboxMessage(models.Model):
     @property
     def list_unsubscribe(self) -> str:
         return (self.headers or {}).get("List-Unsubscribe", "")
+
+
+class InboundMessage(models.Model):
+    """A provider's id of an inbound message already acted on (an SMS keyword). The row is written
+    in the transaction of the change it caused; the unique constraint makes a replayed request,
+    even a concurrent one, change nothing."""
+
+    provider = models.CharField(max_length=20)
+    message_id = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "message_id"], name="inbound_message_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.message_id}"
