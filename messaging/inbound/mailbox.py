@@ -53,7 +53,7 @@ def mailbox_message_process(raw: bytes) -> MailboxResult:
         send = Send.objects.select_related("contact", "channel").filter(pk=send_id, channel__isnull=False).first()
         if send is None:
             continue
-        channel_unsubscribe(contact=send.contact, channel=send.channel, source=Source("one_click", send_id=send.pk))
+        channel_unsubscribe(contact=send.contact, channel=send.channel, source=Source("mailto", send_id=send.pk))
         return MailboxResult(send_id=send.pk, unsubscribed=True)
     return MailboxResult(send_id=None, unsubscribed=False)
 

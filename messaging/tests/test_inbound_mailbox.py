@@ -96,8 +96,9 @@ def test_an_unsubscribe_email_with_the_token_in_its_subject_unsubscribes_the_sen
     result = mailbox_message_process(unsubscribe_email(subject=f"unsubscribe {send_token(send.pk)}"))
     assert (result.unsubscribed, result.send_id) == (True, send.pk)
     dnc = DoNotContact.objects.get(contact=ada)
-    assert (dnc.channel.slug, dnc.reason) == ("email", "unsubscribed")
-    assert PreferenceChange.objects.get(contact=ada).send_id == send.pk
+    assert (dnc.channel.slug, dnc.reason, dnc.source) == ("email", "unsubscribed", "mailto")
+    change = PreferenceChange.objects.get(contact=ada)
+    assert (change.source, change.send_id) == ("mailto", send.pk)
 
 
 def test_the_token_is_also_found_in_a_plus_address_or_the_body():
@@ -136,3 +137,9 @@ def test_the_command_reads_the_inbox_once_and_marks_each_message_read(imap, caps
         "3 message(s) read, 2 unsubscribe(s)", "0 message(s) read, 0 unsubscribe(s)"
     ]
     assert set(DoNotContact.objects.values_list("contact_id", "channel__slug")) == {(ada.pk, "email"), (bob.pk, "sms")}
+
+
+def test_the_history_names_an_unsubscribe_email_as_such():
+    from contacts.templatetags.staff_ui import source_display
+
+    assert source_display("mailto") == "the contact, unsubscribe email"
