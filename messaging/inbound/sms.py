@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 
 from django.db import transaction
 from django.utils.crypto import constant_time_compare
@@ -12,6 +13,8 @@ from django.utils.crypto import constant_time_compare
 from contacts.models import Channel, Contact
 from contacts.services import PreferencesInvalid, Source, channel_subscribe, channel_unsubscribe
 from messaging.models import InboundMessage
+
+log = logging.getLogger(__name__)
 
 # The carriers' and Twilio's standard opt-out and opt-in keywords.
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
@@ -40,6 +43,7 @@ def sms_keyword_process(*, phone: str, body: str, message_id: str, provider: str
         return None
     _row, first_time = InboundMessage.objects.get_or_create(provider=provider, message_id=message_id)
     if not first_time:
+        log.info("%s message %s was already acted on: replay ignored", provider, message_id)
         return None
     channels = list(Channel.objects.filter(address_field=Channel.AddressField.PHONE))
     for contact in Contact.objects.filter(phone=phone.strip()):
