@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import PAGE_SWITCHES, PAGE_TEXTS, Category, Channel, Contact, PreferenceSettings, Segment
 
+from .addresses import validate_sender
+
 # The public-page switches a message may override; None on the message means "the global setting".
 SWITCHES, SWITCH_TEXTS = PAGE_SWITCHES, PAGE_TEXTS
 
@@ -32,7 +34,10 @@ class Message(models.Model):
     deliver_until = models.DateTimeField(
         null=True, blank=True, help_text=_("Deferred sends still waiting then expire. Empty: 7 days after sending.")
     )
-    from_email = models.CharField(max_length=254, blank=True, help_text=_("Empty: the site's default sender."))
+    from_email = models.CharField(
+        max_length=254, blank=True, validators=[validate_sender],
+        help_text=_("Empty: the site's default sender. Else one address, optionally with a name: News <news@example.com>."),
+    )
 
     show_preferences = models.BooleanField(null=True, blank=True, verbose_name=_("show preferences"))
     show_frequency = models.BooleanField(null=True, blank=True, verbose_name=_("show frequency"))
@@ -270,3 +275,21 @@ class OutboxMessage(models.Model):
     @property
     def list_unsubscribe(self) -> str:
         return (self.headers or {}).get("List-Unsubscribe", "")
+
+
+class InboundMessage(models.Model):
+    """A provider's id of an inbound message already acted on (an SMS keyword). The row is written
+    in the transaction of the change it caused; the unique constraint makes a replayed request,
+    even a concurrent one, change nothing."""
+
+    provider = models.CharField(max_length=20)
+    message_id = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "message_id"], name="inbound_message_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.message_id}"

@@ -158,6 +158,8 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 UNSUBSCRIBE_IMAP_URL = env.str("UNSUBSCRIBE_IMAP_URL", default="")
+# A private CA (PEM) for the IMAP server's certificate; empty: the system's CAs. Verified either way.
+UNSUBSCRIBE_IMAP_CA_FILE = env.str("UNSUBSCRIBE_IMAP_CA_FILE", default="")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

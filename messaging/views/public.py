@@ -128,9 +128,9 @@ def save_preferences(request, send: Send, form) -> Outcome:
     return Outcome(confirmation=_("Your preferences are saved."))
 
 
-def unsubscribe_channel(request, send: Send, form) -> Outcome:
+def unsubscribe_channel(request, send: Send, form, *, label: str = "public_page") -> Outcome:
     channel = send.channel
-    channel_unsubscribe(contact=send.contact, channel=channel, source=source_for(request, send))
+    channel_unsubscribe(contact=send.contact, channel=channel, source=source_for(request, send, label))
     return Outcome(
         confirmation=_("You are unsubscribed from %(channel)s messages. We will not send you any more.")
         % {"channel": channel_label(channel)}
@@ -226,7 +226,7 @@ def unsubscribe(request, token: str, send: Send | None = None) -> HttpResponse:
         form = posted_form(request) if request.content_type in FORM_TYPES else None
         if one_click or (form is not None and form.get("action") == "unsubscribe"):
             # Never rate limited: an unsubscribe from a real link must never be refused.
-            outcome = unsubscribe_channel(request, send, form)
+            outcome = unsubscribe_channel(request, send, form, label="one_click" if one_click else "public_page")
             if one_click:
                 return render(request, "public/one_click_done.html", {"confirmation": outcome.confirmation})
             return show_page(request, send, token, link="unsubscribe", outcome=outcome)
