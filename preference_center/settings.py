@@ -24,7 +24,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "preference_center.apps.AdminConfig",  # Django's admin, for superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -146,6 +146,19 @@ UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
 MESSAGING_MAX_ATTEMPTS = env.int("MESSAGING_MAX_ATTEMPTS", default=5)
 MESSAGING_RETRY_BACKOFF_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_SECONDS", default=30)
 MESSAGING_BATCH_LEASE_SECONDS = env.int("MESSAGING_BATCH_LEASE_SECONDS", default=300)
+
+# --- Delivery backend registry (docs/security.md "Admin") ----------------------------------------
+# The only classes a channel may name as its backend: checked when a channel is saved and again
+# before a worker imports one, so a dotted path typed by staff never runs arbitrary code.
+# EXTRA_DELIVERY_BACKENDS adds an operator's own classes without a code change.
+DELIVERY_BACKENDS = [
+    "messaging.backends.email.EmailBackend",
+    "messaging.backends.sms.DevelopmentSmsBackend",
+    "messaging.backends.sms.TwilioSmsBackend",
+    "messaging.backends.noop.NoopBackend",
+    *env.list("EXTRA_DELIVERY_BACKENDS", default=[]),
+]
+# --------------------------------------------------------------------------------------------------
 
 # Public pages and inbound opt-outs (docs/public-page.md). The Content-Security-Policy is set per
 # view on the public pages; no global policy is configured here.
