@@ -5,9 +5,11 @@ machine with neither PostgreSQL nor Redis. Production switches to PostgreSQL and
 variables only; docs/configuration.md lists every variable.
 """
 
+import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -164,7 +166,6 @@ DELIVERY_BACKENDS = [
 # view on the public pages; no global policy is configured here.
 PUBLIC_RATELIMIT = env.str("PUBLIC_RATELIMIT", default="60/m")
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 ANYMAIL = {"WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[])}
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
@@ -177,6 +178,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# --- Client addresses (docs/security.md "Client addresses and proxies") ---------------------------
+# One function (preference_center.client_ip) names the client for the public rate limit, the login
+# lockout and the history. Only the entry the outermost of TRUSTED_PROXY_COUNT proxies appended to
+# CLIENT_IP_HEADER is read; 0 proxies means the socket peer (REMOTE_ADDR) and no header at all.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="HTTP_X_FORWARDED_FOR")
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT is the number of reverse proxies in front of the app (0 or more).")
+if "RATELIMIT_IP_META_KEY" in os.environ:
+    # The old variable trusted the left-most, client-written X-Forwarded-For entry.
+    raise ImproperlyConfigured(
+        "RATELIMIT_IP_META_KEY is no longer read: set TRUSTED_PROXY_COUNT (and CLIENT_IP_HEADER) instead."
+    )
+RATELIMIT_IP_META_KEY = "preference_center.client_ip.ratelimit_ip"
+
+# --------------------------------------------------------------------------------------------------
+
 LOGIN_URL = "contacts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "contacts:login"
