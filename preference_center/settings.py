@@ -6,6 +6,7 @@ variables only; docs/configuration.md lists every variable.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "template_partials",
     "bootstrap",
     "anymail",
+    "axes",
     "contacts",
     "messaging",
 ]
@@ -55,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "preference_center.urls"
@@ -193,6 +197,20 @@ if "RATELIMIT_IP_META_KEY" in os.environ:
     )
 RATELIMIT_IP_META_KEY = "preference_center.client_ip.ratelimit_ip"
 
+# --- Staff login throttling (docs/security.md "Staff login"; django-axes) ------------------------
+# Failures are counted per account and, separately, per client address; either reaching the limit
+# locks logins for it until the cool-off passes or an admin unlocks (README "Unlocking ...").
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "preference_center.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "preference_center.lockout.locked_out"
+# A successful log-in forgets that account's earlier failures (a typo a day never adds up).
+AXES_RESET_ON_SUCCESS = True
 # --------------------------------------------------------------------------------------------------
 
 LOGIN_URL = "contacts:login"
