@@ -233,6 +233,8 @@ AXES_CLIENT_IP_CALLABLE = "preference_center.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "preference_center.lockout.locked_out"
 # A successful log-in forgets that account's earlier failures (a typo a day never adds up).
 AXES_RESET_ON_SUCCESS = True
+# Keep a row per failed attempt (who, from where, when) for the admin, beyond the lock counters.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # --------------------------------------------------------------------------------------------------
 
 LOGIN_URL = "contacts:login"

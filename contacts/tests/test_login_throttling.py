@@ -3,7 +3,7 @@
 import datetime
 
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
@@ -43,6 +43,12 @@ def test_after_too_many_failures_the_right_password_is_refused_with_a_clear_page
     page = response.content.decode()
     assert "Log-in locked" in page and "15 minutes" in page and "ask an administrator" in page
     assert "_auth_user_id" not in client.session
+
+
+def test_each_failed_attempt_is_kept_for_the_admin_with_its_address(client):
+    UserFactory(username="ana")
+    fail(client, "ana", times=2, ip="198.51.100.21")
+    assert list(AccessFailureLog.objects.values_list("username", "ip_address")) == [("ana", "198.51.100.21")] * 2
 
 
 def test_an_account_is_locked_from_every_address(client):
