@@ -66,3 +66,12 @@ def test_a_dispatch_on_a_channel_set_to_sys_exit_stops_with_a_clear_error_and_se
     with pytest.raises(UnknownBackend, match="sys.exit"):
         run_dispatch(message, now=NOW)
     assert not Send.objects.filter(message=message).exists()
+
+
+def test_the_registry_holds_the_default_backends_and_only_backend_classes(settings):
+    from django.utils.module_loading import import_string
+
+    from messaging.backends import DEFAULT_BACKENDS, ChannelBackend
+
+    assert set(DEFAULT_BACKENDS.values()) <= set(settings.DELIVERY_BACKENDS)
+    assert all(issubclass(import_string(path), ChannelBackend) for path in settings.DELIVERY_BACKENDS)
