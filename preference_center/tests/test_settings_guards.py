@@ -83,3 +83,8 @@ def test_the_deploy_check_is_clean_with_the_readme_production_variables(tmp_path
 def test_the_retired_client_ip_variable_stops_the_process_with_its_replacement_named(tmp_path):
     result = import_settings(tmp_path, DEBUG="true", RATELIMIT_IP_META_KEY="HTTP_X_FORWARDED_FOR")
     assert result.returncode != 0 and "set TRUSTED_PROXY_COUNT" in result.stderr
+
+
+def test_a_negative_proxy_count_stops_the_process(tmp_path):
+    result = import_settings(tmp_path, DEBUG="true", TRUSTED_PROXY_COUNT="-1")
+    assert result.returncode != 0 and "TRUSTED_PROXY_COUNT is the number of reverse proxies" in result.stderr
