@@ -5,6 +5,7 @@ machine with neither PostgreSQL nor Redis. Production switches to PostgreSQL and
 variables only; docs/configuration.md lists every variable.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -210,8 +211,15 @@ AUTH_PASSWORD_VALIDATORS = [
 # CLIENT_IP_HEADER is read; 0 proxies means the socket peer (REMOTE_ADDR) and no header at all.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="HTTP_X_FORWARDED_FOR")
+# Optional: the header is read only from a peer in these networks (the proxies' addresses).
+TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[])
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured("TRUSTED_PROXY_COUNT is the number of reverse proxies in front of the app (0 or more).")
+for _network in TRUSTED_PROXY_NETWORKS:
+    try:
+        ipaddress.ip_network(_network)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXY_NETWORKS: {_network!r} is not an address or network (CIDR).") from None
 if "RATELIMIT_IP_META_KEY" in os.environ:
     # The old variable trusted the left-most, client-written X-Forwarded-For entry.
     raise ImproperlyConfigured(

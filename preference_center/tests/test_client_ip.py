@@ -50,3 +50,12 @@ def test_without_any_address_the_limiter_gets_a_fixed_placeholder_not_a_client_v
     settings.TRUSTED_PROXY_COUNT = 0
     assert client_ip(request(remote_addr="")) is None
     assert ratelimit_ip(request(remote_addr="")) == NO_ADDRESS
+
+
+def test_with_proxy_networks_set_the_header_is_read_only_from_a_peer_inside_them(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/24", "fd00::/8"]
+    assert client_ip(request("198.51.100.1", remote_addr="10.0.0.7")) == "198.51.100.1"
+    assert client_ip(request("198.51.100.1", remote_addr="fd00::7")) == "198.51.100.1"
+    # Around the proxies, straight to the app: the forged header is ignored.
+    assert client_ip(request("198.51.100.1", remote_addr="203.0.113.5")) == "203.0.113.5"

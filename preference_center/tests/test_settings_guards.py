@@ -88,3 +88,8 @@ def test_the_retired_client_ip_variable_stops_the_process_with_its_replacement_n
 def test_a_negative_proxy_count_stops_the_process(tmp_path):
     result = import_settings(tmp_path, DEBUG="true", TRUSTED_PROXY_COUNT="-1")
     assert result.returncode != 0 and "TRUSTED_PROXY_COUNT is the number of reverse proxies" in result.stderr
+
+
+def test_a_proxy_network_that_does_not_parse_stops_the_process(tmp_path):
+    result = import_settings(tmp_path, DEBUG="true", TRUSTED_PROXY_NETWORKS="10.0.0.0/8,nginx")
+    assert result.returncode != 0 and "TRUSTED_PROXY_NETWORKS: 'nginx' is not an address or network" in result.stderr
