@@ -25,6 +25,7 @@ from contacts.services import (
     channel_pause_set,
     channel_unsubscribe,
     contact_preferred_channel_set,
+    contact_save,
     segment_delete,
     segment_membership_add,
     segment_membership_remove,
@@ -57,11 +58,16 @@ class ChannelAdmin(admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
+    """Details are saved by ``contact_save``: an address removed drops a preferred channel it served, with history."""
+
     list_display = ["id", "first_name", "last_name", "email", "phone", "locale", "time_zone", "created_at"]
     list_filter = ["locale", "dnc_entries__channel", "dnc_entries__reason", "segment_memberships__segment"]
     search_fields = ["=id", "email", "phone", "first_name", "last_name"]
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
     readonly_fields = ["created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        contact_save(contact=obj, source=Source.staff(request.user))
 
 
 @admin.register(DoNotContact)

@@ -48,6 +48,20 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
 
 
+def delivery_backend_known(path: str) -> bool:
+    """A channel's backend is empty (the default for its address field) or a class of the DELIVERY_BACKENDS registry."""
+    return path == "" or path in settings.DELIVERY_BACKENDS
+
+
+def validate_delivery_backend(value: str) -> None:
+    if not delivery_backend_known(value):
+        raise ValidationError(_("%(value)s is not a known delivery backend."), params={"value": value})
+
+
+def delivery_backend_choices() -> list[tuple[str, str]]:
+    return [("", _("Default for the address field")), *((path, path) for path in settings.DELIVERY_BACKENDS)]
+
+
 class CapUnit(models.TextChoices):
     DAY = "day", _("day")
     WEEK = "week", _("week")
@@ -69,7 +83,10 @@ class Channel(models.Model):
         help_text=_("The contact field that holds this channel's address."),
     )
     backend = models.CharField(
-        max_length=200, blank=True, help_text=_("Dotted path of the delivery backend class.")
+        max_length=200,
+        blank=True,
+        choices=delivery_backend_choices,
+        help_text=_("The delivery backend class, from the registry of known ones."),
     )
     position = models.PositiveSmallIntegerField(default=0)
     # The global default cap: applies to contacts without a cap of their own. 0 or empty = no cap.
@@ -89,6 +106,11 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        # Whoever saves (admin, shell, a migration of data), an unknown class never reaches a worker.
+        validate_delivery_backend(self.backend)
+        super().save(*args, **kwargs)
 
     @property
     def default_cap(self) -> tuple[int, str] | None:

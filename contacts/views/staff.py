@@ -68,7 +68,9 @@ def staff_page(*, view: str, change: str | None = None):
         def wrapper(request: HttpRequest, *args, **kwargs):
             if not request.user.is_authenticated:
                 if request.htmx:
-                    return HttpResponseClientRedirect(f"{LOGIN_URL}?next={request.htmx.current_url_abs_path or '/'}")
+                    # The page the user is on, not the fragment's URL; redirect_to_login encodes it.
+                    login_url = redirect_to_login(request.htmx.current_url_abs_path or "/", LOGIN_URL).url
+                    return HttpResponseClientRedirect(login_url)
                 return redirect_to_login(request.get_full_path(), LOGIN_URL)
             needed = view if request.method in SAFE_METHODS else change
             if needed is None or not request.user.has_perm(needed):
