@@ -19,6 +19,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import secrets
 import socket
 import sys
 import time
@@ -29,6 +30,8 @@ sys.path.insert(0, str(BASE_DIR))
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pc_bench_delivery_emails")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "preference_center.settings")
 os.environ.setdefault("VAR_DIR", str(BASE_DIR / "var" / "bench"))
+# Settings refuse the demo key outside debug; a key of this run's own serves every process it starts.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 
 def free_port() -> int:

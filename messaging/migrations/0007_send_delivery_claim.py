@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0003_send_without_foreign_key_checks'),
+        ('messaging', '0006_message_sender_is_an_address'),
     ]
 
     operations = [
