@@ -95,6 +95,7 @@ def counting_smtp(monkeypatch):
 KILL_TEST_RECIPIENTS = int(os.environ.get("PC_KILL_TEST_RECIPIENTS", "3000"))
 
 
+@pytest.mark.timeout(300 + KILL_TEST_RECIPIENTS // 50)
 def test_a_worker_killed_mid_dispatch_duplicates_at_most_its_connections_and_loses_nothing(celery_workers, counting_smtp):
     segment, contacts = segment_of(KILL_TEST_RECIPIENTS)
     message = MessageFactory(channels=["email"], segments=[segment])
