@@ -82,46 +82,49 @@ def main() -> None:
         cwd=BASE_DIR, env={**os.environ, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1", "STATIC_MANIFEST": "false"},
         stdout=subprocess.DEVNULL, stderr=open(os.environ.get("VAR_DIR", "/tmp") + "/bench-gunicorn.log", "w"),
     )
-    for _ in range(100):
-        try:
-            http.client.HTTPConnection("127.0.0.1", web_port, timeout=1).request("GET", "/")
-            break
-        except OSError:
-            time.sleep(0.2)
-    first = Send.objects.filter(dispatch_id=dispatch_id).order_by("pk").values_list("pk", flat=True).first()
-    for _ in range(20):  # every gunicorn worker has served a page (GET changes nothing)
-        conn = http.client.HTTPConnection("127.0.0.1", web_port, timeout=60)
-        conn.request("GET", f"/messaging/u/{send_token(first)}/")
-        conn.getresponse().read()
-        conn.close()
-    connection.close()  # the delivery process is forked: it opens its own
-    sender = multiprocessing.Process(target=deliver, args=(smtp_port, dispatch_id))
-    sender.start()
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", web_port, timeout=1).request("GET", "/")
+                break
+            except OSError:
+                time.sleep(0.2)
+        first = Send.objects.filter(dispatch_id=dispatch_id).order_by("pk").values_list("pk", flat=True).first()
+        for _ in range(20):  # every gunicorn worker has served a page (GET changes nothing)
+            conn = http.client.HTTPConnection("127.0.0.1", web_port, timeout=60)
+            conn.request("GET", f"/messaging/u/{send_token(first)}/")
+            conn.getresponse().read()
+            conn.close()
+        connection.close()  # the delivery process is forked: it opens its own
+        sender = multiprocessing.Process(target=deliver, args=(smtp_port, dispatch_id))
+        sender.start()
 
-    latencies, answered_at, statuses = [], {}, []
-    clicked: set[int] = set()
-    while len(latencies) < args.clicks and sender.is_alive():
-        # A contact whose send is claimed by the delivery right now: in flight (every other click), or next in line.
-        send = (Send.objects.filter(dispatch_id=dispatch_id, outcome="sending", claimed_at__isnull=False)
-                .exclude(contact_id__in=clicked).order_by("pk").values_list("pk", "contact_id", "contact__email")
-                [len(latencies) % 2:][:1])
-        send = send[0] if send else None
-        if send is None:
-            time.sleep(0.01)
-            continue
-        clicked.add(send[1])
-        conn = http.client.HTTPConnection("127.0.0.1", web_port, timeout=60)
-        started = time.time()
-        conn.request("POST", f"/messaging/u/{send_token(send[0])}/", body=b"List-Unsubscribe=One-Click",
-                     headers={"Content-Type": "application/x-www-form-urlencoded"})
-        statuses.append(conn.getresponse().status)
-        answered_at[send[2]] = time.time()
-        latencies.append(answered_at[send[2]] - started)
-        conn.close()
-        time.sleep(0.05)
-    sender.join()
-    web.terminate()
-    controller.stop()
+        latencies, answered_at, statuses = [], {}, []
+        clicked: set[int] = set()
+        while len(latencies) < args.clicks and sender.is_alive():
+            # A contact whose send is claimed by the delivery right now: in flight (every other click), or next in line.
+            send = (Send.objects.filter(dispatch_id=dispatch_id, outcome="sending", claimed_at__isnull=False)
+                    .exclude(contact_id__in=clicked).order_by("pk").values_list("pk", "contact_id", "contact__email")
+                    [len(latencies) % 2:][:1])
+            send = send[0] if send else None
+            if send is None:
+                time.sleep(0.01)
+                continue
+            clicked.add(send[1])
+            conn = http.client.HTTPConnection("127.0.0.1", web_port, timeout=60)
+            started = time.time()
+            conn.request("POST", f"/messaging/u/{send_token(send[0])}/", body=b"List-Unsubscribe=One-Click",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+            statuses.append(conn.getresponse().status)
+            answered_at[send[2]] = time.time()
+            latencies.append(answered_at[send[2]] - started)
+            conn.close()
+            time.sleep(0.05)
+
+        sender.join()
+    finally:
+        web.terminate()
+        controller.stop()
 
     latencies.sort()
     late = [(to, at) for to, at in received if to in answered_at and at > answered_at[to]]
