@@ -21,6 +21,7 @@ from contacts.models import (
     PreferenceSettings,
     Segment,
 )
+from contacts.query import PageNumberField, SearchField
 from contacts.rules import MEMBER, category_receives, dnc_locked
 from contacts.selectors import CONTACT_SORTS, PreferenceState
 
@@ -40,8 +41,8 @@ class DateInput(forms.DateInput):
 class ContactFilterForm(forms.Form):
     """The search box and filters above the contacts list (a GET form: every field optional)."""
 
-    q = forms.CharField(
-        label=_("Search"), required=False, max_length=200,
+    q = SearchField(
+        label=_("Search"),
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, email or phone")}),
     )
     segment = forms.ModelChoiceField(
@@ -67,7 +68,7 @@ class ContactFilterForm(forms.Form):
     paused = forms.BooleanField(label=_("Paused now"), required=False)
     has_cap = forms.BooleanField(label=_("Has a frequency cap"), required=False)
     sort = forms.ChoiceField(required=False, choices=[(key, key) for key in CONTACT_SORTS])
-    page = forms.IntegerField(required=False, min_value=1)
+    page = PageNumberField(required=False)
 
     FILTERS = ("q", "segment", "category", "dnc_channel", "dnc_reason", "paused", "has_cap")
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import Channel, Contact
+from contacts.query import ListQueryForm, page_number, record_id, record_ids
 
 from contacts.views.staff import staff_page
 
@@ -28,7 +29,7 @@ PAGE_SIZE = 50
 @staff_page(view="messaging.view_message")
 def message_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(Message.objects.select_related("category").prefetch_related("segments"), PAGE_SIZE).get_page(
-        request.GET.get("page")
+        page_number(request.GET.get("page"))
     )
     return render(request, "messaging/message_list.html", {"page": page})
 
@@ -76,7 +77,8 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _find_contact(query: str) -> Contact | None:
     query = query.strip()
     if query.isdigit():
-        return Contact.objects.filter(pk=int(query)).first()
+        number = record_id(query)  # "²" is a digit to isdigit(), not to int() or the database
+        return Contact.objects.filter(pk=number).first() if number else None
     return Contact.objects.filter(email__iexact=query).first()
 
 
@@ -140,7 +142,7 @@ def dispatch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dispatch = get_object_or_404(Dispatch.objects.select_related("message"), pk=pk)
     context = _report_context(dispatch)
     context["chart"] = outcomes_over_time_svg(selectors.dispatch_timeline(dispatch=dispatch))
-    context["deferred"] = Paginator(selectors.deferred_sends(dispatch=dispatch), PAGE_SIZE).get_page(request.GET.get("page"))
+    context["deferred"] = Paginator(selectors.deferred_sends(dispatch=dispatch), PAGE_SIZE).get_page(page_number(request.GET.get("page")))
     if request.htmx and request.GET.get("part") == "report":
         # Polled while the dispatch runs: progress, chart and deferred queue refresh together.
         return render(request, "messaging/dispatch_detail.html#report", context)
@@ -156,7 +158,7 @@ def deferred_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(dispatch)
         ids = None
     else:
-        ids = [int(value) for value in request.POST.getlist("send") if value.isdigit()]
+        ids = record_ids(request.POST.getlist("send"))
         if not ids:
             flash.error(request, _("Select the deferred sends to cancel."))
             return redirect(dispatch)
@@ -167,14 +169,15 @@ def deferred_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page(view="messaging.view_outboxmessage")
 def outbox(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")
-    page = Paginator(selectors.outbox_messages(to=query), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "messaging/outbox.html", {"page": page, "q": query})
+    form = ListQueryForm(request.GET)
+    query = form.search_text()
+    page = Paginator(selectors.outbox_messages(to=query), PAGE_SIZE).get_page(form.cleaned_data["page"])
+    return render(request, "messaging/outbox.html", {"page": page, "q": query, "form": form})
 
 
 @staff_page(view="messaging.view_send")
 def deferred_queue(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.deferred_sends().select_related("dispatch"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.deferred_sends().select_related("dispatch"), PAGE_SIZE).get_page(page_number(request.GET.get("page")))
     return render(request, "messaging/deferred_queue.html", {"page": page})
 
 
