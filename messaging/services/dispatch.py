@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import logging
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from contacts.models import Channel, Contact, SegmentMembership
@@ -17,6 +18,9 @@ from messaging.models import BatchStatus, Dispatch, DispatchBatch, DispatchStatu
 from .delivery import DeliveryReport, decided_sends_hand_over
 
 DEFAULT_DELIVER_WITHIN = datetime.timedelta(days=7)
+DECISION_FAILED = "decision_failed"
+
+logger = logging.getLogger(__name__)
 
 
 class DispatchInvalid(Exception):
@@ -180,6 +184,8 @@ INSERT_SQL = f"""
 @dataclass
 class BatchReport:
     decided: int = 0
+    # Contacts whose decision raised: each got a ``failed`` send, the rest of the batch went on.
+    failed: list[int] = field(default_factory=list)
     # Sends handed over inside the decision (in-transaction backends), and their errors.
     handed_over: DeliveryReport = field(default_factory=DeliveryReport)
 
@@ -230,14 +236,57 @@ def _batch_decide_sql(batch, plan, segment_ids, now) -> BatchReport:
         if cursor.fetchone() != (1, len(plan.channels)):
             raise DispatchInvalid("The dispatch, its message or one of its channels was deleted.")
         cursor.execute(LOCK_SQL.replace("{candidates}", candidates), params)
-        cursor.execute(INSERT_SQL.replace("{decision}", decision_sql(plan, candidates, contact_range=True)), params)
-        rows = cursor.fetchall()
-    report = BatchReport(decided=rows[0][0])
+    insert = INSERT_SQL.replace("{decision}", decision_sql(plan, candidates, contact_range=True))
+    report = BatchReport()
+    rows = _insert_isolating(insert, params, batch.first_contact_id, batch.last_contact_id, report, now)
     recipients = [row[1:] for row in rows if row[1] is not None]
     if recipients:
         report.handed_over = decided_sends_hand_over(rows=recipients, now=now)
     # Sends of a backend that reads nobody's details were accepted as they were inserted.
     return report
+
+
+def _insert_isolating(sql: str, params: dict, lo: int, hi: int, report: BatchReport, now) -> list[tuple]:
+    """Run the batch insert over contacts ``lo``–``hi``; if a row's data makes it fail, halve the range.
+
+    One statement decides the batch; a contact whose stored data the statement cannot evaluate
+    (a time zone the database no longer knows, …) would fail all of it. Each half is retried in a
+    savepoint, so the bad contacts end up alone, get a ``failed`` send, and the others their outcome.
+    """
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, {**params, "lo": lo, "hi": hi})
+            rows = cursor.fetchall()
+    except DataError as error:
+        if lo == hi:
+            _decision_failed(report, contact_id=lo, params=params, now=now, error=error)
+            return []
+        middle = (lo + hi) // 2
+        return _insert_isolating(sql, params, lo, middle, report, now) + _insert_isolating(
+            sql, params, middle + 1, hi, report, now
+        )
+    report.decided += rows[0][0]
+    return rows
+
+
+def _decision_failed(report: BatchReport, *, contact_id: int, params: dict, now, error: Exception) -> None:
+    failed = failed_send(
+        message_id=params["message_id"], dispatch_id=params["dispatch_id"], contact_id=contact_id,
+        transactional=params["transactional"], now=now, error=error,
+    )
+    Send.objects.bulk_create([failed], ignore_conflicts=True)
+    report.decided += 1
+    report.failed.append(contact_id)
+
+
+def failed_send(*, message_id: int, dispatch_id: int, contact_id: int, transactional: bool, now, error: Exception) -> Send:
+    """The outcome of a contact whose decision raised: ``failed``, with the error for staff to read."""
+    logger.error("deciding message %s for contact %s failed: %r", message_id, contact_id, error)
+    return Send(
+        message_id=message_id, dispatch_id=dispatch_id, contact_id=contact_id, outcome=Send.Outcome.FAILED,
+        reason=DECISION_FAILED, transactional=transactional, decided_at=now, evaluated_at=now,
+        last_error=(str(error) or type(error).__name__)[:1000],
+    )
 
 
 def _batch_decide_python(batch, plan, segment_ids, now) -> int:
@@ -258,7 +307,12 @@ def _batch_decide_python(batch, plan, segment_ids, now) -> int:
     facts = contact_facts(plan, contact_ids, now)
     sends = []
     for contact_id in contact_ids:
-        decision = decide(facts[contact_id], plan, now)
+        try:
+            decision = decide(facts[contact_id], plan, now)
+        except Exception as error:  # one contact's bad data must not cost the others their sends
+            sends.append(failed_send(message_id=plan.message_id, dispatch_id=batch.dispatch_id, contact_id=contact_id,
+                                     transactional=plan.transactional, now=now, error=error))
+            continue
         sends.append(
             Send(
                 message_id=plan.message_id,
