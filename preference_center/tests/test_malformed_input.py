@@ -7,9 +7,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from contacts.models import Channel, SegmentMembership
-from contacts.services import Source, channel_pause_set
-from contacts.tests.factories import ContactFactory, UserFactory
+from contacts.tests.factories import UserFactory
 from messaging.models import Dispatch, Outcome, Send
 from messaging.tests.factories import MessageFactory
 
