@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import DataError, connection, transaction
@@ -238,7 +239,23 @@ def _batch_decide_sql(batch, plan, segment_ids, now) -> BatchReport:
         cursor.execute(LOCK_SQL.replace("{candidates}", candidates), params)
     insert = INSERT_SQL.replace("{decision}", decision_sql(plan, candidates, contact_range=True))
     report = BatchReport()
-    rows = _insert_isolating(insert, params, batch.first_contact_id, batch.last_contact_id, report, now)
+
+    def insert_range(lo: int, hi: int) -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(insert, {**params, "lo": lo, "hi": hi})
+            rows = cursor.fetchall()
+        report.decided += rows[0][0]
+        return rows
+
+    def decision_failed(contact_id: int, error: Exception) -> None:
+        failed = failed_send(
+            message_id=plan.message_id, dispatch_id=batch.dispatch_id, contact_id=contact_id,
+            transactional=plan.transactional, now=now, error=error,
+        )
+        report.decided += len(Send.objects.bulk_create([failed], ignore_conflicts=True))
+        report.failed.append(contact_id)
+
+    rows = in_halves_on_bad_data(insert_range, batch.first_contact_id, batch.last_contact_id, decision_failed)
     recipients = [row[1:] for row in rows if row[1] is not None]
     if recipients:
         report.handed_over = decided_sends_hand_over(rows=recipients, now=now)
@@ -246,37 +263,23 @@ def _batch_decide_sql(batch, plan, segment_ids, now) -> BatchReport:
     return report
 
 
-def _insert_isolating(sql: str, params: dict, lo: int, hi: int, report: BatchReport, now) -> list[tuple]:
-    """Run the batch insert over contacts ``lo``–``hi``; if a row's data makes it fail, halve the range.
+def in_halves_on_bad_data(run: Callable[[int, int], list], lo: int, hi: int, failed: Callable[[int, Exception], None]) -> list:
+    """``run(lo, hi)`` in a savepoint; when a row's data makes it fail, run each half the same way.
 
-    One statement decides the batch; a contact whose stored data the statement cannot evaluate
-    (a time zone the database no longer knows, …) would fail all of it. Each half is retried in a
-    savepoint, so the bad contacts end up alone, get a ``failed`` send, and the others their outcome.
+    One statement decides a whole batch, and one contact whose stored data it cannot evaluate (a
+    time zone the database no longer knows, …) would fail all of it. Halving leaves each bad key
+    alone: ``failed(key, error)`` records it, every other key gets its outcome, at the cost of a
+    few statements per bad key. Only data errors are split: a lost connection fails the batch.
     """
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, {**params, "lo": lo, "hi": hi})
-            rows = cursor.fetchall()
+        with transaction.atomic():
+            return run(lo, hi)
     except DataError as error:
         if lo == hi:
-            _decision_failed(report, contact_id=lo, params=params, now=now, error=error)
+            failed(lo, error)
             return []
         middle = (lo + hi) // 2
-        return _insert_isolating(sql, params, lo, middle, report, now) + _insert_isolating(
-            sql, params, middle + 1, hi, report, now
-        )
-    report.decided += rows[0][0]
-    return rows
-
-
-def _decision_failed(report: BatchReport, *, contact_id: int, params: dict, now, error: Exception) -> None:
-    failed = failed_send(
-        message_id=params["message_id"], dispatch_id=params["dispatch_id"], contact_id=contact_id,
-        transactional=params["transactional"], now=now, error=error,
-    )
-    Send.objects.bulk_create([failed], ignore_conflicts=True)
-    report.decided += 1
-    report.failed.append(contact_id)
+        return in_halves_on_bad_data(run, lo, middle, failed) + in_halves_on_bad_data(run, middle + 1, hi, failed)
 
 
 def failed_send(*, message_id: int, dispatch_id: int, contact_id: int, transactional: bool, now, error: Exception) -> Send:

@@ -112,3 +112,42 @@ def test_the_python_decision_isolates_a_contact_it_cannot_decide(members, unknow
     failed = send_of(message, unknown_zone)
     assert (failed.outcome, failed.reason) == ("failed", "decision_failed")
     assert "Mars/Olympus_Mons" in failed.last_error
+
+
+@pytest.fixture
+def due_deferred(members, email):
+    """Three deferred sends of one dispatch, due now; the middle contact's time zone is unknown."""
+    contacts = [members(), members(), members()]
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    dispatch = run_dispatch(message, now=NOW, deliver=False)
+    Send.objects.filter(dispatch=dispatch).update(outcome="deferred", channel=None, sent_at=None,
+                                                  deferred_until=NOW, evaluated_at=NOW - datetime.timedelta(hours=1))
+    ChannelPreference.objects.create(contact=contacts[1], channel=email, pause_from=datetime.date(2026, 1, 1),
+                                     pause_to=datetime.date(2026, 12, 31))
+    Contact.objects.filter(pk=contacts[1].pk).update(time_zone="Mars/Olympus_Mons")
+    return message, contacts
+
+
+def test_a_deferred_send_the_set_based_decision_cannot_evaluate_fails_alone(due_deferred):
+    from messaging.services.deferred import deferred_process
+
+    message, (first, bad, last) = due_deferred
+    report = deferred_process(now=NOW + datetime.timedelta(minutes=1))
+    assert (send_of(message, first).outcome, send_of(message, last).outcome) == ("sending", "sending")
+    failed = send_of(message, bad)
+    assert (failed.outcome, failed.reason, failed.deferred_until) == ("failed", "decision_failed", None)
+    assert "time zone" in failed.last_error
+    assert report.outcomes == {"sending": 2, "failed": 1}
+
+
+def test_a_deferred_send_the_python_decision_cannot_evaluate_fails_alone(due_deferred):
+    from messaging.services import deferred
+
+    message, (first, bad, last) = due_deferred
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(deferred.connection, "vendor", "sqlite")  # the embedded demo's engine
+        ids = list(Send.objects.filter(message=message).values_list("pk", flat=True))
+        results = dict(deferred._reevaluate(send_of(message, first).dispatch_id, ids, NOW + datetime.timedelta(minutes=1)))
+    assert results[send_of(message, bad).pk] == "failed"
+    assert (send_of(message, first).outcome, send_of(message, last).outcome) == ("sending", "sending")
+    assert "Mars/Olympus_Mons" in send_of(message, bad).last_error
