@@ -36,7 +36,8 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="channelpreference",
             constraint=models.CheckConstraint(
-                condition=models.Q(("pause_from__isnull", True), models.Q(("pause_from__gte", EARLIEST), ("pause_to__lte", LATEST)), _connector="OR"),
+                condition=models.Q(pause_from__isnull=True)
+                | models.Q(pause_from__gte=EARLIEST, pause_to__lte=LATEST),
                 name="chpref_pause_within_range",
             ),
         ),

@@ -263,7 +263,9 @@ def _batch_decide_sql(batch, plan, segment_ids, now) -> BatchReport:
     return report
 
 
-def in_halves_on_bad_data(run: Callable[[int, int], list], lo: int, hi: int, failed: Callable[[int, Exception], None]) -> list:
+def in_halves_on_bad_data(
+    run: Callable[[int, int], list], lo: int, hi: int, failed: Callable[[int, Exception], None]
+) -> list:
     """``run(lo, hi)`` in a savepoint; when a row's data makes it fail, run each half the same way.
 
     One statement decides a whole batch, and one contact whose stored data it cannot evaluate (a
@@ -282,7 +284,9 @@ def in_halves_on_bad_data(run: Callable[[int, int], list], lo: int, hi: int, fai
         return in_halves_on_bad_data(run, lo, middle, failed) + in_halves_on_bad_data(run, middle + 1, hi, failed)
 
 
-def failed_send(*, message_id: int, dispatch_id: int, contact_id: int, transactional: bool, now, error: Exception) -> Send:
+def failed_send(
+    *, message_id: int, dispatch_id: int, contact_id: int, transactional: bool, now, error: Exception
+) -> Send:
     """The outcome of a contact whose decision raised: ``failed``, with the error for staff to read."""
     logger.error("deciding message %s for contact %s failed: %r", message_id, contact_id, error)
     return Send(

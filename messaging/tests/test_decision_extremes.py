@@ -147,7 +147,8 @@ def test_a_deferred_send_the_python_decision_cannot_evaluate_fails_alone(due_def
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(deferred.connection, "vendor", "sqlite")  # the embedded demo's engine
         ids = list(Send.objects.filter(message=message).values_list("pk", flat=True))
-        results = dict(deferred._reevaluate(send_of(message, first).dispatch_id, ids, NOW + datetime.timedelta(minutes=1)))
+        later = NOW + datetime.timedelta(minutes=1)
+        results = dict(deferred._reevaluate(send_of(message, first).dispatch_id, ids, later))
     assert results[send_of(message, bad).pk] == "failed"
     assert (send_of(message, first).outcome, send_of(message, last).outcome) == ("sending", "sending")
     assert "Mars/Olympus_Mons" in send_of(message, bad).last_error

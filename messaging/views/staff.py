@@ -142,7 +142,8 @@ def dispatch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dispatch = get_object_or_404(Dispatch.objects.select_related("message"), pk=pk)
     context = _report_context(dispatch)
     context["chart"] = outcomes_over_time_svg(selectors.dispatch_timeline(dispatch=dispatch))
-    context["deferred"] = Paginator(selectors.deferred_sends(dispatch=dispatch), PAGE_SIZE).get_page(page_number(request.GET.get("page")))
+    deferred = Paginator(selectors.deferred_sends(dispatch=dispatch), PAGE_SIZE)
+    context["deferred"] = deferred.get_page(page_number(request.GET.get("page")))
     if request.htmx and request.GET.get("part") == "report":
         # Polled while the dispatch runs: progress, chart and deferred queue refresh together.
         return render(request, "messaging/dispatch_detail.html#report", context)
@@ -177,7 +178,8 @@ def outbox(request: HttpRequest) -> HttpResponse:
 
 @staff_page(view="messaging.view_send")
 def deferred_queue(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.deferred_sends().select_related("dispatch"), PAGE_SIZE).get_page(page_number(request.GET.get("page")))
+    sends = Paginator(selectors.deferred_sends().select_related("dispatch"), PAGE_SIZE)
+    page = sends.get_page(page_number(request.GET.get("page")))
     return render(request, "messaging/deferred_queue.html", {"page": page})
 
 

@@ -14,6 +14,7 @@ from messaging.tests.factories import MessageFactory
 pytestmark = pytest.mark.django_db
 
 HUGE = str(10**30)
+DECIDED = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
 @pytest.fixture
@@ -56,7 +57,8 @@ def test_an_impossible_moment_in_the_timeline_cursor_is_refused_with_400(staff, 
 
 
 def test_a_valid_timeline_cursor_still_pages(staff, contact):
-    response = staff.get(reverse("contacts:contact_history", args=[contact.pk]), {"before": "2024-02-01T10:00:00+01:00"})
+    url = reverse("contacts:contact_history", args=[contact.pk])
+    response = staff.get(url, {"before": "2024-02-01T10:00:00+01:00"})
     assert response.status_code == 200
 
 
@@ -93,7 +95,7 @@ def deferred_send(contact, email):
     dispatch = Dispatch.objects.create(message=message, deliver_until=datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC))
     send = Send.objects.create(
         message=message, dispatch=dispatch, contact=contact, channel=email, outcome=Outcome.DEFERRED,
-        decided_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC), evaluated_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+        decided_at=DECIDED, evaluated_at=DECIDED,
         deferred_until=datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC),
     )
     return send

@@ -179,8 +179,9 @@ def _world() -> World:
     deferred = Send.objects.create(message=message, dispatch=dispatch, contact=bob, channel=None,
                                    outcome=Outcome.DEFERRED, decided_at=now, evaluated_at=now,
                                    deferred_until=now + datetime.timedelta(days=1))
+    link = f"<https://example.com/messaging/u/{send_token(sent.pk)}/>"
     OutboxMessage.objects.create(send=sent, channel_slug="email", to=ada.email, subject="Hi", body="Hello",
-                                 headers={"List-Unsubscribe": f"<https://example.com/messaging/u/{send_token(sent.pk)}/>"})
+                                 headers={"List-Unsubscribe": link})
     ids = {
         "contacts": [str(ada.pk), str(bob.pk)],
         "categories": [str(news.pk), str(club.pk)],
