@@ -152,3 +152,12 @@ def test_a_deferred_send_the_python_decision_cannot_evaluate_fails_alone(due_def
     assert results[send_of(message, bad).pk] == "failed"
     assert (send_of(message, first).outcome, send_of(message, last).outcome) == ("sending", "sending")
     assert "Mars/Olympus_Mons" in send_of(message, bad).last_error
+
+
+def test_the_staff_preview_of_a_contact_it_cannot_decide_says_why(client, unknown_zone):
+    message = MessageFactory(channels=["email"])
+    client.raise_request_exception = False
+    client.force_login(UserFactory(is_superuser=True))
+    response = client.get(reverse("messaging:message_preview", args=[message.pk]), {"contact": unknown_zone.pk})
+    assert response.status_code == 200
+    assert "The decision for this contact failed" in response.content.decode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import DataError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -95,7 +95,14 @@ def message_preview(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             now = timezone.now()
             plan = message_plan(message, deliver_until=message.deliver_until or now + timezone.timedelta(days=7))
-            preview = preview_decision(plan, contact, now)
+            try:
+                with transaction.atomic():
+                    preview = preview_decision(plan, contact, now)
+            except (DataError, LookupError, ValueError) as error:
+                # The worker records this contact as failed (a bad stored record); say so, as it would.
+                form.add_error("contact", _("The decision for this contact failed: %(error)s") % {"error": error})
+                template = "messaging/message_preview.html#result" if request.htmx else "messaging/message_preview.html"
+                return render(request, template, context)
             channel_id = preview.decision.channel_id or (plan.channels[0].id if plan.channels else None)
             rendered = None
             if channel_id:
