@@ -115,3 +115,16 @@ def test_cancelling_a_listed_send_still_works(staff, deferred_send):
     staff.post(url, {"send": [str(deferred_send.pk), "²"]})
     deferred_send.refresh_from_db()
     assert deferred_send.outcome == Outcome.CANCELLED
+
+
+def test_the_paused_filter_counts_a_contact_with_a_retired_time_zone_in_utc(staff, contact, email):
+    from contacts.models import Contact
+    from contacts.services import channel_pause_set
+
+    today = datetime.date.today()
+    channel_pause_set(contact=contact, channel=email, pause_from=today - datetime.timedelta(days=2),
+                      pause_to=today + datetime.timedelta(days=2), source="system")
+    Contact.objects.filter(pk=contact.pk).update(time_zone="US/Pacific-New")  # removed from tzdata in 2020
+    response = staff.get(reverse("contacts:contact_list"), {"paused": "on"})
+    assert response.status_code == 200
+    assert contact.email in response.content.decode()

@@ -37,7 +37,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts.models import Channel
+from contacts.models import Channel, Contact
 from contacts.services import (
     Source,
     category_unsubscribe,
@@ -171,6 +171,12 @@ def _world() -> World:
                       pause_to=datetime.date(2099, 12, 31), source=staff(editor))
     category_unsubscribe(contact=ada, category=news, source=staff(editor))
     channel_unsubscribe(contact=bob, channel=email, source="public_page")
+    # A record no form would accept today: a time zone the time zone database no longer knows.
+    stale = ContactFactory(first_name="Old")
+    segment_membership_add(contact=stale, segment=vip, source=staff(editor))
+    channel_pause_set(contact=stale, channel=email, pause_from=datetime.date(2026, 1, 1),
+                      pause_to=datetime.date(2099, 12, 31), source=staff(editor))
+    Contact.objects.filter(pk=stale.pk).update(time_zone="US/Pacific-New")
     message = MessageFactory(channels=["email", "sms"], segments=[vip], category=club)
     dispatch = Dispatch.objects.create(message=message, deliver_until=now + datetime.timedelta(days=7))
     DispatchBatch.objects.create(dispatch=dispatch, first_contact_id=ada.pk, last_contact_id=bob.pk)
@@ -183,7 +189,7 @@ def _world() -> World:
     OutboxMessage.objects.create(send=sent, channel_slug="email", to=ada.email, subject="Hi", body="Hello",
                                  headers={"List-Unsubscribe": link})
     ids = {
-        "contacts": [str(ada.pk), str(bob.pk)],
+        "contacts": [str(ada.pk), str(bob.pk), str(stale.pk)],
         "categories": [str(news.pk), str(club.pk)],
         "segments": [str(vip.pk), str(hidden.pk)],
         "messaging": [str(message.pk)],
