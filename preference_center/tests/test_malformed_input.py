@@ -128,3 +128,14 @@ def test_the_paused_filter_counts_a_contact_with_a_retired_time_zone_in_utc(staf
     response = staff.get(reverse("contacts:contact_list"), {"paused": "on"})
     assert response.status_code == 200
     assert contact.email in response.content.decode()
+
+
+@pytest.mark.parametrize("model", ["contacts/contact", "auth/user"])
+def test_an_empty_to_field_on_an_admin_change_page_is_refused_with_400(client, contact, model):
+    admin = UserFactory(is_superuser=True)
+    client.raise_request_exception = False
+    client.force_login(admin)
+    pk = contact.pk if model == "contacts/contact" else admin.pk
+    assert client.get(f"/admin/{model}/{pk}/change/", {"_to_field": ""}).status_code == 400
+    assert client.post(f"/admin/{model}/{pk}/change/", {"_to_field": ""}).status_code == 400
+    assert client.get(f"/admin/{model}/{pk}/change/").status_code == 200
