@@ -67,7 +67,7 @@ class ListQueryForm(forms.Form):
     page = PageNumberField(required=False)
 
     def search_text(self) -> str:
-        """The search when it is valid, else none (its error is shown at the field)."""
+        """The search when it is valid, else no search (its error is shown at the field)."""
         return self.cleaned_data.get("q", "") if self.is_valid() else ""
 
 

@@ -283,8 +283,8 @@ def segment_list(request: HttpRequest) -> HttpResponse:
 def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(selectors.segment_list(), pk=pk)
     page = selectors.list_page(
-        queryset=selectors.segment_members(segment=segment), page=page_number(request.GET.get("page")), per_page=MEMBERS_PER_PAGE,
-        total=segment.member_count,
+        queryset=selectors.segment_members(segment=segment), page=page_number(request.GET.get("page")),
+        per_page=MEMBERS_PER_PAGE, total=segment.member_count,
     )
     context = {"segment": segment, "page": page, "add_form": SegmentMemberAddForm()}
     return render(request, "contacts/segment_detail.html", context)
