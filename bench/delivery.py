@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import secrets
 import socket
 import sys
 import time
@@ -21,6 +22,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "preference_center.settings")
 os.environ.setdefault("VAR_DIR", str(BASE_DIR / "var" / "bench"))
+# Settings refuse the demo key outside debug; a key of this run's own serves every process it starts.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 
 def sink(port: int, ready, counter) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -33,6 +34,8 @@ os.environ.update(
 )
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
 os.environ.setdefault("VAR_DIR", str(BASE_DIR / "var" / "bench"))
+# Settings refuse the demo key outside debug; a key of this run's own serves every process it starts.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 
 def ensure_database() -> None:

@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import secrets
 import signal
 import socket
 import subprocess
@@ -40,6 +41,8 @@ os.environ.update(
 )
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/7")
 os.environ.setdefault("VAR_DIR", str(BASE_DIR / "var" / "bench-public"))
+# Settings refuse the demo key outside debug; a key of this run's own serves every process it starts.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 
 # --- When gunicorn imports this module: the site plus one trivial view, the ceiling. ----------

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.forms import BoundField
+from django.utils.html import escape
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
@@ -20,10 +21,13 @@ from contacts.models import (
     DncReason,
     PreferenceSettings,
     Segment,
+    email_normalise,
+    phone_normalise,
 )
 from contacts.query import PageNumberField, SearchField
 from contacts.rules import MEMBER, category_receives, dnc_locked
-from contacts.selectors import CONTACT_SORTS, PreferenceState
+from contacts.selectors import CONTACT_SORTS, PreferenceState, contacts_with_email
+from contacts.services.channels import MAX_CAP, default_cap_errors
 
 UNIT_CHOICES = [("", "—"), *CapUnit.choices]
 
@@ -108,11 +112,13 @@ class ContactForm(forms.ModelForm):
         self.fields["time_zone"].initial = "UTC"
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip()
-        clash = Contact.objects.filter(email__iexact=email).exclude(pk=self.instance.pk)
-        if email and clash.exists():
+        email = email_normalise(self.cleaned_data["email"])
+        if contacts_with_email(email).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(_("Another contact already has this email address."))
         return email
+
+    def clean_phone(self) -> str:
+        return phone_normalise(self.cleaned_data["phone"])
 
 
 # --- Preferences modal -------------------------------------------------------------------------
@@ -179,8 +185,9 @@ class PreferencesForm(forms.Form):
             widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
         )
         for category in state.categories:
+            # Form renderers print help text as HTML; a description is plain text staff typed.
             self.fields[f"category_{category.slug}"] = forms.BooleanField(
-                label=category.name, required=False, help_text=category.description
+                label=category.name, required=False, help_text=escape(category.description)
             )
         for segment in state.segments:
             self.fields[f"segment_{segment.slug}"] = forms.BooleanField(label=segment.name, required=False)
@@ -339,8 +346,7 @@ class SegmentMemberAddForm(forms.Form):
     email = forms.EmailField(label=_("Add a contact by email address"))
 
     def clean_email(self) -> Contact:
-        email = self.cleaned_data["email"]
-        contact = Contact.objects.filter(email__iexact=email).first()
+        contact = contacts_with_email(self.cleaned_data["email"]).first()
         if contact is None:
             raise forms.ValidationError(_("No contact has this email address."))
         return contact
@@ -370,7 +376,7 @@ class PreferenceSettingsForm(forms.ModelForm):
 
 
 class ChannelDefaultCapForm(forms.ModelForm):
-    """A channel's global default cap: both fields, or a number of 0 / nothing for no cap."""
+    """A channel's global default cap: 0 or nothing for no cap, else the contacts' cap rule (``frequency_errors``)."""
 
     default_cap_unit = forms.ChoiceField(label=_("each"), choices=UNIT_CHOICES, required=False)
 
@@ -378,18 +384,32 @@ class ChannelDefaultCapForm(forms.ModelForm):
         model = Channel
         fields = ["default_cap_number", "default_cap_unit"]
         labels = {"default_cap_number": _("At most")}
-        widgets = {"default_cap_number": forms.NumberInput(attrs={"min": 0})}
+        widgets = {"default_cap_number": forms.NumberInput(attrs={"min": 0, "max": MAX_CAP})}
 
     def clean(self):
         cleaned = super().clean()
+        if "default_cap_number" in self.errors:
+            return cleaned
         number, unit = cleaned.get("default_cap_number"), cleaned.get("default_cap_unit")
-        if number and not unit:
-            self.add_error("default_cap_unit", _("Choose day, week or month."))
-        elif unit and not number and "default_cap_number" not in self.errors:
-            self.add_error("default_cap_number", _("Enter how many messages, or clear the unit."))
-        if not number:
-            cleaned["default_cap_unit"] = ""
+        for path, messages in default_cap_errors(number, unit).items():
+            for message in messages:
+                self.add_error("default_cap_unit" if path.endswith(".unit") else "default_cap_number", message)
         return cleaned
 
 
-ChannelDefaultCapFormSet = forms.modelformset_factory(Channel, form=ChannelDefaultCapForm, extra=0, can_delete=False)
+class ChannelDefaultCapBaseFormSet(forms.BaseModelFormSet):
+    """One form per existing channel, never more: a POST that raises TOTAL_FORMS is refused, not a new channel."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_num = self.absolute_max = len(self.get_queryset())
+
+    def initial_form_count(self) -> int:
+        # Every form edits a channel, whatever INITIAL_FORMS says: -1 made form 0 a new, unsaved channel (a 500).
+        return len(self.get_queryset())
+
+
+ChannelDefaultCapFormSet = forms.modelformset_factory(
+    Channel, form=ChannelDefaultCapForm, formset=ChannelDefaultCapBaseFormSet, extra=0, can_delete=False,
+    edit_only=True, validate_max=True,
+)

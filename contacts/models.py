@@ -8,6 +8,7 @@ Rows are written through those services, never directly, so that each change lea
 from __future__ import annotations
 
 import datetime
+import unicodedata
 import zoneinfo
 
 from django.conf import settings
@@ -16,10 +17,13 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
+# [0-9], not \d: Python's \d also matches other scripts' digits, which the database check refuses.
 E164_VALIDATOR = RegexValidator(
-    r"^\+[1-9]\d{6,14}$", _("Enter the phone number in international format, e.g. +33612345678.")
+    r"^\+[1-9][0-9]{6,14}$", _("Enter the phone number in international format, e.g. +33612345678.")
 )
 
 
@@ -28,9 +32,40 @@ E164_VALIDATOR = RegexValidator(
 PAUSE_EARLIEST, PAUSE_LATEST = datetime.date(2000, 1, 1), datetime.date(2099, 12, 31)
 
 
+def email_normalise(value: str) -> str:
+    """The stored form of an email address: NFKC (a Kelvin sign "\u212a" is a "K"), trimmed, domain lower-cased.
+
+    Case is compared by the database's ``Lower`` (the ``contact_email_unique_ci`` constraint);
+    ``contacts.selectors.contacts_with_email`` is the lookup that matches it.
+    """
+    value = unicodedata.normalize("NFKC", value or "").strip()
+    local, at, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}" if at else value
+
+
+def phone_normalise(value: str) -> str:
+    """The stored form of a phone number: NFKC (fullwidth digits), then any script's decimal digit as 0-9."""
+    value = unicodedata.normalize("NFKC", value or "").strip()
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in value)
+
+
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+def delivery_backend_known(path: str) -> bool:
+    """A channel's backend is empty (the default for its address field) or a class of the DELIVERY_BACKENDS registry."""
+    return path == "" or path in settings.DELIVERY_BACKENDS
+
+
+def validate_delivery_backend(value: str) -> None:
+    if not delivery_backend_known(value):
+        raise ValidationError(_("%(value)s is not a known delivery backend."), params={"value": value})
+
+
+def delivery_backend_choices() -> list[tuple[str, str]]:
+    return [("", _("Default for the address field")), *((path, path) for path in settings.DELIVERY_BACKENDS)]
 
 
 class CapUnit(models.TextChoices):
@@ -54,7 +89,10 @@ class Channel(models.Model):
         help_text=_("The contact field that holds this channel's address."),
     )
     backend = models.CharField(
-        max_length=200, blank=True, help_text=_("Dotted path of the delivery backend class.")
+        max_length=200,
+        blank=True,
+        choices=delivery_backend_choices,
+        help_text=_("The delivery backend class, from the registry of known ones."),
     )
     position = models.PositiveSmallIntegerField(default=0)
     # The global default cap: applies to contacts without a cap of their own. 0 or empty = no cap.
@@ -74,6 +112,11 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        # Whoever saves (admin, shell, a migration of data), an unknown class never reaches a worker.
+        validate_delivery_backend(self.backend)
+        super().save(*args, **kwargs)
 
     @property
     def default_cap(self) -> tuple[int, str] | None:
@@ -277,6 +320,17 @@ class Segment(models.Model):
     @property
     def display_public_name(self) -> str:
         return self.public_name or self.name
+
+
+@receiver(pre_delete, sender=Segment, dispatch_uid="contacts.segment_targeted_guard")
+def segment_targeted_guard(sender, instance: Segment, **kwargs) -> None:
+    """PROTECT for the message → segment link: a cascade would silently shrink the messages' audience."""
+    targeting = list(instance.messages.all()[:10])  # ``messages``: the reverse name given by messaging
+    if targeting:
+        raise models.ProtectedError(
+            f"Segment {instance.pk} is a source segment of messages; segment_delete(detach_messages=True) removes it.",
+            set(targeting),
+        )
 
 
 class SegmentMembership(models.Model):

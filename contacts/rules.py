@@ -31,3 +31,10 @@ def frequency_value(number: int | None, unit: str | None) -> dict | None:
 
 def pause_value(pause_from: datetime.date | None, pause_to: datetime.date | None) -> dict | None:
     return {"from": pause_from.isoformat(), "to": pause_to.isoformat()} if pause_from else None
+
+
+def names_listed(names: list[str], *, shown: int = 10) -> str:
+    """“A”, “B” and 3 more: names for a message to staff, never an endless list."""
+    listed = ", ".join(f"“{name}”" for name in names[:shown])
+    return listed if len(names) <= shown else f"{listed} (+{len(names) - shown})"
+

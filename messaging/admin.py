@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from .models import Dispatch, DispatchBatch, Message, MessageVersion, OutboxMessage, Send
+from .services import MessageHasSends, message_archive, message_delete
 
 
 class VersionInline(admin.StackedInline):
@@ -8,22 +10,64 @@ class VersionInline(admin.StackedInline):
     extra = 0
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    title, parameter_name = _("archived"), "archived"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("No")), ("yes", _("Yes"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(archived_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "transactional", "created_at"]
-    list_filter = ["transactional", "category"]
+    """Deleting goes through ``message_delete``: a message with sends is refused and can be archived."""
+
+    list_display = ["name", "category", "transactional", "created_at", "archived_at"]
+    list_filter = [ArchivedFilter, "transactional", "category"]
     search_fields = ["name"]
     filter_horizontal = ["segments"]
     inlines = [VersionInline]
+    actions = ["archive_selected"]
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(
+            [obj for obj in objs if not obj.sends.exists()], request
+        )
+        # Named here, not listed send by send: a message may have a million of them.
+        protected += [str(MessageHasSends(obj, obj.sends.count())) for obj in objs if obj.sends.exists()]
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        try:
+            message_delete(message=obj, acting_user=request.user)
+        except MessageHasSends as refused:  # sent since the confirmation page was shown
+            self.message_user(request, str(refused), messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    @admin.action(description=_("Archive the selected messages"), permissions=["delete"])
+    def archive_selected(self, request, queryset):
+        for obj in queryset:
+            message_archive(message=obj, acting_user=request.user)
+        self.message_user(request, _("%(count)s messages archived.") % {"count": len(queryset)}, messages.SUCCESS)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Sends and dispatches are written by the engine only; the admin shows them."""
+    """Sends and dispatches are written by the engine only; the admin shows them and never deletes them."""
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import PAGE_SWITCHES, PAGE_TEXTS, Category, Channel, Contact, PreferenceSettings, Segment
 
+from .addresses import validate_sender
+
 # The public-page switches a message may override; None on the message means "the global setting".
 SWITCHES, SWITCH_TEXTS = PAGE_SWITCHES, PAGE_TEXTS
 
@@ -32,7 +34,10 @@ class Message(models.Model):
     deliver_until = models.DateTimeField(
         null=True, blank=True, help_text=_("Deferred sends still waiting then expire. Empty: 7 days after sending.")
     )
-    from_email = models.CharField(max_length=254, blank=True, help_text=_("Empty: the site's default sender."))
+    from_email = models.CharField(
+        max_length=254, blank=True, validators=[validate_sender],
+        help_text=_("Empty: the site's default sender. Else one address, optionally with a name: News <news@example.com>."),
+    )
 
     show_preferences = models.BooleanField(null=True, blank=True, verbose_name=_("show preferences"))
     show_frequency = models.BooleanField(null=True, blank=True, verbose_name=_("show frequency"))
@@ -45,12 +50,18 @@ class Message(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set by message_archive: a message with sends is archived, never deleted (its links and caps need it).
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
     def get_absolute_url(self) -> str:
         return reverse("messaging:message_detail", args=[self.pk])
@@ -185,11 +196,13 @@ class Send(models.Model):
     # still refuses a send whose parent is missing: a trigger on each parent table refuses to
     # delete a row that sends reference (migration 0003), and the deciding transaction holds its
     # dispatch, message, channels (key share) and contacts (no key update) locked while it inserts.
+    # PROTECT, not CASCADE: a cascade deletes the sends first, so the parent's trigger finds none and
+    # delivered links die with the cap history. The ORM refuses instead; the trigger still guards raw SQL.
     message = models.ForeignKey(
-        Message, on_delete=models.CASCADE, related_name="sends", db_index=False, db_constraint=False
+        Message, on_delete=models.PROTECT, related_name="sends", db_index=False, db_constraint=False
     )
     dispatch = models.ForeignKey(
-        Dispatch, on_delete=models.CASCADE, related_name="sends", db_index=False, db_constraint=False
+        Dispatch, on_delete=models.PROTECT, related_name="sends", db_index=False, db_constraint=False
     )
     contact = models.ForeignKey(
         Contact, on_delete=models.CASCADE, related_name="sends", db_index=False, db_constraint=False
@@ -262,3 +275,21 @@ class OutboxMessage(models.Model):
     @property
     def list_unsubscribe(self) -> str:
         return (self.headers or {}).get("List-Unsubscribe", "")
+
+
+class InboundMessage(models.Model):
+    """A provider's id of an inbound message already acted on (an SMS keyword). The row is written
+    in the transaction of the change it caused; the unique constraint makes a replayed request,
+    even a concurrent one, change nothing."""
+
+    provider = models.CharField(max_length=20)
+    message_id = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "message_id"], name="inbound_message_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.message_id}"

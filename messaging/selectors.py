@@ -11,6 +11,7 @@ from django.db.models.functions import TruncMinute
 from contacts.models import Contact
 
 from .models import BatchStatus, Dispatch, Outcome, OutboxMessage, Send
+from .tokens import tokens_hide
 
 
 @dataclass
@@ -76,3 +77,11 @@ def contact_sends(contact: Contact) -> QuerySet[Send]:
 def outbox_messages(*, to: str = "") -> QuerySet[OutboxMessage]:
     messages = OutboxMessage.objects.select_related("send__contact", "send__message")
     return messages.filter(to__icontains=to) if to else messages
+
+
+def outbox_message_links_hidden(item: OutboxMessage) -> OutboxMessage:
+    """The item as a reader who may not change preferences sees it: its links carry no working token."""
+    item.body, item.html_body = tokens_hide(item.body), tokens_hide(item.html_body)
+    item.headers = {name: tokens_hide(value) for name, value in (item.headers or {}).items()}
+    return item
+

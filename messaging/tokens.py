@@ -8,12 +8,19 @@ valid for as long as the old key stays in SECRET_KEY_FALLBACKS.
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
 SALT = "preference_center.messaging.send-link"
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+# What send_token() makes: a base-62 id, a dot, an unpadded base64url SHA-256 signature.
+TOKEN_RE = re.compile(r"(?<![0-9A-Za-z_-])[0-9A-Za-z]{1,12}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
+HIDDEN_TOKEN = "[hidden]"
 
 
 def _b62(number: int) -> str:
@@ -56,3 +63,9 @@ def unsubscribe_url(token: str) -> str:
 
 def preferences_url(token: str) -> str:
     return settings.SITE_URL + reverse("messaging:preferences", args=[token])
+
+
+def tokens_hide(text: str) -> str:
+    """``text`` with every link token replaced: what a reader who may not act for the contact is shown."""
+    return TOKEN_RE.sub(HIDDEN_TOKEN, text)
+

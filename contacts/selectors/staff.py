@@ -19,8 +19,9 @@ from django.db.models import (
     Q,
     QuerySet,
     TextField,
+    Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from contacts.models import (
@@ -32,6 +33,7 @@ from contacts.models import (
     DoNotContact,
     Segment,
     SegmentMembership,
+    email_normalise,
 )
 from contacts.rules import dnc_locked
 from contacts.timeline import TimelinePage, contact_timeline
@@ -360,3 +362,16 @@ def segment_members(*, segment: Segment) -> QuerySet[Contact]:
     return Contact.objects.filter(
         Exists(SegmentMembership.objects.filter(segment=segment, removed=False, contact=OuterRef("pk")))
     ).order_by("last_name", "first_name", "id")
+
+
+def contacts_with_email(email: str) -> QuerySet[Contact]:
+    """Contacts whose address equals ``email`` as the unique constraint sees it: normalised, then ``Lower``."""
+    email = email_normalise(email)
+    if not email:
+        return Contact.objects.none()
+    return Contact.objects.alias(email_key=Lower("email")).filter(~Q(email=""), email_key=Lower(Value(email)))
+
+
+def message_names_using(obj: Category | Segment) -> list[str]:
+    """Names of the messages that use a category or target a segment (``messages`` is their reverse name)."""
+    return list(obj.messages.order_by("name").values_list("name", flat=True))

@@ -5,8 +5,9 @@ transaction. Views, the admin, tasks and the API call these, never the models di
 """
 
 from .audit import Source
-from .categories import category_subscribe, category_unsubscribe
+from .categories import category_delete, category_subscribe, category_unsubscribe
 from .channels import (
+    channel_default_cap_set,
     channel_dnc_clear,
     channel_frequency_set,
     channel_pause_set,
@@ -15,15 +16,18 @@ from .channels import (
     contact_preferred_channel_set,
 )
 from .contacts import contact_save
-from .errors import PreferencesInvalid
+from .errors import ObjectInUse, PreferencesInvalid
 from .preferences import contact_preferences_update
-from .segments import segment_membership_add, segment_membership_remove
+from .segments import segment_delete, segment_membership_add, segment_membership_remove
 
 __all__ = [
+    "ObjectInUse",
     "PreferencesInvalid",
     "Source",
+    "category_delete",
     "category_subscribe",
     "category_unsubscribe",
+    "channel_default_cap_set",
     "channel_dnc_clear",
     "channel_frequency_set",
     "channel_pause_set",
@@ -32,6 +36,7 @@ __all__ = [
     "contact_preferences_update",
     "contact_save",
     "contact_preferred_channel_set",
+    "segment_delete",
     "segment_membership_add",
     "segment_membership_remove",
 ]

@@ -11,11 +11,12 @@ from contacts.models import Category, Channel, Contact, PreferenceChange, Segmen
 
 # Sources of SPEC §2. The ones in NAMED carry a name after a colon: "staff:alice", "api:crm".
 SOURCE_KINDS = frozenset(
-    {"staff", "public_page", "one_click", "api", "bounce", "complaint", "sms_stop", "sms_start", "import", "system"}
+    {"staff", "public_page", "one_click", "mailto", "api", "bounce", "complaint", "sms_stop", "sms_start", "import",
+     "system"}
 )
 NAMED = frozenset({"staff", "api"})
 # Sources that speak for the contact: unticking a channel there records "unsubscribed", not "manual".
-CONTACT_SOURCES = frozenset({"public_page", "one_click", "sms_stop"})
+CONTACT_SOURCES = frozenset({"public_page", "one_click", "mailto", "sms_stop"})
 
 
 @dataclass(frozen=True)

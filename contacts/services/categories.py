@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from contacts.models import Category, CategorySubscription, Contact, PreferenceChange
-from contacts.rules import category_receives
+from contacts.rules import category_receives, names_listed
+from contacts.selectors import message_names_using
 
 from .audit import Source, change_record, contact_lock
+from .errors import ObjectInUse
 
 Status = CategorySubscription.Status
 
@@ -39,3 +42,20 @@ def category_subscribe(*, contact: Contact, category: Category, source: Source |
 def category_unsubscribe(*, contact: Contact, category: Category, source: Source | str) -> None:
     """The contact stops receiving the category's messages; other messages are unaffected."""
     _category_status_set(contact=contact, category=category, status=Status.UNSUBSCRIBED, source=source)
+
+
+@transaction.atomic
+def category_delete(*, category: Category) -> None:
+    """Delete a category and the contacts' choices about it (the history keeps its rows).
+
+    A category used by a message cannot go (the message would reach those who left it): this
+    raises ``ObjectInUse`` naming the messages; the database's PROTECT agrees.
+    """
+    locked = Category.objects.select_for_update().get(pk=category.pk)
+    if names := message_names_using(locked):
+        raise ObjectInUse(
+            _("%(category)s cannot be deleted: %(messages)s use it. Give those messages another category first.")
+            % {"category": locked.name, "messages": names_listed(names)},
+            names,
+        )
+    locked.delete()

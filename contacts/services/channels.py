@@ -139,6 +139,24 @@ def frequency_errors(number, unit, path: str) -> dict[str, list[str]]:
     return errors
 
 
+def default_cap_errors(number, unit) -> dict[str, list[str]]:
+    """A channel's default cap: 0 or nothing means no cap; any other value obeys the contacts' cap rule."""
+    if number in (None, "", 0) and unit in (None, ""):
+        return {}
+    if number == 0:
+        return {"default_cap.number": [_("Enter a number of at least 1, or 0 and no unit for no limit.")]}
+    return frequency_errors(number, unit, "default_cap")
+
+
+@transaction.atomic
+def channel_default_cap_set(*, channel: Channel, number: int | None, unit: str | None) -> None:
+    """Set the cap that applies to contacts without one of their own; ``default_cap_errors`` is the rule."""
+    if errors := default_cap_errors(number, unit):
+        raise PreferencesInvalid(errors)
+    channel.default_cap_number, channel.default_cap_unit = (number, unit) if number else (None, "")
+    channel.save(update_fields=["default_cap_number", "default_cap_unit"])
+
+
 @transaction.atomic
 def channel_frequency_set(
     *, contact: Contact, channel: Channel, number: int | None, unit: str | None, source: Source | str

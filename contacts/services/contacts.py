@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from contacts.models import ChannelPreference, Contact
+from contacts.models import ChannelPreference, Contact, email_normalise, phone_normalise
 
 from .audit import Source, contact_lock
 from .channels import contact_preferred_channel_set
@@ -14,10 +14,12 @@ from .channels import contact_preferred_channel_set
 def contact_save(*, contact: Contact, source: Source | str) -> Contact:
     """Create or update a contact's details.
 
-    A preferred channel must stay reachable (SPEC §2): when an edit removes its address, the
+    Addresses are stored normalised (``email_normalise``, ``phone_normalise``). A preferred
+    channel must stay reachable (SPEC §2): when an edit removes its address, the
     preference is dropped, with its history row.
     """
     source = Source.of(source)
+    contact.email, contact.phone = email_normalise(contact.email), phone_normalise(contact.phone)
     if contact.pk is None:
         contact.save()
         return contact

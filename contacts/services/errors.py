@@ -11,3 +11,11 @@ class PreferencesInvalid(Exception):
     def __init__(self, errors: dict[str, list[str]]):
         self.errors = {path: [str(m) for m in messages] for path, messages in errors.items()}
         super().__init__("; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in self.errors.items()))
+
+
+class ObjectInUse(Exception):
+    """A deletion refused because messages depend on the object; ``names`` are those messages."""
+
+    def __init__(self, text: str, names: list[str]):
+        self.names = names
+        super().__init__(text)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from contacts.models import Contact, PreferenceChange, Segment, SegmentMembership
-from contacts.rules import MEMBER, REMOVED
+from contacts.rules import MEMBER, REMOVED, names_listed
+from contacts.selectors import message_names_using
 
 from .audit import Source, change_record, contact_lock
+from .errors import ObjectInUse
 
 
 def membership_value(membership: SegmentMembership | None) -> str | None:
@@ -46,3 +49,23 @@ def segment_membership_remove(*, contact: Contact, segment: Segment, source: Sou
     change_record(
         contact=contact, kind=PreferenceChange.Kind.SEGMENT, source=source, old=MEMBER, new=REMOVED, segment=segment
     )
+
+
+@transaction.atomic
+def segment_delete(*, segment: Segment, detach_messages: bool = False) -> None:
+    """Delete a segment and its memberships (the history keeps its rows).
+
+    Messages that target it would silently lose its members: without ``detach_messages`` (an
+    explicit confirmation that it is removed from them) this raises ``ObjectInUse`` naming them.
+    """
+    locked = Segment.objects.select_for_update().get(pk=segment.pk)  # no message adds it meanwhile
+    names = message_names_using(locked)
+    if names and not detach_messages:
+        raise ObjectInUse(
+            _("%(segment)s is a source segment of %(messages)s: deleting it would shrink their audience. "
+              "Confirm that it is removed from them, or change those messages first.")
+            % {"segment": locked.name, "messages": names_listed(names)},
+            names,
+        )
+    locked.messages.clear()
+    locked.delete()

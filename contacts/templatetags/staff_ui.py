@@ -68,6 +68,7 @@ def source_display(source: str) -> str:
         "api": _("API key %(name)s"),
         "public_page": _("the contact, on the preference page"),
         "one_click": _("the contact, one-click unsubscribe"),
+        "mailto": _("the contact, unsubscribe email"),
         "sms_stop": _("the contact, SMS STOP"),
         "sms_start": _("the contact, SMS START"),
         "bounce": _("bounce report"),

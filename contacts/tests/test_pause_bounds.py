@@ -64,7 +64,7 @@ def test_the_migration_moves_a_stored_pause_inside_the_bound_and_records_it(cont
     ChannelPreference.objects.create(
         contact=contact, channel=email, pause_from=datetime.date(2026, 1, 1), pause_to=datetime.date(9999, 12, 31)
     )
-    import_module("contacts.migrations.0006_pause_dates_within_range").clamp_stored_pauses(apps, None)
+    import_module("contacts.migrations.0008_pause_dates_within_range").clamp_stored_pauses(apps, None)
     pref = ChannelPreference.objects.get(contact=contact)
     assert (pref.pause_from, pref.pause_to) == (datetime.date(2026, 1, 1), datetime.date(2099, 12, 31))
     change = PreferenceChange.objects.get(contact=contact)

@@ -723,3 +723,40 @@ def test_the_list_says_which_channel_a_cap_or_pause_is_on(editor_client, contact
     channel_frequency_set(contact=contact, channel=sms, number=2, unit="week", source="system")
     html = editor_client.get(reverse("contacts:contact_list")).content.decode()
     assert "SMS: 2 per week" in html
+
+
+def test_settings_refuse_an_extra_cap_form_and_create_no_channel(editor_client, email):
+    extra = {"caps-TOTAL_FORMS": "3", "caps-2-default_cap_number": "5", "caps-2-default_cap_unit": "day"}
+    response = editor_client.post(reverse("contacts:settings"), settings_data(**extra))
+    assert response.status_code == 200
+    assert "Please submit at most 2 forms." in response.content.decode()
+    assert sorted(Channel.objects.values_list("slug", flat=True)) == ["email", "sms"]
+    email.refresh_from_db()
+    assert email.default_cap is None  # nothing of the refused POST was saved
+
+
+@pytest.mark.parametrize(
+    ("number", "unit", "error"),
+    [
+        ("1001", "day", "Enter a number of at most 1000."),
+        ("-1", "day", "Ensure this value is greater than or equal to 0."),
+        ("", "week", "Enter how many messages, or clear the unit."),
+        ("0", "week", "Enter a number of at least 1, or 0 and no unit for no limit."),
+    ],
+)
+def test_settings_bound_the_default_cap_like_a_contacts_cap(editor_client, email, number, unit, error):
+    data = settings_data(**{"caps-0-default_cap_number": number, "caps-0-default_cap_unit": unit})
+    response = editor_client.post(reverse("contacts:settings"), data)
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    email.refresh_from_db()
+    assert email.default_cap is None
+
+
+def test_settings_default_cap_of_zero_means_no_cap(editor_client, email):
+    Channel.objects.filter(pk=email.pk).update(default_cap_number=4, default_cap_unit="day")
+    response = editor_client.post(reverse("contacts:settings"), settings_data(**{"caps-0-default_cap_number": "0",
+                                                                                    "caps-0-default_cap_unit": ""}))
+    assert response.status_code == 302
+    email.refresh_from_db()
+    assert email.default_cap is None

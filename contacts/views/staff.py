@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from contacts import selectors
+from contacts import selectors, services
 from contacts.forms import (
     CategoryForm,
     ChannelDefaultCapFormSet,
@@ -40,8 +40,10 @@ from contacts.models import Category, Channel, Contact, PreferenceSettings, Segm
 from contacts.query import TimelineCursorForm, page_number
 from contacts.timeline import contact_timeline
 from contacts.services import (
+    ObjectInUse,
     PreferencesInvalid,
     Source,
+    channel_default_cap_set,
     channel_dnc_clear,
     contact_preferences_update,
     contact_save,
@@ -66,7 +68,9 @@ def staff_page(*, view: str, change: str | None = None):
         def wrapper(request: HttpRequest, *args, **kwargs):
             if not request.user.is_authenticated:
                 if request.htmx:
-                    return HttpResponseClientRedirect(f"{LOGIN_URL}?next={request.htmx.current_url_abs_path or '/'}")
+                    # The page the user is on, not the fragment's URL; redirect_to_login encodes it.
+                    login_url = redirect_to_login(request.htmx.current_url_abs_path or "/", LOGIN_URL).url
+                    return HttpResponseClientRedirect(login_url)
                 return redirect_to_login(request.get_full_path(), LOGIN_URL)
             needed = view if request.method in SAFE_METHODS else change
             if needed is None or not request.user.has_perm(needed):
@@ -359,17 +363,26 @@ def _object_form(request: HttpRequest, form, *, kind: str) -> HttpResponse:
 
 
 def _object_delete(request: HttpRequest, obj, *, kind: str) -> HttpResponse:
+    """Confirm, then delete through the service, which refuses (naming the messages) what messages depend on."""
     if request.method == "POST":
         name = str(obj)
         try:
-            with transaction.atomic():
-                obj.delete()
+            if kind == "segment":
+                services.segment_delete(segment=obj, detach_messages=request.POST.get("detach_messages") == "yes")
+            else:
+                services.category_delete(category=obj)
+        except ObjectInUse as refused:
+            messages.error(request, str(refused))
+            return redirect(f"contacts:{kind}_delete", pk=obj.pk)
         except (ProtectedError, DatabaseError):
             messages.error(request, _("%(name)s could not be deleted: its history must be kept.") % {"name": name})
             return redirect(f"contacts:{kind}_list")
         messages.success(request, _("%(kind)s %(name)s deleted.") % {"kind": KIND_LABELS[kind][1], "name": name})
         return redirect(f"contacts:{kind}_list")
-    context = {"object": obj, "kind": kind, "kind_label": KIND_LABELS[kind][0]}
+    context = {
+        "object": obj, "kind": kind, "kind_label": KIND_LABELS[kind][0],
+        "used_by": selectors.message_names_using(obj),
+    }
     return render(request, "contacts/object_confirm_delete.html", context)
 
 
@@ -388,7 +401,12 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and caps.is_valid():
         with transaction.atomic():
             form.save()
-            caps.save()
+            for cap in caps.initial_forms:
+                channel_default_cap_set(
+                    channel=cap.instance,
+                    number=cap.cleaned_data.get("default_cap_number"),
+                    unit=cap.cleaned_data.get("default_cap_unit"),
+                )
         messages.success(request, _("Settings saved."))
         return redirect("contacts:settings")
     return render(request, "contacts/settings.html", {"form": form, "caps": caps})

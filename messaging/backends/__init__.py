@@ -1,6 +1,7 @@
 """Delivery backends: one class per way of handing a message over (SMTP, an SMS provider, …).
 
-A channel row names its backend by dotted path; adding a channel is a row plus a class here.
+A channel row names its backend by dotted path, one of the ``DELIVERY_BACKENDS`` registry; adding a
+channel is a row plus a class here (and its path in the registry).
 ``deliver`` receives a whole chunk so a backend can reuse one connection for all of it, and
 returns the error for each send it could not hand over (an empty dict: all delivered).
 """
@@ -9,9 +10,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from contacts.models import Channel
+from contacts.models import Channel, delivery_backend_known
 
 from ..rendering import Delivery, MessageRenderer
 
@@ -37,11 +39,18 @@ class ChannelBackend:
         raise NotImplementedError
 
 
+class UnknownBackend(ImproperlyConfigured):
+    """A channel names a class outside the registry (a row written around the model's validation)."""
+
+
 @lru_cache(maxsize=32)
 def _backend_class(path: str) -> type[ChannelBackend]:
     return import_string(path)
 
 
 def backend_for(channel: Channel) -> ChannelBackend:
+    """The channel's backend; a path outside the registry is refused before anything is imported."""
     path = channel.backend or DEFAULT_BACKENDS[channel.address_field]
+    if not delivery_backend_known(path):
+        raise UnknownBackend(f"Channel {channel.slug!r} names {path!r}, which is not in DELIVERY_BACKENDS.")
     return _backend_class(path)(channel)

@@ -12,12 +12,14 @@ import base64
 import secrets
 import uuid
 from email.header import Header
-from email.utils import formataddr, formatdate, parseaddr
+from email.utils import formataddr, formatdate
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core import mail
+from django.core.exceptions import ValidationError
 
+from ..addresses import sender_parts
 from ..rendering import Delivery, MessageRenderer
 from . import ChannelBackend
 
@@ -56,9 +58,21 @@ class PrebuiltEmail:
         return RawMessage(self.data)
 
 
-def _header(value: str) -> str:
+def _header(value: str, name: str) -> str:
+    """A header value on one line, or RFC 2047-encoded and folded with CRLF (the only line end on
+    the wire) when it is not ASCII. Typed line breaks become spaces: they would start a new header."""
     value = value.replace("\r", " ").replace("\n", " ")
-    return value if value.isascii() else Header(value, "utf-8").encode()
+    return value if value.isascii() else Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+
+
+def _address(name: str, address: str, header: str) -> str:
+    """``Name <address>`` for an address header, the name quoted or encoded as ``_header`` does."""
+    name = name.replace("\r", " ").replace("\n", " ")
+    if not name:
+        return address
+    if name.isascii():
+        return formataddr((name, address))
+    return f"{_header(name, header)} <{address}>"
 
 
 def _body(text: str) -> bytes:
@@ -79,12 +93,10 @@ class EmailBackend(ChannelBackend):
 
     def build(self, renderer: MessageRenderer, delivery: Delivery, *, common: dict) -> PrebuiltEmail:
         subject, text, html_body, values = renderer.email(delivery)
-        name = delivery.full_name.replace("\r", " ").replace("\n", " ")
-        to_header = formataddr((name, delivery.address), charset="utf-8") if name else delivery.address
         lines = [
             f"From: {common['from']}",
-            f"To: {to_header}",
-            f"Subject: {_header(subject)}",
+            f"To: {_address(delivery.full_name, delivery.address, 'To')}",
+            f"Subject: {_header(subject, 'Subject')}",
             f"Date: {common['date']}",
             # One Message-ID per send: a receiver can drop the copy a crash might re-send.
             f"Message-ID: <send-{delivery.send_id}.{common['install']}@{common['domain']}>",
@@ -121,23 +133,26 @@ class EmailBackend(ChannelBackend):
 
     def common_headers(self, renderer: MessageRenderer) -> dict:
         message = renderer.message
-        sender = message.from_email or settings.DEFAULT_FROM_EMAIL
-        name, address = parseaddr(sender)
+        name, address = sender_parts(message.from_email or settings.DEFAULT_FROM_EMAIL)
         domain = site_domain()
         return {
-            "from": formataddr((name, address), charset="utf-8") if name else address,
+            "from": _address(name, address, "From"),
             "envelope_from": address,
             "date": formatdate(localtime=False, usegmt=True),
             "domain": domain,
             "install": uuid.uuid5(uuid.NAMESPACE_DNS, domain).hex[:8],
             "mailto": getattr(settings, "UNSUBSCRIBE_MAILTO", ""),
-            "list_id": f"{_header(message.name)} <message-{message.pk}.{domain}>",
+            "list_id": f"{_header(message.name, 'List-Id')} <message-{message.pk}.{domain}>",
             "boundary": f"=_{secrets.token_hex(12)}".encode(),
         }
 
     def deliver(self, renderer: MessageRenderer, deliveries: list[Delivery]) -> dict[int, str]:
         errors: dict[int, str] = {}
-        common = self.common_headers(renderer)
+        try:
+            common = self.common_headers(renderer)
+        except ValidationError:
+            # A sender saved before senders were checked: free text must not reach the envelope or From.
+            return {delivery.send_id: "The message's sender is not one valid email address." for delivery in deliveries}
         emails = []
         for delivery in deliveries:
             try:

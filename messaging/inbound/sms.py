@@ -5,11 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 
+from django.db import transaction
 from django.utils.crypto import constant_time_compare
 
 from contacts.models import Channel, Contact
 from contacts.services import PreferencesInvalid, Source, channel_subscribe, channel_unsubscribe
+from messaging.models import InboundMessage
+
+log = logging.getLogger(__name__)
 
 # The carriers' and Twilio's standard opt-out and opt-in keywords.
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
@@ -26,12 +31,19 @@ def sms_keyword(body: str) -> str | None:
     return None
 
 
-def sms_keyword_process(*, phone: str, body: str) -> str | None:
+@transaction.atomic
+def sms_keyword_process(*, phone: str, body: str, message_id: str, provider: str = "twilio") -> str | None:
     """Apply an inbound text to every contact with that number: STOP puts do-not-contact
     ``unsubscribed`` on SMS (source ``sms_stop``), START lifts it (``sms_start``) unless it is a
-    complaint, which only staff can lift. Returns the keyword acted on."""
+    complaint, which only staff can lift. A provider message id already acted on changes nothing:
+    a captured, validly signed START replayed after a STOP must not resubscribe. Returns the
+    keyword acted on."""
     keyword = sms_keyword(body)
     if keyword is None or not phone:
+        return None
+    _row, first_time = InboundMessage.objects.get_or_create(provider=provider, message_id=message_id)
+    if not first_time:
+        log.info("%s message %s was already acted on: replay ignored", provider, message_id)
         return None
     channels = list(Channel.objects.filter(address_field=Channel.AddressField.PHONE))
     for contact in Contact.objects.filter(phone=phone.strip()):

@@ -1,4 +1,4 @@
-"""The write path of messaging: dispatching, delivering, the deferral queue."""
+"""The write path of messaging: dispatching, delivering, the deferral queue, archiving messages."""
 
 from .deferred import DeferredReport, deferred_cancel, deferred_process
 from .delivery import DeliveryReport, sends_deliver
@@ -12,12 +12,14 @@ from .dispatch import (
     dispatch_plan,
     message_recipient_count,
 )
+from .messages import MessageHasSends, message_archive, message_delete
 
 __all__ = [
     "BatchReport",
     "DeferredReport",
     "DeliveryReport",
     "DispatchInvalid",
+    "MessageHasSends",
     "batch_claim",
     "batch_decide",
     "batch_finish",
@@ -25,6 +27,8 @@ __all__ = [
     "deferred_process",
     "dispatch_create",
     "dispatch_plan",
+    "message_archive",
+    "message_delete",
     "message_recipient_count",
     "sends_deliver",
 ]

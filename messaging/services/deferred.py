@@ -130,7 +130,13 @@ def _send_failed(send_id: int, now: datetime.datetime, error: Exception) -> str:
 
 @transaction.atomic
 def deferred_cancel(*, send_ids: list[int] | None = None, dispatch: Dispatch | None = None, user=None) -> int:
-    """Staff cancel deferred sends (some, or all of a dispatch); returns how many were cancelled."""
+    """Staff cancel deferred sends (some, or all of a dispatch); returns how many were cancelled.
+
+    A scope is required: with neither ``send_ids`` nor ``dispatch`` it raises ``ValueError``
+    rather than cancel every deferred send of every message.
+    """
+    if send_ids is None and dispatch is None:
+        raise ValueError("deferred_cancel needs send_ids or a dispatch: it never cancels every deferred send.")
     sends = Send.objects.filter(outcome=Send.Outcome.DEFERRED)
     if send_ids is not None:
         sends = sends.filter(pk__in=send_ids)

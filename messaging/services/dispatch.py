@@ -47,6 +47,8 @@ def message_recipient_count(*, message: Message) -> int:
 
 def dispatch_errors(message: Message) -> list[str]:
     errors = []
+    if message.archived:
+        errors.append("The message is archived.")
     if not message.versions.exists():
         errors.append("The message has no version for any channel.")
     if not message.segments.exists():
@@ -65,6 +67,7 @@ def dispatch_create(*, message: Message, user=None, batch_size: int = 5000) -> D
     """
     from messaging.tasks import dispatch_plan_task
 
+    message = Message.objects.select_for_update().get(pk=message.pk)  # serialised with message_archive
     if errors := dispatch_errors(message):
         raise DispatchInvalid(" ".join(errors))
     dispatch = Dispatch.objects.create(

@@ -140,3 +140,20 @@ def test_the_stalled_send_sweep_leaves_a_failed_attempt_to_its_retry(members, mo
     assert send.pk not in stalled_sends()
     later = timezone.now() + datetime.timedelta(seconds=settings.MESSAGING_BATCH_LEASE_SECONDS + 1)
     assert send.pk in stalled_sends(now=later)  # a retry that never came is picked up
+
+
+def test_cancelling_without_a_scope_is_refused_and_cancels_nothing(members, paused_contact):
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    run_dispatch(message, now=NOW)
+    with pytest.raises(ValueError, match="send_ids or a dispatch"):
+        services.deferred_cancel()
+    assert send_of(message, paused_contact).outcome == "deferred"
+
+
+def test_cancelling_selected_sends_of_another_dispatch_leaves_them(members, paused_contact):
+    first = run_dispatch(MessageFactory(channels=["email"], segments=[members.segment]), now=NOW)
+    second = run_dispatch(MessageFactory(channels=["email"], segments=[members.segment]), now=NOW)
+    other = second.sends.get()
+    assert services.deferred_cancel(dispatch=first, send_ids=[other.pk]) == 0
+    other.refresh_from_db()
+    assert other.outcome == "deferred"

@@ -62,9 +62,11 @@ def test_one_click_without_cookies_unsubscribes_once_and_answers_200_twice(live_
         assert answer.getheader("Location") is None and answer.getheader("Set-Cookie") is None
         assert b"You are unsubscribed from Email messages" in answer.body
     dnc = DoNotContact.objects.get(contact=contact)
-    assert (dnc.channel.slug, dnc.reason, dnc.source) == ("email", "unsubscribed", "public_page")
+    assert (dnc.channel.slug, dnc.reason, dnc.source) == ("email", "unsubscribed", "one_click")
     change = PreferenceChange.objects.get(contact=contact)  # idempotent: one history row
-    assert (change.send_id, change.user_agent, change.ip_address) == (send.pk, "MailboxProvider/1.0", "127.0.0.1")
+    assert (change.source, change.send_id, change.user_agent, change.ip_address) == (
+        "one_click", send.pk, "MailboxProvider/1.0", "127.0.0.1"
+    )
 
 
 @pytest.mark.django_db(transaction=True)

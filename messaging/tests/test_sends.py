@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import ProtectedError
 
 from contacts.models import Channel, Contact
 from contacts.tests.factories import ContactFactory
@@ -25,10 +26,11 @@ def test_a_row_that_sends_reference_cannot_be_deleted(db, parent):
         cursor.execute(f"DELETE FROM {parent} WHERE id = %s", [parent_id])
 
 
-def test_deleting_a_contact_or_a_message_takes_their_sends_along(db):
+def test_deleting_a_contact_takes_their_sends_along_but_a_message_with_sends_stays(db):
     first, second = past_send(ContactFactory(), "email", NOW), past_send(ContactFactory(), "email", NOW)
     Contact.objects.filter(pk=first.contact_id).delete()
-    Message.objects.filter(pk=second.message_id).delete()
-    assert not Send.objects.exists()
-    assert not Dispatch.objects.filter(pk=second.dispatch_id).exists()
+    with pytest.raises(ProtectedError):  # archived, never deleted (messaging.services.message_delete)
+        Message.objects.filter(pk=second.message_id).delete()
+    assert list(Send.objects.all()) == [second]
+    assert Dispatch.objects.filter(pk=second.dispatch_id).exists()
     assert Channel.objects.filter(slug="email").exists()

@@ -7,7 +7,6 @@ history row. What a POST does is a small table from the button pressed to an act
 
 from __future__ import annotations
 
-import ipaddress
 from functools import wraps
 from typing import Callable
 
@@ -35,6 +34,7 @@ from contacts.services import (
     contact_preferences_update,
 )
 from messaging.models import Send
+from preference_center.client_ip import client_ip
 from messaging.public_page import channel_label, posted_preferences, public_page_load, send_for_token
 from messaging.views.public_render import Outcome, show_page
 
@@ -67,20 +67,9 @@ def public_page(view: Callable) -> Callable:
     return never_cache(csp(PUBLIC_CSP)(wrapped))
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    value = request.META.get(settings.RATELIMIT_IP_META_KEY, "").split(",")[0].strip()
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
-
-
 def rate_limited(request: HttpRequest) -> bool:
-    """Counts this request against the caller's IP; True once PUBLIC_RATELIMIT is exceeded."""
-    return is_ratelimited(
-        request, group="public-pages", key=lambda group, req: client_ip(req) or "unknown",
-        rate=settings.PUBLIC_RATELIMIT, increment=True,
-    )
+    """Counts this request against the client's address (``client_ip``); True once PUBLIC_RATELIMIT is exceeded."""
+    return is_ratelimited(request, group="public-pages", key="ip", rate=settings.PUBLIC_RATELIMIT, increment=True)
 
 
 def status_page(request, template: str, status: int, context: dict | None = None) -> HttpResponse:
@@ -128,9 +117,9 @@ def save_preferences(request, send: Send, form) -> Outcome:
     return Outcome(confirmation=_("Your preferences are saved."))
 
 
-def unsubscribe_channel(request, send: Send, form) -> Outcome:
+def unsubscribe_channel(request, send: Send, form, *, label: str = "public_page") -> Outcome:
     channel = send.channel
-    channel_unsubscribe(contact=send.contact, channel=channel, source=source_for(request, send))
+    channel_unsubscribe(contact=send.contact, channel=channel, source=source_for(request, send, label))
     return Outcome(
         confirmation=_("You are unsubscribed from %(channel)s messages. We will not send you any more.")
         % {"channel": channel_label(channel)}
@@ -226,7 +215,7 @@ def unsubscribe(request, token: str, send: Send | None = None) -> HttpResponse:
         form = posted_form(request) if request.content_type in FORM_TYPES else None
         if one_click or (form is not None and form.get("action") == "unsubscribe"):
             # Never rate limited: an unsubscribe from a real link must never be refused.
-            outcome = unsubscribe_channel(request, send, form)
+            outcome = unsubscribe_channel(request, send, form, label="one_click" if one_click else "public_page")
             if one_click:
                 return render(request, "public/one_click_done.html", {"confirmation": outcome.confirmation})
             return show_page(request, send, token, link="unsubscribe", outcome=outcome)

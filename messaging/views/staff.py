@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from contacts.models import Channel, Contact
 from contacts.query import ListQueryForm, page_number, record_id, record_ids
@@ -24,14 +25,18 @@ from ..models import SWITCHES, Dispatch, Message, Outcome
 from ..rendering import Delivery, MessageRenderer
 
 PAGE_SIZE = 50
+# A public link acts as the contact (history says so): only staff who may change preferences get working ones.
+LIVE_LINKS_PERMISSION = "contacts.change_contact"
 
 
 @staff_page(view="messaging.view_message")
 def message_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(Message.objects.select_related("category").prefetch_related("segments"), PAGE_SIZE).get_page(
+    archived = request.GET.get("archived") == "1"
+    messages = Message.objects.filter(archived_at__isnull=not archived)
+    page = Paginator(messages.select_related("category").prefetch_related("segments"), PAGE_SIZE).get_page(
         page_number(request.GET.get("page"))
     )
-    return render(request, "messaging/message_list.html", {"page": page})
+    return render(request, "messaging/message_list.html", {"page": page, "archived": archived})
 
 
 def _message_form(request: HttpRequest, message: Message | None) -> HttpResponse:
@@ -72,6 +77,30 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "preview_form": PreviewForm(),
     }
     return render(request, "messaging/message_detail.html", context)
+
+
+@staff_page(view="messaging.view_message", change="messaging.delete_message")
+def message_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, then delete; a message with sends cannot be deleted and is offered for archiving."""
+    message = get_object_or_404(Message, pk=pk)
+    if request.method == "POST":
+        try:
+            services.message_delete(message=message, acting_user=request.user)
+        except services.MessageHasSends as refused:
+            flash.error(request, str(refused))
+            return redirect("messaging:message_delete", pk=message.pk)
+        flash.success(request, _("Message %(name)s deleted.") % {"name": message.name})
+        return redirect("messaging:message_list")
+    sends = message.sends.count()
+    return render(request, "messaging/message_delete.html", {"message": message, "sends": sends})
+
+
+@require_POST
+@staff_page(view="messaging.view_message", change="messaging.delete_message")
+def message_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    message = services.message_archive(message=get_object_or_404(Message, pk=pk), acting_user=request.user)
+    flash.success(request, _("Message %(name)s archived: it stays readable, its links keep working.") % {"name": message.name})
+    return redirect(message)
 
 
 def _find_contact(query: str) -> Contact | None:
@@ -180,7 +209,10 @@ def outbox(request: HttpRequest) -> HttpResponse:
     form = ListQueryForm(request.GET)
     query = form.search_text()
     page = Paginator(selectors.outbox_messages(to=query), PAGE_SIZE).get_page(form.cleaned_data["page"])
-    return render(request, "messaging/outbox.html", {"page": page, "q": query, "form": form})
+    live_links = request.user.has_perm(LIVE_LINKS_PERMISSION)
+    if not live_links:
+        page.object_list = [selectors.outbox_message_links_hidden(item) for item in page.object_list]
+    return render(request, "messaging/outbox.html", {"page": page, "q": query, "form": form, "live_links": live_links})
 
 
 @staff_page(view="messaging.view_send")

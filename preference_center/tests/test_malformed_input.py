@@ -139,3 +139,16 @@ def test_an_empty_to_field_on_an_admin_change_page_is_refused_with_400(client, c
     assert client.get(f"/admin/{model}/{pk}/change/", {"_to_field": ""}).status_code == 400
     assert client.post(f"/admin/{model}/{pk}/change/", {"_to_field": ""}).status_code == 400
     assert client.get(f"/admin/{model}/{pk}/change/").status_code == 200
+
+
+@pytest.mark.parametrize("initial", ["-1", "0", "7"])
+def test_a_settings_post_that_lies_about_its_initial_forms_saves_no_new_channel(staff, email, sms, initial):
+    from contacts.models import Channel
+
+    response = staff.post(reverse("contacts:settings"), {
+        "caps-TOTAL_FORMS": "2", "caps-INITIAL_FORMS": initial, "caps-MIN_NUM_FORMS": "0", "caps-MAX_NUM_FORMS": "2",
+        "caps-0-id": str(email.pk), "caps-0-default_cap_number": "", "caps-0-default_cap_unit": "",
+        "caps-1-id": str(sms.pk), "caps-1-default_cap_number": "", "caps-1-default_cap_unit": "",
+    })
+    assert response.status_code in (200, 302)
+    assert Channel.objects.count() == 2

@@ -19,6 +19,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Every page reports what its Content-Security-Policy blocked; any browser test fails on it.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " + event.blockedURI);
+});
+"""
+
+
+def is_csp_violation(text: str) -> bool:
+    return "Content Security Policy" in text or text.startswith("CSP violation:")
+
+
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as playwright:
@@ -31,12 +43,14 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if is_csp_violation(message.text) else None)
     yield page
     context.close()
-    assert not errors, f"JavaScript errors: {errors}"
+    assert not errors, f"JavaScript errors or Content-Security-Policy violations: {errors}"
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def clamp_stored_pauses(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("contacts", "0005_history_guard_allows_detaching"),
+        ("contacts", "0007_channel_backend_from_registry"),
     ]
 
     operations = [
