@@ -24,6 +24,7 @@ from contacts.models import (
     email_normalise,
     phone_normalise,
 )
+from contacts.query import PageNumberField, SearchField
 from contacts.rules import MEMBER, category_receives, dnc_locked
 from contacts.selectors import CONTACT_SORTS, PreferenceState, contacts_with_email
 from contacts.services.channels import MAX_CAP, default_cap_errors
@@ -44,8 +45,8 @@ class DateInput(forms.DateInput):
 class ContactFilterForm(forms.Form):
     """The search box and filters above the contacts list (a GET form: every field optional)."""
 
-    q = forms.CharField(
-        label=_("Search"), required=False, max_length=200,
+    q = SearchField(
+        label=_("Search"),
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, email or phone")}),
     )
     segment = forms.ModelChoiceField(
@@ -71,7 +72,7 @@ class ContactFilterForm(forms.Form):
     paused = forms.BooleanField(label=_("Paused now"), required=False)
     has_cap = forms.BooleanField(label=_("Has a frequency cap"), required=False)
     sort = forms.ChoiceField(required=False, choices=[(key, key) for key in CONTACT_SORTS])
-    page = forms.IntegerField(required=False, min_value=1)
+    page = PageNumberField(required=False)
 
     FILTERS = ("q", "segment", "category", "dnc_channel", "dnc_reason", "paused", "has_cap")
 
@@ -402,6 +403,10 @@ class ChannelDefaultCapBaseFormSet(forms.BaseModelFormSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.max_num = self.absolute_max = len(self.get_queryset())
+
+    def initial_form_count(self) -> int:
+        # Every form edits a channel, whatever INITIAL_FORMS says: -1 made form 0 a new, unsaved channel (a 500).
+        return len(self.get_queryset())
 
 
 ChannelDefaultCapFormSet = forms.modelformset_factory(

@@ -7,6 +7,7 @@ Rows are written through those services, never directly, so that each change lea
 
 from __future__ import annotations
 
+import datetime
 import unicodedata
 import zoneinfo
 
@@ -24,6 +25,11 @@ from django.utils.translation import gettext_lazy as _
 E164_VALIDATOR = RegexValidator(
     r"^\+[1-9][0-9]{6,14}$", _("Enter the phone number in international format, e.g. +33612345678.")
 )
+
+
+# Pause dates lie within these years: far enough for any real plan, and every engine can compute
+# the day after the last one (a pause to 9999-12-31 once overflowed the decision).
+PAUSE_EARLIEST, PAUSE_LATEST = datetime.date(2000, 1, 1), datetime.date(2099, 12, 31)
 
 
 def email_normalise(value: str) -> str:
@@ -220,6 +226,11 @@ class ChannelPreference(models.Model):
                     & Q(pause_to__isnull=False)
                     & Q(pause_from__lte=models.F("pause_to"))
                 ),
+            ),
+            models.CheckConstraint(
+                name="chpref_pause_within_range",
+                condition=Q(pause_from__isnull=True)
+                | (Q(pause_from__gte=PAUSE_EARLIEST) & Q(pause_to__lte=PAUSE_LATEST)),
             ),
             models.UniqueConstraint(
                 fields=["contact"], condition=Q(preferred=True), name="chpref_one_preferred_per_contact"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import zoneinfo
 from dataclasses import dataclass
 
@@ -77,11 +78,23 @@ class ContactToday(Func):
         super().__init__(time_zone)
 
     def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, template="(CURRENT_TIMESTAMP AT TIME ZONE %(expressions)s)::date")
+        # A zone the database does not know (retired from tzdata) counts as UTC, as in contact_today,
+        # instead of failing the whole list. A constant array: PostgreSQL looks it up by hash.
+        zone, params = compiler.compile(self.source_expressions[0])
+        sql = f"(CURRENT_TIMESTAMP AT TIME ZONE CASE WHEN {zone} = ANY(%s) THEN {zone} ELSE 'UTC' END)::date"
+        return sql, (*params, database_time_zones(), *params)
 
     def as_sqlite(self, compiler, connection, **extra_context):
         # The embedded demo has no time zone database in SQL: the server's date is close enough there.
         return self.as_sql(compiler, connection, template="DATE('now')", **extra_context)
+
+
+@functools.cache
+def database_time_zones() -> list[str]:
+    """The time zone names PostgreSQL knows (read once per process: the view scans files)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_timezone_names")
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def contact_list(

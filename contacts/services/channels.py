@@ -5,9 +5,19 @@ from __future__ import annotations
 import datetime
 
 from django.db import transaction
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from contacts.models import CapUnit, Channel, ChannelPreference, Contact, DoNotContact, PreferenceChange
+from contacts.models import (
+    PAUSE_EARLIEST,
+    PAUSE_LATEST,
+    CapUnit,
+    Channel,
+    ChannelPreference,
+    Contact,
+    DoNotContact,
+    PreferenceChange,
+)
 from contacts.rules import dnc_locked, frequency_value, pause_value
 
 from .audit import Source, change_record, contact_lock
@@ -166,15 +176,23 @@ def channel_frequency_set(
 
 
 def pause_errors(pause_from, pause_to, path: str) -> dict[str, list[str]]:
+    """A pause has both days, each within ``PAUSE_EARLIEST``–``PAUSE_LATEST``, and ends on or after it starts."""
     if pause_from is None and pause_to is None:
         return {}
     if pause_from is None:
         return {f"{path}.from": [_("Enter the first day of the pause.")]}
     if pause_to is None:
         return {f"{path}.to": [_("Enter the last day of the pause.")]}
-    if pause_to < pause_from:
-        return {f"{path}.to": [_("The pause must end on or after the day it starts.")]}
-    return {}
+    errors = {}
+    for end, day in (("from", pause_from), ("to", pause_to)):
+        if not PAUSE_EARLIEST <= day <= PAUSE_LATEST:
+            errors[f"{path}.{end}"] = [
+                _("Enter a date between %(earliest)s and %(latest)s.")
+                % {"earliest": date_format(PAUSE_EARLIEST), "latest": date_format(PAUSE_LATEST)}
+            ]
+    if not errors and pause_to < pause_from:
+        errors[f"{path}.to"] = [_("The pause must end on or after the day it starts.")]
+    return errors
 
 
 @transaction.atomic

@@ -17,10 +17,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.db.utils import DatabaseError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -38,6 +37,7 @@ from contacts.forms import (
     SegmentMemberAddForm,
 )
 from contacts.models import Category, Channel, Contact, PreferenceSettings, Segment
+from contacts.query import TimelineCursorForm, page_number
 from contacts.timeline import contact_timeline
 from contacts.services import (
     ObjectInUse,
@@ -118,9 +118,8 @@ def _sort_columns(current: str) -> list[dict]:
 @staff_page(view="contacts.view_contact")
 def contact_list(request: HttpRequest) -> HttpResponse:
     form = ContactFilterForm(request.GET)
-    if not form.is_valid():
-        form = ContactFilterForm({"q": request.GET.get("q", "")[:200]})
-        form.is_valid()
+    # An invalid filter is shown at its field and ignored; the valid ones still apply.
+    form.is_valid()
     arguments = form.selector_arguments()
     page = selectors.contact_list_page(
         contacts=selectors.contact_list(**arguments),
@@ -178,9 +177,10 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def contact_history(request: HttpRequest, pk: int) -> HttpResponse:
     """Older timeline items, appended below the ones shown."""
     contact = get_object_or_404(Contact, pk=pk)
-    before = parse_datetime(request.GET.get("before", ""))
-    if before is None:
-        raise Http404
+    cursor = TimelineCursorForm(request.GET)
+    if not cursor.is_valid():
+        return HttpResponseBadRequest(_("This is not a moment in the timeline."), content_type="text/plain")
+    before = cursor.cleaned_data["before"]
     state = selectors.contact_preference_state(contact=contact)
     timeline = contact_timeline(contact=contact, before=before)
     context = {"contact": contact, "timeline": timeline, "older": True, **_history_lookups(state)}
@@ -286,13 +286,9 @@ def segment_list(request: HttpRequest) -> HttpResponse:
 @staff_page(view="contacts.view_segment")
 def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(selectors.segment_list(), pk=pk)
-    try:
-        number = max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        number = 1
     page = selectors.list_page(
-        queryset=selectors.segment_members(segment=segment), page=number, per_page=MEMBERS_PER_PAGE,
-        total=segment.member_count,
+        queryset=selectors.segment_members(segment=segment), page=page_number(request.GET.get("page")),
+        per_page=MEMBERS_PER_PAGE, total=segment.member_count,
     )
     context = {"segment": segment, "page": page, "add_form": SegmentMemberAddForm()}
     return render(request, "contacts/segment_detail.html", context)
@@ -323,8 +319,8 @@ def segment_member_remove(request: HttpRequest, pk: int, contact_pk: int) -> Htt
 
 
 def _page_suffix(request: HttpRequest) -> str:
-    page = request.POST.get("page", "")
-    return f"?page={page}" if page.isdigit() else ""
+    page = page_number(request.POST.get("page"))
+    return f"?page={page}" if page > 1 else ""
 
 
 @require_http_methods(["GET", "POST"])

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from contacts.rules import subscription_receives
 
 UTC = datetime.timezone.utc
+# A pause ends at the midnight after its last day; Python's calendar ends on 9999-12-31, so a pause
+# to that day ends then (a day early: no deadline lies beyond it). PostgreSQL's dates go further.
+LAST_PAUSE_DAY_ENDING = datetime.date.max - datetime.timedelta(days=1)
 
 SENDING, DEFERRED, EXPIRED = "sending", "deferred", "expired"
 SKIPPED_CATEGORY, SKIPPED_DNC, SKIPPED_NO_ADDRESS = "skipped_category", "skipped_dnc", "skipped_no_address"
@@ -117,6 +120,12 @@ def window_end(unit: str, sent_at: datetime.datetime) -> datetime.datetime:
     return sent_at + datetime.timedelta(days=1 if unit == "day" else 7)
 
 
+def pause_end(last_day: datetime.date, zone: datetime.tzinfo) -> datetime.datetime:
+    """The midnight after the pause's last day, in the contact's zone; total for any stored date."""
+    next_day = min(last_day, LAST_PAUSE_DAY_ENDING) + datetime.timedelta(days=1)
+    return datetime.datetime.combine(next_day, datetime.time(), tzinfo=zone).astimezone(UTC)
+
+
 def effective_cap(facts: ChannelFacts, channel: PlannedChannel) -> tuple[int, str] | None:
     """The contact's own cap, else the channel's default; a default of 0 or empty means no cap."""
     if facts.cap_number:
@@ -137,8 +146,7 @@ def channel_verdict(
         paused = facts.pause_from <= today <= facts.pause_to
         if paused:
             # The pause is inclusive: it ends at midnight after its last day, in the contact's zone.
-            next_day = facts.pause_to + datetime.timedelta(days=1)
-            pause_ends = datetime.datetime.combine(next_day, datetime.time(), tzinfo=zone).astimezone(UTC)
+            pause_ends = pause_end(facts.pause_to, zone)
     cap = None if transactional else effective_cap(facts, channel)
     in_window, capped, free_at = 0, False, None
     if cap:

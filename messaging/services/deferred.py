@@ -16,7 +16,7 @@ from messaging.decision.inputs import contact_facts
 from messaging.models import BatchStatus, Dispatch, DispatchBatch, Send
 
 from .delivery import delivery_lease
-from .dispatch import PARENTS_LOCK_SQL
+from .dispatch import DECISION_FAILED, PARENTS_LOCK_SQL, in_halves_on_bad_data, logger
 
 CHUNK = 5000
 
@@ -87,20 +87,45 @@ def _reevaluate(dispatch_id: int, send_ids: list[int], now: datetime.datetime) -
             jit_off(cursor)
             cursor.execute(PARENTS_LOCK_SQL, params)  # the channels a send may move to stay
             cursor.execute(LOCK_SQL, params)
-            sql = REEVALUATE_SQL.replace("{decision}", decision_sql(plan, DUE_CANDIDATES, "contact_id, send_id"))
-            cursor.execute(sql, params)
-            return cursor.fetchall()
+        sql = REEVALUATE_SQL.replace("{decision}", decision_sql(plan, DUE_CANDIDATES, "contact_id, send_id"))
+        send_ids = sorted(send_ids)
+        results: list[tuple[int, str]] = []
+
+        def reevaluate(first: int, last: int) -> list[tuple[int, str]]:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, {**params, "send_ids": send_ids[first : last + 1]})
+                return cursor.fetchall()
+
+        def decision_failed(index: int, error: Exception) -> None:
+            results.append((send_ids[index], _send_failed(send_ids[index], now, error)))
+
+        return in_halves_on_bad_data(reevaluate, 0, len(send_ids) - 1, decision_failed) + results
     sends = list(Send.objects.filter(pk__in=send_ids, outcome=Send.Outcome.DEFERRED))
     facts = contact_facts(plan, [send.contact_id for send in sends], now)
-    results = []
+    results, decided = [], []
     for send in sends:
-        decision = decide(facts[send.contact_id], plan, now)
+        try:
+            decision = decide(facts[send.contact_id], plan, now)
+        except Exception as error:  # one contact's bad data must not keep the others deferred
+            results.append((send.pk, _send_failed(send.pk, now, error)))
+            continue
         send.outcome, send.channel_id, send.reason = decision.outcome, decision.channel_id, decision.reason
         send.deferred_until, send.evaluated_at = decision.deferred_until, now
         send.sent_at = now if decision.outcome == Send.Outcome.SENDING else None
         results.append((send.pk, send.outcome))
-    Send.objects.bulk_update(sends, ["outcome", "channel_id", "reason", "deferred_until", "evaluated_at", "sent_at"])
+        decided.append(send)
+    Send.objects.bulk_update(decided, ["outcome", "channel_id", "reason", "deferred_until", "evaluated_at", "sent_at"])
     return results
+
+
+def _send_failed(send_id: int, now: datetime.datetime, error: Exception) -> str:
+    """A deferred send whose decision raised leaves the queue as ``failed``, with the error."""
+    logger.error("re-deciding send %s failed: %r", send_id, error)
+    Send.objects.filter(pk=send_id, outcome=Send.Outcome.DEFERRED).update(
+        outcome=Send.Outcome.FAILED, reason=DECISION_FAILED, evaluated_at=now, deferred_until=None,
+        last_error=(str(error) or type(error).__name__)[:1000],
+    )
+    return Send.Outcome.FAILED
 
 
 @transaction.atomic

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from contacts.models import Channel, Contact, SegmentMembership
@@ -17,6 +19,9 @@ from messaging.models import BatchStatus, Dispatch, DispatchBatch, DispatchStatu
 from .delivery import DeliveryReport, decided_sends_hand_over
 
 DEFAULT_DELIVER_WITHIN = datetime.timedelta(days=7)
+DECISION_FAILED = "decision_failed"
+
+logger = logging.getLogger(__name__)
 
 
 class DispatchInvalid(Exception):
@@ -183,6 +188,8 @@ INSERT_SQL = f"""
 @dataclass
 class BatchReport:
     decided: int = 0
+    # Contacts whose decision raised: each got a ``failed`` send, the rest of the batch went on.
+    failed: list[int] = field(default_factory=list)
     # Sends handed over inside the decision (in-transaction backends), and their errors.
     handed_over: DeliveryReport = field(default_factory=DeliveryReport)
 
@@ -233,14 +240,63 @@ def _batch_decide_sql(batch, plan, segment_ids, now) -> BatchReport:
         if cursor.fetchone() != (1, len(plan.channels)):
             raise DispatchInvalid("The dispatch, its message or one of its channels was deleted.")
         cursor.execute(LOCK_SQL.replace("{candidates}", candidates), params)
-        cursor.execute(INSERT_SQL.replace("{decision}", decision_sql(plan, candidates, contact_range=True)), params)
-        rows = cursor.fetchall()
-    report = BatchReport(decided=rows[0][0])
+    insert = INSERT_SQL.replace("{decision}", decision_sql(plan, candidates, contact_range=True))
+    report = BatchReport()
+
+    def insert_range(lo: int, hi: int) -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(insert, {**params, "lo": lo, "hi": hi})
+            rows = cursor.fetchall()
+        report.decided += rows[0][0]
+        return rows
+
+    def decision_failed(contact_id: int, error: Exception) -> None:
+        failed = failed_send(
+            message_id=plan.message_id, dispatch_id=batch.dispatch_id, contact_id=contact_id,
+            transactional=plan.transactional, now=now, error=error,
+        )
+        report.decided += len(Send.objects.bulk_create([failed], ignore_conflicts=True))
+        report.failed.append(contact_id)
+
+    rows = in_halves_on_bad_data(insert_range, batch.first_contact_id, batch.last_contact_id, decision_failed)
     recipients = [row[1:] for row in rows if row[1] is not None]
     if recipients:
         report.handed_over = decided_sends_hand_over(rows=recipients, now=now)
     # Sends of a backend that reads nobody's details were accepted as they were inserted.
     return report
+
+
+def in_halves_on_bad_data(
+    run: Callable[[int, int], list], lo: int, hi: int, failed: Callable[[int, Exception], None]
+) -> list:
+    """``run(lo, hi)`` in a savepoint; when a row's data makes it fail, run each half the same way.
+
+    One statement decides a whole batch, and one contact whose stored data it cannot evaluate (a
+    time zone the database no longer knows, …) would fail all of it. Halving leaves each bad key
+    alone: ``failed(key, error)`` records it, every other key gets its outcome, at the cost of a
+    few statements per bad key. Only data errors are split: a lost connection fails the batch.
+    """
+    try:
+        with transaction.atomic():
+            return run(lo, hi)
+    except DataError as error:
+        if lo == hi:
+            failed(lo, error)
+            return []
+        middle = (lo + hi) // 2
+        return in_halves_on_bad_data(run, lo, middle, failed) + in_halves_on_bad_data(run, middle + 1, hi, failed)
+
+
+def failed_send(
+    *, message_id: int, dispatch_id: int, contact_id: int, transactional: bool, now, error: Exception
+) -> Send:
+    """The outcome of a contact whose decision raised: ``failed``, with the error for staff to read."""
+    logger.error("deciding message %s for contact %s failed: %r", message_id, contact_id, error)
+    return Send(
+        message_id=message_id, dispatch_id=dispatch_id, contact_id=contact_id, outcome=Send.Outcome.FAILED,
+        reason=DECISION_FAILED, transactional=transactional, decided_at=now, evaluated_at=now,
+        last_error=(str(error) or type(error).__name__)[:1000],
+    )
 
 
 def _batch_decide_python(batch, plan, segment_ids, now) -> int:
@@ -261,7 +317,12 @@ def _batch_decide_python(batch, plan, segment_ids, now) -> int:
     facts = contact_facts(plan, contact_ids, now)
     sends = []
     for contact_id in contact_ids:
-        decision = decide(facts[contact_id], plan, now)
+        try:
+            decision = decide(facts[contact_id], plan, now)
+        except Exception as error:  # one contact's bad data must not cost the others their sends
+            sends.append(failed_send(message_id=plan.message_id, dispatch_id=batch.dispatch_id, contact_id=contact_id,
+                                     transactional=plan.transactional, now=now, error=error))
+            continue
         sends.append(
             Send(
                 message_id=plan.message_id,

@@ -359,3 +359,14 @@ def test_the_public_pages_set_no_cookie(client, send):
     # A browser sends Origin: null under Referrer-Policy no-referrer; the page must still save.
     response = enforcing.post(page_url(send), {"action": "unsubscribe_all"}, HTTP_ORIGIN="null")
     assert response.status_code == 200 and not response.cookies
+
+
+def test_a_pause_ending_on_9999_12_31_is_refused_and_nothing_is_saved(client, ada, send):
+    before = database_snapshot()
+    response = client.post(page_url(send), {
+        "action": "save", "channels.email.subscribed": "on", "channels.sms.subscribed": "on",
+        "channels.email.pause.from": "2026-07-01", "channels.email.pause.to": "9999-12-31",
+    })
+    assert response.status_code == 200
+    assert 'id="f-email-to-error">Enter a date between' in response.content.decode()
+    assert database_snapshot() == before

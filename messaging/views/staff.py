@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import DataError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from contacts.models import Channel, Contact
+from contacts.query import ListQueryForm, page_number, record_id, record_ids
 
 from contacts.views.staff import staff_page
 
@@ -33,7 +34,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
     archived = request.GET.get("archived") == "1"
     messages = Message.objects.filter(archived_at__isnull=not archived)
     page = Paginator(messages.select_related("category").prefetch_related("segments"), PAGE_SIZE).get_page(
-        request.GET.get("page")
+        page_number(request.GET.get("page"))
     )
     return render(request, "messaging/message_list.html", {"page": page, "archived": archived})
 
@@ -105,7 +106,8 @@ def message_archive(request: HttpRequest, pk: int) -> HttpResponse:
 def _find_contact(query: str) -> Contact | None:
     query = query.strip()
     if query.isdigit():
-        return Contact.objects.filter(pk=int(query)).first()
+        number = record_id(query)  # "²" is a digit to isdigit(), not to int() or the database
+        return Contact.objects.filter(pk=number).first() if number else None
     return Contact.objects.filter(email__iexact=query).first()
 
 
@@ -122,7 +124,14 @@ def message_preview(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             now = timezone.now()
             plan = message_plan(message, deliver_until=message.deliver_until or now + timezone.timedelta(days=7))
-            preview = preview_decision(plan, contact, now)
+            try:
+                with transaction.atomic():
+                    preview = preview_decision(plan, contact, now)
+            except (DataError, LookupError, ValueError) as error:
+                # The worker records this contact as failed (a bad stored record); say so, as it would.
+                form.add_error("contact", _("The decision for this contact failed: %(error)s") % {"error": error})
+                template = "messaging/message_preview.html#result" if request.htmx else "messaging/message_preview.html"
+                return render(request, template, context)
             channel_id = preview.decision.channel_id or (plan.channels[0].id if plan.channels else None)
             rendered = None
             if channel_id:
@@ -169,7 +178,8 @@ def dispatch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dispatch = get_object_or_404(Dispatch.objects.select_related("message"), pk=pk)
     context = _report_context(dispatch)
     context["chart"] = outcomes_over_time_svg(selectors.dispatch_timeline(dispatch=dispatch))
-    context["deferred"] = Paginator(selectors.deferred_sends(dispatch=dispatch), PAGE_SIZE).get_page(request.GET.get("page"))
+    deferred = Paginator(selectors.deferred_sends(dispatch=dispatch), PAGE_SIZE)
+    context["deferred"] = deferred.get_page(page_number(request.GET.get("page")))
     if request.htmx and request.GET.get("part") == "report":
         # Polled while the dispatch runs: progress, chart and deferred queue refresh together.
         return render(request, "messaging/dispatch_detail.html#report", context)
@@ -185,7 +195,7 @@ def deferred_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(dispatch)
         ids = None
     else:
-        ids = [int(value) for value in request.POST.getlist("send") if value.isdigit()]
+        ids = record_ids(request.POST.getlist("send"))
         if not ids:
             flash.error(request, _("Select the deferred sends to cancel."))
             return redirect(dispatch)
@@ -196,17 +206,19 @@ def deferred_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page(view="messaging.view_outboxmessage")
 def outbox(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")
-    page = Paginator(selectors.outbox_messages(to=query), PAGE_SIZE).get_page(request.GET.get("page"))
+    form = ListQueryForm(request.GET)
+    query = form.search_text()
+    page = Paginator(selectors.outbox_messages(to=query), PAGE_SIZE).get_page(form.cleaned_data["page"])
     live_links = request.user.has_perm(LIVE_LINKS_PERMISSION)
     if not live_links:
         page.object_list = [selectors.outbox_message_links_hidden(item) for item in page.object_list]
-    return render(request, "messaging/outbox.html", {"page": page, "q": query, "live_links": live_links})
+    return render(request, "messaging/outbox.html", {"page": page, "q": query, "form": form, "live_links": live_links})
 
 
 @staff_page(view="messaging.view_send")
 def deferred_queue(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.deferred_sends().select_related("dispatch"), PAGE_SIZE).get_page(request.GET.get("page"))
+    sends = Paginator(selectors.deferred_sends().select_related("dispatch"), PAGE_SIZE)
+    page = sends.get_page(page_number(request.GET.get("page")))
     return render(request, "messaging/deferred_queue.html", {"page": page})
 
 

@@ -33,6 +33,13 @@ SERVICES_ON_SQLITE = textwrap.dedent("""
         assert "channels.email.pause.to" in error.errors
     else:
         raise AssertionError("an inverted pause was accepted")
+    try:
+        contact_preferences_update(contact=contact, source="staff:smoke",
+                                   data={"channels": {"email": {"pause": {"from": "2026-02-02", "to": "9999-12-31"}}}})
+    except PreferencesInvalid as error:
+        assert "channels.email.pause.to" in error.errors
+    else:
+        raise AssertionError("a pause to the end of the calendar was accepted")
     print("history rows:", PreferenceChange.objects.filter(source="staff:smoke").count())
 """)
 

@@ -1,0 +1,20 @@
+"""Request guards that belong to no app."""
+
+from __future__ import annotations
+
+from django.contrib.admin.options import TO_FIELD_VAR
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+
+
+def admin_empty_to_field_refused(get_response):
+    """An empty ``_to_field`` is refused with 400: Django's admin change page looks up a field
+    named "" for it and answers 500 (a non-empty unknown one it already refuses with 400)."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if request.GET.get(TO_FIELD_VAR) == "" or (
+            request.method == "POST" and request.path.startswith("/admin/") and request.POST.get(TO_FIELD_VAR) == ""
+        ):
+            return HttpResponseBadRequest("The _to_field parameter is empty.", content_type="text/plain")
+        return get_response(request)
+
+    return middleware
