@@ -2,8 +2,8 @@
 
 A ``Racer`` runs a function in a thread of its own, hence on a database connection of its own.
 A ``Gate`` stops one racer at a chosen point (inside its transaction, locks held); the test then
-lets another racer run until it either finishes the step that the lock must forbid or waits on
-a lock in PostgreSQL (``waits_on_lock``), and only then opens the gate. No sleeps decide the
+lets another racer run until it either finishes (commits) or waits on a lock in PostgreSQL
+(``waits_on_lock``), and only then opens the gate. No sleeps decide the
 order: without the lock the second racer goes through, with it the second racer waits.
 """
 
@@ -84,6 +84,6 @@ class Racer(threading.Thread):
         assert not self.is_alive(), f"{self.name} did not finish"
         return self.result
 
-    def blocked_or(self, event: threading.Event) -> Callable[[], bool]:
-        """The condition 'this racer has reached ``event`` or finished, or it waits on a lock'."""
-        return lambda: event.is_set() or not self.is_alive() or waits_on_lock(self.pid)
+    def finished_or_waiting(self) -> bool:
+        """Whether this racer is done (committed or failed) or waits on a lock held by another."""
+        return not self.is_alive() or waits_on_lock(self.pid)

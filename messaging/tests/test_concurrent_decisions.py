@@ -1,0 +1,73 @@
+"""Decisions for one contact made at the same moment in two real PostgreSQL transactions: a deferred
+send re-decided while a batch of another message decides the same contact. Caps hold."""
+
+import datetime
+
+import pytest
+from django.db import transaction
+
+from contacts import services as contact_services
+from contacts.tests.concurrency import Gate, Racer, wait_until
+from messaging import services
+from messaging.models import Dispatch, Send
+
+from .conftest import run_dispatch, send_of
+from .factories import MessageFactory, aware, past_send
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NOW = aware(2026, 3, 5, 12, 0)
+LATER = aware(2026, 3, 5, 13, 1)  # the send made yesterday at 13:00 has left the one-day window
+
+
+def deferred_process_held(gate: Gate) -> None:
+    """The re-evaluation, its transaction kept open (locks held) until the gate opens."""
+    with transaction.atomic():
+        assert services.deferred_process(now=LATER).outcomes == {"sending": 1}
+        gate.stop_here()
+
+
+def batch_decide_held(batch, gate: Gate) -> None:
+    with transaction.atomic():
+        services.batch_decide(batch=batch, now=LATER)
+        gate.stop_here()
+
+
+@pytest.mark.parametrize("first", ["re-evaluation", "batch"])
+def test_a_deferred_send_re_decided_while_another_message_decides_the_contact_keeps_the_cap(members, email, first):
+    contact = members(time_zone="UTC")
+    contact_services.channel_frequency_set(contact=contact, channel=email, number=1, unit="day", source="system")
+    past_send(contact, "email", aware(2026, 3, 4, 13, 0))
+    waiting = MessageFactory(channels=["email"], segments=[members.segment])
+    run_dispatch(waiting, now=NOW)
+    assert send_of(waiting, contact).deferred_until == aware(2026, 3, 5, 13, 0)
+    # A second message to the same contact is being dispatched when the deferred send falls due.
+    fresh = MessageFactory(channels=["email"], segments=[members.segment], deliver_until=aware(2026, 3, 12))
+    dispatch = Dispatch.objects.create(message=fresh, deliver_until=fresh.deliver_until)
+    (batch_id,) = services.dispatch_plan(dispatch_id=dispatch.pk)
+    batch = services.batch_claim(batch_id=batch_id)
+
+    gate = Gate()
+    steps = {
+        "re-evaluation": lambda: deferred_process_held(gate),
+        "batch": lambda: services.batch_decide(batch=batch, now=LATER),
+    }
+    if first == "batch":
+        steps = {"batch": lambda: batch_decide_held(batch, gate), "re-evaluation": lambda: services.deferred_process(now=LATER)}
+    second_name = next(name for name in steps if name != first)
+    one = Racer(steps[first], first).begin()
+    wait_until(gate.reached.is_set, f"the {first} to decide")
+    two = Racer(steps[second_name], second_name).begin()
+    # Without the contact locks the second decision does not see the first one's send and commits.
+    wait_until(two.finished_or_waiting, f"the {second_name} to finish or to wait")
+    gate.open()
+    one.finish()
+    two.finish()
+    assert one.error is None and two.error is None, (one.error, two.error)
+
+    counted = Send.objects.filter(
+        contact=contact, channel=email, outcome__in=["sending", "sent"], sent_at__gt=LATER - datetime.timedelta(days=1)
+    )
+    assert counted.count() == 1, "two emails within a day for a contact capped at one a day"
+    outcomes = sorted(Send.objects.filter(message__in=[waiting, fresh], contact=contact).values_list("outcome", flat=True))
+    assert outcomes == ["deferred", "sending"]
