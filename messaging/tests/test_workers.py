@@ -13,7 +13,7 @@ from contacts.models import Channel, Contact, SegmentMembership
 from contacts.tests.factories import SegmentFactory
 from messaging import services
 from messaging.models import Dispatch, OutboxMessage, Send
-from messaging.tasks import process_deferred
+from messaging.tasks import dispatch_plan_task, process_deferred
 
 from .factories import MessageFactory
 
@@ -85,6 +85,49 @@ def test_a_worker_killed_mid_dispatch_loses_and_duplicates_nothing(celery_worker
     sends = Send.objects.filter(dispatch=dispatch)
     assert sends.count() == len(contacts)
     assert set(sends.values_list("contact_id", flat=True)) == {contact.pk for contact in contacts}
+    assert set(sends.values_list("outcome", flat=True)) == {"sent"}
+    delivered = OutboxMessage.objects.filter(send__dispatch=dispatch)
+    assert delivered.count() == len(contacts)
+    assert delivered.values("send").distinct().count() == len(contacts)
+
+
+RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+@pytest.mark.parametrize("killed", ["worker", "pool"])
+def test_a_batch_whose_worker_was_killed_is_redelivered_by_the_broker_and_completes(celery_workers, broker, killed):
+    # No lease sweep runs here: only the broker giving the unacknowledged tasks back can finish the
+    # dispatch. A killed worker (all its processes) leaves its tasks unacknowledged (acks_late):
+    # RabbitMQ requeues them when the connection drops, Redis after the visibility timeout. A
+    # killed pool process is seen by its worker, which rejects its task back (reject_on_worker_lost).
+    if broker == "rabbitmq":
+        celery_workers.broker_url = RABBITMQ_URL
+    celery_workers.environment["CELERY_VISIBILITY_TIMEOUT_SECONDS"] = "5"
+    Channel.objects.filter(slug="email").update(backend="messaging.tests.backends.SlowRecordingBackend")
+    segment, contacts = segment_of(300)
+    message = MessageFactory(channels=["email"], segments=[segment])
+    first = celery_workers.start(concurrency=2)
+    dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=1), batch_size=15)
+    celery_workers.send(dispatch_plan_task, dispatch.pk)
+
+    deadline = time.monotonic() + 120
+    while not Send.objects.filter(dispatch=dispatch, outcome="sent").exists():
+        assert time.monotonic() < deadline, "the worker never started"
+        time.sleep(0.05)
+    if killed == "worker":
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        celery_workers.start(concurrency=2)
+    else:
+        for pid in celery_workers.pool_children(first):
+            os.kill(pid, signal.SIGKILL)
+    dispatch.refresh_from_db()
+    assert dispatch.status != Dispatch.Status.DONE, "the dispatch finished before the worker was killed"
+
+    wait_until_done([dispatch], timeout=120)
+    sends = Send.objects.filter(dispatch=dispatch)
+    assert sends.count() == len(contacts)
     assert set(sends.values_list("outcome", flat=True)) == {"sent"}
     delivered = OutboxMessage.objects.filter(send__dispatch=dispatch)
     assert delivered.count() == len(contacts)
