@@ -71,3 +71,55 @@ def test_a_deferred_send_re_decided_while_another_message_decides_the_contact_ke
     assert counted.count() == 1, "two emails within a day for a contact capped at one a day"
     outcomes = sorted(Send.objects.filter(message__in=[waiting, fresh], contact=contact).values_list("outcome", flat=True))
     assert outcomes == ["deferred", "sending"]
+
+
+def dispatch_of(members, count: int) -> Dispatch:
+    """A dispatch of a new message to ``count`` new contacts, in batches of two, not planned yet."""
+    for _ in range(count):
+        members()
+    message = MessageFactory(channels=["email"], segments=[members.segment], deliver_until=aware(2036, 1, 1))
+    return Dispatch.objects.create(message=message, deliver_until=message.deliver_until, batch_size=2)
+
+
+def held(function, gate: Gate):
+    """``function`` in a transaction kept open (its locks held) until the gate opens."""
+
+    def run():
+        with transaction.atomic():
+            result = function()
+            gate.stop_here()
+        return result
+
+    return run
+
+
+def race(first, second) -> tuple[Racer, Racer]:
+    """``first`` holds its transaction open until ``second`` has committed or waits on a lock."""
+    gate = Gate()
+    one = Racer(held(first, gate), "first").begin()
+    wait_until(gate.reached.is_set, "the first to get there")
+    two = Racer(second, "second").begin()
+    wait_until(two.finished_or_waiting, "the second to commit or to wait")
+    gate.open()
+    one.finish()
+    two.finish()
+    assert one.error is None and two.error is None, (one.error, two.error)
+    return one, two
+
+
+def test_a_dispatch_planned_twice_at_once_gets_its_batches_once(members):
+    # A redelivered planning task and the sweep's may run together.
+    dispatch = dispatch_of(members, 4)
+    one, two = race(
+        lambda: services.dispatch_plan(dispatch_id=dispatch.pk), lambda: services.dispatch_plan(dispatch_id=dispatch.pk)
+    )
+    assert dispatch.batches.count() == 2, "the recipients were split into batches twice"
+    assert sorted(two.result) == sorted(one.result)
+
+
+def test_the_last_two_batches_finishing_at_once_mark_the_dispatch_done(members):
+    dispatch = dispatch_of(members, 4)
+    first, second = services.dispatch_plan(dispatch_id=dispatch.pk)
+    race(lambda: services.batch_finish(batch_id=first), lambda: services.batch_finish(batch_id=second))
+    dispatch.refresh_from_db()
+    assert dispatch.status == Dispatch.Status.DONE, "every batch is done but the dispatch still runs"
