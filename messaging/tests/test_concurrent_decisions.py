@@ -123,3 +123,18 @@ def test_the_last_two_batches_finishing_at_once_mark_the_dispatch_done(members):
     race(lambda: services.batch_finish(batch_id=first), lambda: services.batch_finish(batch_id=second))
     dispatch.refresh_from_db()
     assert dispatch.status == Dispatch.Status.DONE, "every batch is done but the dispatch still runs"
+
+
+def test_a_deferred_send_cancelled_while_it_is_re_decided_stays_cancelled(members, email):
+    contact = members(time_zone="UTC")
+    contact_services.channel_pause_set(
+        contact=contact, channel=email, pause_from=datetime.date(2026, 3, 1), pause_to=datetime.date(2026, 3, 4),
+        source="system",
+    )
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    dispatch = run_dispatch(message, now=aware(2026, 3, 3, 12, 0))
+    assert send_of(message, contact).outcome == "deferred"
+
+    # Staff cancel first; the sweep has already picked the send as due and waits for its row.
+    race(lambda: services.deferred_cancel(dispatch=dispatch), lambda: services.deferred_process(now=NOW))
+    assert send_of(message, contact).outcome == "cancelled", "a cancelled send was re-decided and is going out"
