@@ -1,45 +1,95 @@
 """Two saves of one contact's preferences at the same moment, on real PostgreSQL transactions:
 the history still tells the true story (each row's old value is the previous row's new value)."""
 
+import datetime
 import threading
+from dataclasses import dataclass
+from typing import Callable
 
 import pytest
 
-from contacts.models import ChannelPreference, PreferenceChange
-from contacts.services import channel_frequency_set, contact_preferences_update
+from contacts.models import PreferenceChange
+from contacts.services import (
+    category_subscribe,
+    category_unsubscribe,
+    channel_frequency_set,
+    channel_pause_set,
+    contact_preferences_update,
+)
+from contacts.services import categories as category_services
 from contacts.services import channels as channel_services
 
 from .concurrency import Gate, Racer, wait_until
+from .factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def frequency_by_service(contact, channel, number, unit):
-    channel_frequency_set(contact=contact, channel=channel, number=number, unit=unit, source="api:crm")
+@dataclass
+class Change:
+    """Two concurrent saves of one kind, and the service step right after the old value is read."""
+
+    kind: str
+    first: Callable
+    second: Callable
+    read_step: tuple  # (module, name) of the function called once the old value is in hand
+    before: Callable = lambda contact, email, category: None
 
 
-def frequency_by_modal(contact, channel, number, unit):
-    data = {"channels": {channel.slug: {"frequency": {"number": number, "unit": unit}}}}
-    contact_preferences_update(contact=contact, data=data, source="staff:alice")
+def frequency(number, unit):
+    return lambda contact, email, category: channel_frequency_set(
+        contact=contact, channel=email, number=number, unit=unit, source="api:crm"
+    )
 
 
-@pytest.mark.parametrize("save", [frequency_by_service, frequency_by_modal], ids=["service", "modal"])
-def test_two_concurrent_saves_leave_a_history_whose_old_values_chain(contact, email, monkeypatch, save):
-    channel_frequency_set(contact=contact, channel=email, number=1, unit="day", source="system")
+def frequency_in_modal(number, unit):
+    data = {"channels": {"email": {"frequency": {"number": number, "unit": unit}}}}
+    return lambda contact, email, category: contact_preferences_update(contact=contact, data=data, source="staff:alice")
+
+
+def pause(day):
+    return lambda contact, email, category: channel_pause_set(
+        contact=contact, channel=email, pause_from=datetime.date(2026, 3, day), pause_to=datetime.date(2026, 3, 20),
+        source="public_page",
+    )
+
+
+def subscribe(contact, email, category):
+    category_subscribe(contact=contact, category=category, source="public_page")
+
+
+CHANGES = {
+    "frequency": Change("frequency", frequency(3, "week"), frequency(2, "day"),
+                        (channel_services, "_preference_for_update"), before=frequency(1, "day")),
+    "frequency-modal": Change("frequency", frequency_in_modal(3, "week"), frequency_in_modal(2, "day"),
+                              (channel_services, "_preference_for_update"), before=frequency(1, "day")),
+    "pause": Change("pause", pause(2), pause(3), (channel_services, "_preference_for_update"), before=pause(1)),
+    "category": Change(
+        "category", subscribe, subscribe, (category_services, "category_receives"),
+        before=lambda contact, email, category: category_unsubscribe(contact=contact, category=category, source="system"),
+    ),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
+def test_two_concurrent_saves_leave_a_history_whose_old_values_chain(contact, email, monkeypatch, change):
+    category = CategoryFactory()
+    change.before(contact, email, category)
     first_stops = Gate()
-    read_preference = channel_services._preference_for_update
+    module, name = change.read_step
+    step = getattr(module, name)
 
-    def read_then_maybe_stop(*args, **kwargs):
-        pref = read_preference(*args, **kwargs)
-        # The first save stops after reading the old value, its transaction (and locks) open.
+    def step_then_maybe_stop(*args, **kwargs):
+        result = step(*args, **kwargs)
+        # The first save stops once it has read the old value, its transaction (and locks) open.
         if threading.current_thread().name == "first":
             first_stops.stop_here()
-        return pref
+        return result
 
-    monkeypatch.setattr(channel_services, "_preference_for_update", read_then_maybe_stop)
-    first = Racer(lambda: save(contact, email, 3, "week"), "first").begin()
+    monkeypatch.setattr(module, name, step_then_maybe_stop)
+    first = Racer(lambda: change.first(contact, email, category), "first").begin()
     wait_until(first_stops.reached.is_set, "the first save to read the old value")
-    second = Racer(lambda: save(contact, email, 2, "day"), "second").begin()
+    second = Racer(lambda: change.second(contact, email, category), "second").begin()
     # Without the contact lock the second save reads the same old value and commits.
     wait_until(second.finished_or_waiting, "the second save to commit or to wait")
     first_stops.open()
@@ -48,11 +98,9 @@ def test_two_concurrent_saves_leave_a_history_whose_old_values_chain(contact, em
     assert first.error is None and second.error is None, (first.error, second.error)
 
     history = list(
-        PreferenceChange.objects.filter(contact=contact, kind="frequency").order_by("created_at", "id")
+        PreferenceChange.objects.filter(contact=contact, kind=change.kind).order_by("created_at", "id")
         .values_list("old_value", "new_value")
     )
-    assert len(history) == 3
+    assert history[0][0] is None
     for (_, previous_new), (old, _) in zip(history, history[1:]):
         assert old == previous_new, f"history does not chain: {history}"
-    pref = ChannelPreference.objects.get(contact=contact, channel=email)
-    assert history[-1][1] == {"number": pref.cap_number, "unit": pref.cap_unit}
