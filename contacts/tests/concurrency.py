@@ -3,8 +3,9 @@
 A ``Racer`` runs a function in a thread of its own, hence on a database connection of its own.
 A ``Gate`` stops one racer at a chosen point (inside its transaction, locks held); the test then
 lets another racer run until it either finishes (commits) or waits on a lock in PostgreSQL
-(``waits_on_lock``), and only then opens the gate. No sleeps decide the
-order: without the lock the second racer goes through, with it the second racer waits.
+(``waits_on_lock``), and only then opens the gate. No sleeps decide the order: without the
+lock the second racer goes through, with it the second racer waits. ``race`` does all of this
+for two functions, the first held in an outer transaction once it has run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 PATIENCE = 60  # seconds: a racer stuck longer than this is a deadlock in the test, not a slow machine
 
@@ -87,3 +88,31 @@ class Racer(threading.Thread):
     def finished_or_waiting(self) -> bool:
         """Whether this racer is done (committed or failed) or waits on a lock held by another."""
         return not self.is_alive() or waits_on_lock(self.pid)
+
+
+def held(function, gate: Gate):
+    """``function`` in a transaction kept open (its locks held) until the gate opens."""
+
+    def run():
+        with transaction.atomic():
+            result = function()
+            gate.stop_here()
+        return result
+
+    return run
+
+
+def race(first, second, *, second_may_fail: bool = False) -> tuple[Racer, Racer]:
+    """``first`` holds its transaction open until ``second`` has committed or waits on a lock;
+    then both finish. The first must succeed; the second too unless ``second_may_fail``."""
+    gate = Gate()
+    one = Racer(held(first, gate), "first").begin()
+    wait_until(gate.reached.is_set, "the first to get there")
+    two = Racer(second, "second").begin()
+    wait_until(two.finished_or_waiting, "the second to commit or to wait")
+    gate.open()
+    one.finish()
+    two.finish()
+    assert one.error is None, one.error
+    assert second_may_fail or two.error is None, two.error
+    return one, two

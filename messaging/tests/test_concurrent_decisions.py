@@ -1,13 +1,13 @@
-"""Decisions for one contact made at the same moment in two real PostgreSQL transactions: a deferred
-send re-decided while a batch of another message decides the same contact. Caps hold."""
+"""Two steps of the dispatch engine at the same moment, in two real PostgreSQL transactions: the
+first holds its transaction open until the second has committed or waits for a lock. Caps hold,
+a dispatch is planned once and finishes, a cancel is not overwritten."""
 
 import datetime
 
 import pytest
-from django.db import transaction
 
 from contacts import services as contact_services
-from contacts.tests.concurrency import Gate, Racer, wait_until
+from contacts.tests.concurrency import race
 from messaging import services
 from messaging.models import Dispatch, Send
 
@@ -18,19 +18,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 NOW = aware(2026, 3, 5, 12, 0)
 LATER = aware(2026, 3, 5, 13, 1)  # the send made yesterday at 13:00 has left the one-day window
-
-
-def deferred_process_held(gate: Gate) -> None:
-    """The re-evaluation, its transaction kept open (locks held) until the gate opens."""
-    with transaction.atomic():
-        assert services.deferred_process(now=LATER).outcomes == {"sending": 1}
-        gate.stop_here()
-
-
-def batch_decide_held(batch, gate: Gate) -> None:
-    with transaction.atomic():
-        services.batch_decide(batch=batch, now=LATER)
-        gate.stop_here()
 
 
 @pytest.mark.parametrize("first", ["re-evaluation", "batch"])
@@ -47,23 +34,13 @@ def test_a_deferred_send_re_decided_while_another_message_decides_the_contact_ke
     (batch_id,) = services.dispatch_plan(dispatch_id=dispatch.pk)
     batch = services.batch_claim(batch_id=batch_id)
 
-    gate = Gate()
     steps = {
-        "re-evaluation": lambda: deferred_process_held(gate),
+        "re-evaluation": lambda: services.deferred_process(now=LATER),
         "batch": lambda: services.batch_decide(batch=batch, now=LATER),
     }
-    if first == "batch":
-        steps = {"batch": lambda: batch_decide_held(batch, gate), "re-evaluation": lambda: services.deferred_process(now=LATER)}
-    second_name = next(name for name in steps if name != first)
-    one = Racer(steps[first], first).begin()
-    wait_until(gate.reached.is_set, f"the {first} to decide")
-    two = Racer(steps[second_name], second_name).begin()
-    # Without the contact locks the second decision does not see the first one's send and commits.
-    wait_until(two.finished_or_waiting, f"the {second_name} to finish or to wait")
-    gate.open()
-    one.finish()
-    two.finish()
-    assert one.error is None and two.error is None, (one.error, two.error)
+    # The first decides and holds its transaction open; without the contact locks the second does
+    # not see the first one's send and commits.
+    race(steps[first], next(step for name, step in steps.items() if name != first))
 
     counted = Send.objects.filter(
         contact=contact, channel=email, outcome__in=["sending", "sent"], sent_at__gt=LATER - datetime.timedelta(days=1)
@@ -79,32 +56,6 @@ def dispatch_of(members, count: int) -> Dispatch:
         members()
     message = MessageFactory(channels=["email"], segments=[members.segment], deliver_until=aware(2036, 1, 1))
     return Dispatch.objects.create(message=message, deliver_until=message.deliver_until, batch_size=2)
-
-
-def held(function, gate: Gate):
-    """``function`` in a transaction kept open (its locks held) until the gate opens."""
-
-    def run():
-        with transaction.atomic():
-            result = function()
-            gate.stop_here()
-        return result
-
-    return run
-
-
-def race(first, second) -> tuple[Racer, Racer]:
-    """``first`` holds its transaction open until ``second`` has committed or waits on a lock."""
-    gate = Gate()
-    one = Racer(held(first, gate), "first").begin()
-    wait_until(gate.reached.is_set, "the first to get there")
-    two = Racer(second, "second").begin()
-    wait_until(two.finished_or_waiting, "the second to commit or to wait")
-    gate.open()
-    one.finish()
-    two.finish()
-    assert one.error is None and two.error is None, (one.error, two.error)
-    return one, two
 
 
 def test_a_dispatch_planned_twice_at_once_gets_its_batches_once(members):

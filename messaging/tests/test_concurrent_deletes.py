@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from contacts import services as contact_services
 from contacts.models import Channel, Contact
-from contacts.tests.concurrency import Gate, Racer, wait_until
+from contacts.tests.concurrency import race
 from messaging import services
 from messaging.models import Dispatch, Message, MessageVersion, Send
 
@@ -70,22 +70,8 @@ def channel_delete(push) -> None:
 @pytest.mark.parametrize("deciding", [batch_deciding, re_evaluation_moving_to_push], ids=["batch", "re-evaluation"])
 def test_a_channel_deleted_while_sends_to_it_are_decided_is_refused_and_leaves_no_orphan_send(members, push, deciding):
     decide = deciding(members, push)
-    gate = Gate()
-
-    def decide_held():
-        with transaction.atomic():
-            decide()
-            gate.stop_here()
-
-    decider = Racer(decide_held, "decider").begin()
-    wait_until(gate.reached.is_set, "the sends to be decided")
-    staff = Racer(lambda: channel_delete(push), "staff").begin()
     # Without the key-share lock the delete sees no send on the channel yet, and commits.
-    wait_until(staff.finished_or_waiting, "the delete to commit or to wait")
-    gate.open()
-    decider.finish()
-    staff.finish()
-    assert decider.error is None, decider.error
+    _, staff = race(decide, lambda: channel_delete(push), second_may_fail=True)
 
     assert Send.objects.filter(channel_id=push.pk, outcome__in=["sending", "sent"]).count() == 1
     assert Channel.objects.filter(pk=push.pk).exists(), "a send points at a deleted channel"
@@ -95,21 +81,7 @@ def test_a_channel_deleted_while_sends_to_it_are_decided_is_refused_and_leaves_n
 def test_a_message_deleted_while_its_batch_decides_is_refused_and_leaves_no_orphan_send(members, push):
     decide = batch_deciding(members, push)
     message_id = Dispatch.objects.get().message_id
-    gate = Gate()
-
-    def decide_held():
-        with transaction.atomic():
-            decide()
-            gate.stop_here()
-
-    decider = Racer(decide_held, "decider").begin()
-    wait_until(gate.reached.is_set, "the sends to be decided")
-    staff = Racer(lambda: Message.objects.filter(pk=message_id).delete(), "staff").begin()
-    wait_until(staff.finished_or_waiting, "the delete to commit or to wait")
-    gate.open()
-    decider.finish()
-    staff.finish()
-    assert decider.error is None, decider.error
+    _, staff = race(decide, lambda: Message.objects.filter(pk=message_id).delete(), second_may_fail=True)
 
     assert Send.objects.filter(message_id=message_id).count() == 1
     assert Message.objects.filter(pk=message_id).exists(), "a send points at a deleted message"
