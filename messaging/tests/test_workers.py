@@ -12,7 +12,7 @@ from django.utils import timezone
 from contacts.models import Channel, Contact, SegmentMembership
 from contacts.tests.factories import SegmentFactory
 from messaging import services
-from messaging.models import Dispatch, OutboxMessage, Send
+from messaging.models import Dispatch, DispatchBatch, OutboxMessage, Send
 from messaging.tasks import dispatch_plan_task, process_deferred
 
 from .factories import MessageFactory
@@ -38,7 +38,12 @@ def wait_until_done(dispatches, timeout: float = 240) -> None:
         if not Dispatch.objects.filter(pk__in=ids).exclude(status=Dispatch.Status.DONE).exists():
             return
         time.sleep(0.2)
-    raise AssertionError("the dispatches did not finish")
+    batches = DispatchBatch.objects.filter(dispatch_id__in=ids).values("status").annotate(n=Count("id"))
+    sends = Send.objects.filter(dispatch_id__in=ids).values("outcome").annotate(n=Count("id"))
+    raise AssertionError(
+        f"the dispatches did not finish: batches {sorted((r['status'], r['n']) for r in batches)}, "
+        f"sends {sorted((r['outcome'], r['n']) for r in sends)}"
+    )
 
 
 def test_concurrent_workers_dispatching_several_messages_never_exceed_a_cap(celery_workers):
