@@ -119,6 +119,8 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         # How often a worker looks for such tasks: every 10 s (Kombu's tick), sooner for short timeouts.
         "unacked_restore_interval": max(1, min(10, _visibility_timeout // 5)),
         "unacked_restore_throttle": 1,
+        # A worker killed while giving tasks back holds that lock until it expires: no longer than the timeout.
+        "unacked_mutex_expire": min(300, _visibility_timeout),
     }
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_SERIALIZER = "json"
