@@ -38,11 +38,17 @@ def worker_environment(queue: str) -> dict[str, str]:
 
 
 class WorkerProcesses:
-    """Real Celery worker processes, consuming a queue of their own on the test Redis broker."""
+    """Real Celery worker processes, consuming a queue of their own on the test Redis broker.
+
+    Before the first ``start()`` a test may set ``broker_url`` (RabbitMQ) and add variables to
+    ``environment`` (a short visibility timeout); it then sends tasks with ``send()``.
+    """
 
     def __init__(self, queue: str):
         self.queue = queue
         self.processes: list[subprocess.Popen] = []
+        self.broker_url: str = settings.CELERY_BROKER_URL
+        self.environment: dict[str, str] = {}
 
     def start(self, *, concurrency: int = 1, pool: str = "prefork") -> subprocess.Popen:
         name = f"w{len(self.processes)}-{self.queue}@%h"
@@ -51,7 +57,7 @@ class WorkerProcesses:
              "-n", name, "-c", str(concurrency), "-P", pool, "--without-gossip", "--without-mingle",
              "--without-heartbeat", "-l", "WARNING"],
             cwd=BASE_DIR,
-            env=worker_environment(self.queue),
+            env={**worker_environment(self.queue), "CELERY_BROKER_URL": self.broker_url, **self.environment},
             start_new_session=True,
         )
         self.processes.append(process)
@@ -59,16 +65,48 @@ class WorkerProcesses:
         return process
 
     def _wait_ready(self, process: subprocess.Popen, timeout: float = 60) -> None:
-        from preference_center.celery import app
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"worker exited with {process.returncode}")
-            replies = app.control.ping(timeout=0.5) or []
-            if any(self.queue in next(iter(reply)) for reply in replies):
+            if self._consumes():
                 return
         raise TimeoutError("worker did not answer within a minute")
+
+    def _consumes(self) -> bool:
+        from preference_center.celery import app
+
+        if self.broker_url == settings.CELERY_BROKER_URL:
+            replies = app.control.ping(timeout=0.5) or []
+            return any(self.queue in next(iter(reply)) for reply in replies)
+        # Another broker (RabbitMQ): remote control would answer on this process's own broker, so
+        # ask RabbitMQ whether the queue has a consumer. A fresh connection each time: asking about
+        # a queue not declared yet closes the channel.
+        with app.connection_for_write(self.broker_url) as broker:
+            try:
+                return broker.default_channel.queue_declare(self.queue, passive=True).consumer_count > 0
+            except broker.channel_errors:
+                time.sleep(0.2)
+                return False
+
+    def send(self, task, *args) -> None:
+        """Enqueue ``task(*args)`` on the workers' broker and queue."""
+        from preference_center.celery import app
+
+        with app.connection_for_write(self.broker_url) as broker:
+            task.apply_async(args, connection=broker, queue=self.queue)
+
+    def pool_children(self, process: subprocess.Popen) -> list[int]:
+        """The pids of a worker's pool processes (its children)."""
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended while we looked
+                continue
+            if int(fields[1]) == process.pid:
+                children.append(int(stat.parent.name))
+        return children
 
     def stop(self) -> None:
         for process in self.processes:
@@ -80,6 +118,11 @@ class WorkerProcesses:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if self.broker_url.startswith("amqp") and self.processes:
+            from preference_center.celery import app
+
+            with app.connection_for_write(self.broker_url) as broker:  # queues on RabbitMQ outlive the test
+                broker.default_channel.queue_delete(self.queue)
 
 
 @pytest.fixture

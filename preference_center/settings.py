@@ -141,6 +141,18 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for _folder in CELERY_BROKER_TRANSPORT_OPTIONS.values():
         Path(_folder).mkdir(parents=True, exist_ok=True)
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis cannot tell a dead worker from a slow one: a task taken and not acknowledged (acks_late)
+    # goes back to the queue once it has been out this long. Keep it above the longest task.
+    _visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility_timeout,
+        # How often a worker looks for such tasks: every 10 s (Kombu's tick), sooner for short timeouts.
+        "unacked_restore_interval": max(1, min(10, _visibility_timeout // 5)),
+        "unacked_restore_throttle": 1,
+        # A worker killed while giving tasks back holds that lock until it expires: no longer than the timeout.
+        "unacked_mutex_expire": min(300, _visibility_timeout),
+    }
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -16,8 +16,8 @@ from django.utils import timezone
 from contacts.models import Channel, Contact, SegmentMembership
 from contacts.tests.factories import SegmentFactory
 from messaging import services
-from messaging.models import Dispatch, Send
-from messaging.tasks import process_deferred
+from messaging.models import Dispatch, DispatchBatch, OutboxMessage, Send
+from messaging.tasks import dispatch_plan_task, process_deferred
 
 from .factories import MessageFactory
 from .test_delivery import free_port
@@ -43,7 +43,12 @@ def wait_until_done(dispatches, timeout: float = 240) -> None:
         if not Dispatch.objects.filter(pk__in=ids).exclude(status=Dispatch.Status.DONE).exists():
             return
         time.sleep(0.2)
-    raise AssertionError("the dispatches did not finish")
+    batches = DispatchBatch.objects.filter(dispatch_id__in=ids).values("status").annotate(n=Count("id"))
+    sends = Send.objects.filter(dispatch_id__in=ids).values("outcome").annotate(n=Count("id"))
+    raise AssertionError(
+        f"the dispatches did not finish: batches {sorted((r['status'], r['n']) for r in batches)}, "
+        f"sends {sorted((r['outcome'], r['n']) for r in sends)}"
+    )
 
 
 def test_concurrent_workers_dispatching_several_messages_never_exceed_a_cap(celery_workers):
@@ -128,3 +133,46 @@ def test_a_worker_killed_mid_dispatch_duplicates_at_most_its_connections_and_los
     expected = {f"<send-{pk}." for pk in sends.values_list("pk", flat=True)}
     assert {message_id.split(".")[0] + "." for message_id in received} == expected  # none lost
     assert sum(n - 1 for n in received.values()) <= 2  # at most the message in flight on each killed connection
+
+
+RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+@pytest.mark.parametrize("killed", ["worker", "pool"])
+def test_a_batch_whose_worker_was_killed_is_redelivered_by_the_broker_and_completes(celery_workers, broker, killed):
+    # No lease sweep runs here: only the broker giving the unacknowledged tasks back can finish the
+    # dispatch. A killed worker (all its processes) leaves its tasks unacknowledged (acks_late):
+    # RabbitMQ requeues them when the connection drops, Redis after the visibility timeout. A
+    # killed pool process is seen by its worker, which rejects its task back (reject_on_worker_lost).
+    if broker == "rabbitmq":
+        celery_workers.broker_url = RABBITMQ_URL
+    celery_workers.environment["CELERY_VISIBILITY_TIMEOUT_SECONDS"] = "5"
+    Channel.objects.filter(slug="email").update(backend="messaging.tests.backends.SlowRecordingBackend")
+    segment, contacts = segment_of(300)
+    message = MessageFactory(channels=["email"], segments=[segment])
+    first = celery_workers.start(concurrency=2)
+    dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=1), batch_size=15)
+    celery_workers.send(dispatch_plan_task, dispatch.pk)
+
+    deadline = time.monotonic() + 120
+    while not Send.objects.filter(dispatch=dispatch, outcome="sent").exists():
+        assert time.monotonic() < deadline, "the worker never started"
+        time.sleep(0.05)
+    if killed == "worker":
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        celery_workers.start(concurrency=2)
+    else:
+        for pid in celery_workers.pool_children(first):
+            os.kill(pid, signal.SIGKILL)
+    dispatch.refresh_from_db()
+    assert dispatch.status != Dispatch.Status.DONE, "the dispatch finished before the worker was killed"
+
+    wait_until_done([dispatch], timeout=120)
+    sends = Send.objects.filter(dispatch=dispatch)
+    assert sends.count() == len(contacts)
+    assert set(sends.values_list("outcome", flat=True)) == {"sent"}
+    delivered = OutboxMessage.objects.filter(send__dispatch=dispatch)
+    assert delivered.count() == len(contacts)
+    assert delivered.values("send").distinct().count() == len(contacts)
