@@ -174,5 +174,7 @@ def test_a_batch_whose_worker_was_killed_is_redelivered_by_the_broker_and_comple
     assert sends.count() == len(contacts)
     assert set(sends.values_list("outcome", flat=True)) == {"sent"}
     delivered = OutboxMessage.objects.filter(send__dispatch=dispatch)
-    assert delivered.count() == len(contacts)
-    assert delivered.values("send").distinct().count() == len(contacts)
+    assert delivered.values("send").distinct().count() == len(contacts)  # none lost
+    # This backend hands over outside the database transaction, like a provider: what was in
+    # flight on each of the 2 killed processes may be handed over again, nothing more.
+    assert delivered.count() - len(contacts) <= 2
