@@ -172,11 +172,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Preference Center <n
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
 
-# Dispatch: delivery attempts before a send is "failed", the first retry's delay (doubling after),
-# and how long a batch may stay claimed before the periodic sweep hands it to another worker.
+# Dispatch (the one home of these defaults; the modules read settings.X): delivery attempts before a
+# send is "failed", the first retry's delay (doubling after, with jitter, up to the maximum), how
+# long a batch or a send may stay claimed without a heartbeat before the periodic sweep hands it to
+# another worker, and how many sends one statement claims or re-decides at a time.
 MESSAGING_MAX_ATTEMPTS = env.int("MESSAGING_MAX_ATTEMPTS", default=5)
 MESSAGING_RETRY_BACKOFF_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_SECONDS", default=30)
+MESSAGING_RETRY_BACKOFF_MAX_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_MAX_SECONDS", default=3600)
 MESSAGING_BATCH_LEASE_SECONDS = env.int("MESSAGING_BATCH_LEASE_SECONDS", default=30)
+MESSAGING_CHUNK_SIZE = env.int("MESSAGING_CHUNK_SIZE", default=5000)
 
 # --- Delivery backend registry (docs/security.md "Admin") ----------------------------------------
 # The only classes a channel may name as its backend: checked when a channel is saved and again
