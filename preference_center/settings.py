@@ -2,7 +2,7 @@
 
 Defaults serve the embedded demo (SQLite, a file-system Celery broker): the product starts on a
 machine with neither PostgreSQL nor Redis. Production switches to PostgreSQL and Redis through
-variables only; docs/configuration.md lists every variable.
+variables only; the README's "Configuration" table lists every variable.
 """
 
 import ipaddress
@@ -15,10 +15,11 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
+# First, so that every variable below, VAR_DIR included, may come from .env (the environment wins).
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)
