@@ -157,7 +157,7 @@ class EmailBackend(ChannelBackend):
             "date": formatdate(localtime=False, usegmt=True),
             "domain": domain,
             "install": uuid.uuid5(uuid.NAMESPACE_DNS, domain).hex[:8],
-            "mailto": getattr(settings, "UNSUBSCRIBE_MAILTO", ""),
+            "mailto": settings.UNSUBSCRIBE_MAILTO,
             "list_id": f"{_header(message.name, 'List-Id')} <message-{message.pk}.{domain}>",
             "boundary": f"=_{secrets.token_hex(12)}".encode(),
         }
