@@ -315,7 +315,7 @@ class SlugFromNameMixin:
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["slug"].required = False
-        self.fields["slug"].help_text = _("Used in links and the API. Left empty, it is made from the name.")
+        self.fields["slug"].help_text = _("Used in links. Left empty, it is made from the name.")
 
     def clean(self):
         cleaned = super().clean()

@@ -6,6 +6,8 @@ row for the same (message, contact), which is what makes retries and redelivered
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -18,6 +20,8 @@ from .addresses import validate_sender
 
 # The public-page switches a message may override; None on the message means "the global setting".
 SWITCHES, SWITCH_TEXTS = PAGE_SWITCHES, PAGE_TEXTS
+# SPEC §3: a message without its own deadline is delivered until this long after dispatch.
+DELIVER_WITHIN = datetime.timedelta(days=7)
 
 
 class Message(models.Model):
@@ -76,6 +80,10 @@ class Message(models.Model):
         for name in SWITCH_TEXTS:
             effective[name] = getattr(self, name) or getattr(defaults, name)
         return effective
+
+    def deadline(self, now: datetime.datetime) -> datetime.datetime:
+        """When its deferred sends expire if it is dispatched at ``now``: its own deadline, else ``DELIVER_WITHIN``."""
+        return self.deliver_until or now + DELIVER_WITHIN
 
     def ordered_versions(self) -> list[MessageVersion]:
         return sorted(self.versions.select_related("channel"), key=lambda v: (v.position, v.channel_id))

@@ -5,24 +5,25 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Q
 
 from . import services
 from .services.deferred import (
     batch_lease,
-    batch_release,
     dispatches_planning_stalled,
-    sends_held_elsewhere,
     stalled_batches_claim,
     stalled_sends,
 )
 
-RETRY_BACKOFF = 30  # seconds, doubled on each retry
-
-
-def retry_countdown(retries: int) -> int:
-    base = getattr(settings, "MESSAGING_RETRY_BACKOFF_SECONDS", RETRY_BACKOFF)
-    return int(min(base * 2**retries, 3600))
+# A failed hand-over is tried again after MESSAGING_RETRY_BACKOFF_SECONDS, doubling each time up
+# to the maximum, jittered so that the retries of many batches do not arrive together. The number
+# of attempts is counted on the send rows (MESSAGING_MAX_ATTEMPTS), so the task retries for ever.
+DELIVERY_RETRIES = {
+    "autoretry_for": (services.DeliveryRetry,),
+    "retry_backoff": settings.MESSAGING_RETRY_BACKOFF_SECONDS,
+    "retry_backoff_max": settings.MESSAGING_RETRY_BACKOFF_MAX_SECONDS,
+    "retry_jitter": True,
+    "max_retries": None,
+}
 
 
 def lease_countdown() -> int:
@@ -38,37 +39,23 @@ def dispatch_plan_task(dispatch_id: int) -> int:
     return len(batch_ids)
 
 
-@shared_task(name="messaging.dispatch_batch", bind=True, acks_late=True, max_retries=None)
+@shared_task(name="messaging.dispatch_batch", bind=True, acks_late=True, **DELIVERY_RETRIES)
 def dispatch_batch_task(self, batch_id: int) -> dict:
     """Decide, then deliver, one batch; delivery errors are retried with backoff."""
-    batch = services.batch_claim(batch_id=batch_id)
-    if batch is None:
-        return {"done": True}
-    decided = services.batch_decide(batch=batch)
-    report = decided.handed_over
-    sends = Q(dispatch_id=batch.dispatch_id, contact_id__gte=batch.first_contact_id, contact_id__lte=batch.last_contact_id)
-    if not report.retry:
-        # Sends of backends that hand over after the decision, and any an earlier run left.
-        report.add(services.sends_deliver(sends=sends, batch_id=batch_id))
-    if report.retry:
-        batch_release(batch_id=batch_id)
-        raise self.retry(countdown=retry_countdown(self.request.retries))
-    if sends_held_elsewhere(sends=sends):
-        # Another deliverer holds some (a redelivered task, or a dead worker's lease): look again after the lease.
-        batch_release(batch_id=batch_id)
-        raise self.retry(countdown=lease_countdown())
-    services.batch_finish(batch_id=batch_id)
-    return {"decided": decided.decided, "delivered": report.delivered, "failed": report.failed}
+    try:
+        return services.batch_run(batch_id=batch_id)
+    except services.SendsHeldElsewhere:
+        # Not a failure: the holder's lease decides when to look again, not the backoff.
+        raise self.retry(countdown=lease_countdown()) from None
 
 
-@shared_task(name="messaging.deliver_sends", bind=True, acks_late=True, max_retries=None)
+@shared_task(name="messaging.deliver_sends", bind=True, acks_late=True, **DELIVERY_RETRIES)
 def deliver_sends_task(self, send_ids: list[int]) -> dict:
-    report = services.sends_deliver(sends=Q(pk__in=send_ids))
-    if report.retry:
-        raise self.retry(args=[report.retry], countdown=retry_countdown(self.request.retries))
-    if sends_held_elsewhere(sends=Q(pk__in=send_ids)):
-        raise self.retry(countdown=lease_countdown())
-    return {"delivered": report.delivered, "failed": report.failed}
+    """Deliver decided sends; delivery errors are retried with backoff."""
+    try:
+        return services.sends_deliver_now(send_ids=send_ids)
+    except services.SendsHeldElsewhere:
+        raise self.retry(countdown=lease_countdown()) from None
 
 
 DELIVERY_TASK_SIZE = 1000

@@ -15,21 +15,11 @@ from django.core import signing
 from django.urls import reverse
 
 SALT = "preference_center.messaging.send-link"
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 # What send_token() makes: a base-62 id, a dot, an unpadded base64url SHA-256 signature.
 TOKEN_RE = re.compile(r"(?<![0-9A-Za-z_-])[0-9A-Za-z]{1,12}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 HIDDEN_TOKEN = "[hidden]"
-
-
-def _b62(number: int) -> str:
-    digits = ""
-    while True:
-        number, rest = divmod(number, 62)
-        digits = _ALPHABET[rest] + digits
-        if not number:
-            return digits
 
 
 def _signer() -> signing.Signer:
@@ -38,7 +28,7 @@ def _signer() -> signing.Signer:
 
 def send_token(send_id: int) -> str:
     """The opaque token that names this send in public links."""
-    return _signer().sign(_b62(send_id))
+    return _signer().sign(signing.b62_encode(send_id))
 
 
 def send_id_from_token(token: str) -> int | None:
@@ -47,13 +37,11 @@ def send_id_from_token(token: str) -> int | None:
         value = _signer().unsign(token)
     except (signing.BadSignature, TypeError):
         return None
-    number = 0
-    for char in value:
-        index = _ALPHABET.find(char)
-        if index < 0:
-            return None
-        number = number * 62 + index
-    return number
+    try:
+        number = signing.b62_decode(value)
+    except (ValueError, IndexError):
+        return None
+    return number if number >= 0 else None
 
 
 def unsubscribe_url(token: str) -> str:

@@ -2,7 +2,7 @@
 
 Defaults serve the embedded demo (SQLite, a file-system Celery broker): the product starts on a
 machine with neither PostgreSQL nor Redis. Production switches to PostgreSQL and Redis through
-variables only; docs/configuration.md lists every variable.
+variables only; the README's "Configuration" table lists every variable.
 """
 
 import ipaddress
@@ -15,10 +15,11 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
+# First, so that every variable below, VAR_DIR included, may come from .env (the environment wins).
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -184,11 +185,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Preference Center <n
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
 
-# Dispatch: delivery attempts before a send is "failed", the first retry's delay (doubling after),
-# and how long a batch may stay claimed before the periodic sweep hands it to another worker.
+# Dispatch (the one home of these defaults; the modules read settings.X): delivery attempts before a
+# send is "failed", the first retry's delay (doubling after, with jitter, up to the maximum), how
+# long a batch or a send may stay claimed without a heartbeat before the periodic sweep hands it to
+# another worker, and how many sends one statement claims or re-decides at a time.
 MESSAGING_MAX_ATTEMPTS = env.int("MESSAGING_MAX_ATTEMPTS", default=5)
 MESSAGING_RETRY_BACKOFF_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_SECONDS", default=30)
+MESSAGING_RETRY_BACKOFF_MAX_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_MAX_SECONDS", default=3600)
 MESSAGING_BATCH_LEASE_SECONDS = env.int("MESSAGING_BATCH_LEASE_SECONDS", default=30)
+MESSAGING_CHUNK_SIZE = env.int("MESSAGING_CHUNK_SIZE", default=5000)
 
 # --- Delivery backend registry (docs/security.md "Admin") ----------------------------------------
 # The only classes a channel may name as its backend: checked when a channel is saved and again

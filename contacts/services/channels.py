@@ -108,7 +108,7 @@ def dnc_locked_message(dnc: DoNotContact) -> str:
 
 @transaction.atomic
 def channel_dnc_clear(*, contact: Contact, channel: Channel, source: Source | str) -> None:
-    """Lift any do-not-contact, bounces and complaints included: a deliberate staff (or API) action."""
+    """Lift any do-not-contact, bounces and complaints included: a deliberate staff action (or, to come, an API one)."""
     source = Source.of(source)
     if source.kind not in {"staff", "api", "system"}:
         raise PermissionError(f"Source {source.label!r} may not clear a bounce or a complaint.")

@@ -1,4 +1,4 @@
-"""Apply a whole set of preferences (the SPEC §6 shape) at once: the modal, the public page and the API."""
+"""Apply a whole set of preferences (the SPEC §6 shape) at once: the modal and the public page (and the REST API to come)."""
 
 from __future__ import annotations
 

@@ -2,61 +2,66 @@
 
 Building a full ``EmailMessage`` per contact costs more than the SMTP exchange itself; the
 message here is assembled once per batch as header and part templates, and each contact only
-fills in names, links and base64 bodies. Any Django email backend accepts the result (SMTP in
-production, the Outbox backend in the demo, locmem in tests).
+fills in names, links and base64 bodies. With Django's SMTP backend those bytes go to its open
+connection's ``sendmail`` as they are; any other Django email backend (the Outbox in the demo,
+locmem in tests, an ESP's) gets a ``PrebuiltEmail``, an ``EmailMessage`` whose ``message()`` (the
+method Django documents for subclasses to override) returns them parsed. Only public API is used;
+``messaging/tests/test_email_backend_contract.py`` fails if Django changes any of it.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import uuid
 from contextlib import contextmanager
+from email import message_from_bytes
 from email.header import Header
+from email.message import Message
 from email.utils import formataddr, formatdate
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
 from ..addresses import sender_parts
 from ..rendering import Delivery, MessageRenderer
 from . import ChannelBackend
 
 OUTBOX_EMAIL_BACKEND = "messaging.backends.outbox.OutboxEmailBackend"
+# An envelope address the SMTP connection may take as it is: printable ASCII, no space. Anything
+# else (an international domain, say) goes through Django's send_messages, which encodes it.
+PLAIN_ADDRESS = re.compile(r"[!-~]+\Z")
 
 
-class RawMessage:
-    """The already-encoded message, as Django's email backends read it."""
+class ParsedEmail(Message):
+    """The assembled bytes parsed back into a standard-library message. Django's backends ask its
+    bytes with a ``linesep`` (CRLF for SMTP); it renders them unchanged."""
 
-    def __init__(self, data: bytes):
-        self.data = data
+    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n", policy=None) -> bytes:
+        return super().as_bytes(unixfrom, policy=(policy or self.policy).clone(linesep=linesep))
 
-    def as_bytes(self, unixfrom: bool = False, linesep: str = "\r\n") -> bytes:
-        return self.data if linesep == "\r\n" else self.data.replace(b"\r\n", linesep.encode())
-
-    def as_string(self, unixfrom: bool = False, linesep: str = "\n") -> str:
-        return self.as_bytes(linesep=linesep).decode("utf-8")
-
-    def get_charset(self):
-        return None
+    def as_string(self, unixfrom: bool = False, maxheaderlen: int = 0, policy=None, linesep: str = "\n") -> str:
+        return super().as_string(unixfrom, maxheaderlen, policy=(policy or self.policy).clone(linesep=linesep))
 
 
-class PrebuiltEmail:
-    """Quacks like ``EmailMessage`` for ``send_messages``: sender, recipients, encoded message."""
-
-    encoding = "utf-8"
+class PrebuiltEmail(mail.EmailMessage):
+    """One contact's email, its MIME text already assembled (``data``, CRLF line ends)."""
 
     def __init__(self, *, send_id: int, from_email: str, to: str, data: bytes):
-        self.send_id, self.from_email, self.to, self.data = send_id, from_email, [to], data
-        self.cc, self.bcc = [], []
+        super().__init__(from_email=from_email, to=[to])
+        self.send_id, self.data = send_id, data
 
-    def recipients(self) -> list[str]:
-        return self.to
+    def message(self, **kwargs):
+        """The assembled text, parsed: what every Django email backend reads."""
+        return message_from_bytes(self.data, _class=ParsedEmail)
 
-    def message(self) -> RawMessage:
-        return RawMessage(self.data)
+    @property
+    def plain_envelope(self) -> bool:
+        return all(PLAIN_ADDRESS.match(address) for address in (self.from_email, *self.to))
 
 
 def _header(value: str, name: str) -> str:
@@ -152,7 +157,7 @@ class EmailBackend(ChannelBackend):
             "date": formatdate(localtime=False, usegmt=True),
             "domain": domain,
             "install": uuid.uuid5(uuid.NAMESPACE_DNS, domain).hex[:8],
-            "mailto": getattr(settings, "UNSUBSCRIBE_MAILTO", ""),
+            "mailto": settings.UNSUBSCRIBE_MAILTO,
             "list_id": f"{_header(message.name, 'List-Id')} <message-{message.pk}.{domain}>",
             "boundary": f"=_{secrets.token_hex(12)}".encode(),
         }
@@ -177,11 +182,11 @@ class EmailBackend(ChannelBackend):
                         errors[delivery.send_id] = f"Could not build the email: {error}"
                         continue
                     try:
-                        if connection.send_messages([email]) != 1:  # Django's SMTP backend: 0 when it could not connect
+                        if not _send(connection, email):
                             errors[email.send_id] = "The email backend did not accept the message."
                     except Exception as error:  # noqa: BLE001 - any backend error is this send's error
                         errors[email.send_id] = f"{type(error).__name__}: {error}"[:1000]
-                        if not _still_connected(connection):
+                        if isinstance(connection, SMTPBackend) and not _still_connected(connection):
                             connection.close()
                             connection.open()
                 return errors
@@ -189,13 +194,20 @@ class EmailBackend(ChannelBackend):
             yield hand_over
 
 
-def _still_connected(connection) -> bool:
-    smtp = getattr(connection, "connection", True)
-    if smtp is None:
-        return False
-    if smtp is True:
+def _send(connection, email: PrebuiltEmail) -> bool:
+    """Hand one email to the backend; whether it accepted it (an SMTP refusal raises)."""
+    if isinstance(connection, SMTPBackend) and email.plain_envelope:
+        connection.open()  # no-op while open; Django's own send_messages does the same first
+        connection.connection.sendmail(email.from_email, email.to, email.data)
         return True
+    # Django's SMTP backend answers 0 when it could not connect.
+    return connection.send_messages([email]) == 1
+
+
+def _still_connected(connection: SMTPBackend) -> bool:
+    if connection.connection is None:
+        return False
     try:
-        return smtp.noop()[0] == 250
+        return connection.connection.noop()[0] == 250
     except Exception:  # noqa: BLE001
         return False

@@ -1,6 +1,14 @@
 """The write path of messaging: dispatching, delivering, the deferral queue, archiving messages."""
 
-from .deferred import DeferredReport, deferred_cancel, deferred_process
+from .deferred import (
+    DeferredReport,
+    DeliveryRetry,
+    SendsHeldElsewhere,
+    batch_run,
+    deferred_cancel,
+    deferred_process,
+    sends_deliver_now,
+)
 from .delivery import DeliveryReport, sends_deliver
 from .dispatch import (
     BatchReport,
@@ -18,11 +26,14 @@ __all__ = [
     "BatchReport",
     "DeferredReport",
     "DeliveryReport",
+    "DeliveryRetry",
     "DispatchInvalid",
     "MessageHasSends",
+    "SendsHeldElsewhere",
     "batch_claim",
     "batch_decide",
     "batch_finish",
+    "batch_run",
     "deferred_cancel",
     "deferred_process",
     "dispatch_create",
@@ -31,4 +42,5 @@ __all__ = [
     "message_delete",
     "message_recipient_count",
     "sends_deliver",
+    "sends_deliver_now",
 ]

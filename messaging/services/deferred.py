@@ -6,6 +6,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -15,10 +16,25 @@ from messaging.decision import decide, message_plan
 from messaging.decision.inputs import contact_facts
 from messaging.models import BatchStatus, Dispatch, DispatchBatch, Send
 
-from .delivery import delivery_lease
-from .dispatch import DECISION_FAILED, PARENTS_LOCK_SQL, in_halves_on_bad_data, logger
+from .delivery import delivery_lease, sends_deliver
+from .dispatch import (
+    DECISION_FAILED,
+    PARENTS_LOCK_SQL,
+    batch_claim,
+    batch_decide,
+    batch_finish,
+    in_halves_on_bad_data,
+    logger,
+)
 
-CHUNK = 5000
+
+class DeliveryRetry(Exception):
+    """Some sends were not handed over and have attempts left: the task is retried with backoff."""
+
+
+class SendsHeldElsewhere(Exception):
+    """Another deliverer holds some of the sends (a redelivered task, or a dead worker's lease not
+    yet run out): the work is looked at again once that lease has run out."""
 
 
 @dataclass
@@ -47,14 +63,16 @@ LOCK_SQL = f"""
 """
 
 
-def deferred_process(*, now: datetime.datetime | None = None, chunk: int = CHUNK) -> DeferredReport:
+def deferred_process(*, now: datetime.datetime | None = None, chunk: int | None = None) -> DeferredReport:
     """Run the whole decision again for every deferred send that is due (SPEC §3 step 6).
 
     Preferences are read as they are now: an unsubscribe during the deferral skips the send, a
     lifted pause sends it, and past ``deliver_until`` it expires. Sends that become ``sending``
-    are returned for delivery. Each due send is looked at once per call.
+    are returned for delivery. Each due send is looked at once per call, ``chunk`` at a time
+    (``MESSAGING_CHUNK_SIZE``).
     """
     now = now or timezone.now()
+    chunk = chunk or settings.MESSAGING_CHUNK_SIZE
     report = DeferredReport()
     while True:
         due = list(
@@ -150,6 +168,45 @@ def deferred_cancel(*, send_ids: list[int] | None = None, dispatch: Dispatch | N
 
 def batch_lease() -> datetime.timedelta:
     return delivery_lease()
+
+
+def batch_run(*, batch_id: int) -> dict:
+    """Decide, then deliver, one batch, and finish it (SPEC §3).
+
+    A batch another worker holds, or already done, is left alone. A failed hand-over with
+    attempts left raises ``DeliveryRetry`` and sends held by another deliverer raise
+    ``SendsHeldElsewhere``; either way the batch goes back to the broker first (queued, not
+    stalled), and its retry decides nothing twice (sends are unique per message and contact).
+    """
+    batch = batch_claim(batch_id=batch_id)
+    if batch is None:
+        return {"done": True}
+    decided = batch_decide(batch=batch)
+    report = decided.handed_over
+    sends = Q(dispatch_id=batch.dispatch_id, contact_id__gte=batch.first_contact_id, contact_id__lte=batch.last_contact_id)
+    if not report.retry:
+        # Sends of backends that hand over after the decision, and any an earlier run left.
+        report.add(sends_deliver(sends=sends, batch_id=batch_id))
+    if report.retry:
+        batch_release(batch_id=batch_id)
+        raise DeliveryRetry(report.retry)
+    if sends_held_elsewhere(sends=sends):
+        batch_release(batch_id=batch_id)
+        raise SendsHeldElsewhere()
+    batch_finish(batch_id=batch_id)
+    return {"decided": decided.decided, "delivered": report.delivered, "failed": report.failed}
+
+
+def sends_deliver_now(*, send_ids: list[int]) -> dict:
+    """Deliver these decided sends (deferred ones now due, a dead worker's). A failed hand-over
+    with attempts left raises ``DeliveryRetry``; sends another deliverer holds raise
+    ``SendsHeldElsewhere``. Sends already recorded are not handed over again."""
+    report = sends_deliver(sends=Q(pk__in=send_ids))
+    if report.retry:
+        raise DeliveryRetry(report.retry)
+    if sends_held_elsewhere(sends=Q(pk__in=send_ids)):
+        raise SendsHeldElsewhere()
+    return {"delivered": report.delivered, "failed": report.failed}
 
 
 @transaction.atomic

@@ -20,10 +20,6 @@ from messaging.backends import backend_for
 from messaging.models import BatchStatus, DispatchBatch, Message, MessageVersion, Send
 from messaging.rendering import Delivery, MessageRenderer
 
-MAX_ATTEMPTS = 5
-CHUNK = 5000
-LEASE_SECONDS = 30
-
 
 @dataclass
 class DeliveryReport:
@@ -39,17 +35,13 @@ class DeliveryReport:
         self.retry += other.retry
 
 
-def max_attempts() -> int:
-    return getattr(settings, "MESSAGING_MAX_ATTEMPTS", MAX_ATTEMPTS)
-
-
 def delivery_lease() -> datetime.timedelta:
     """How long a claim on a batch or a send holds without being renewed (a worker renews it
     while it works; one that died lets go when it runs out)."""
-    return datetime.timedelta(seconds=getattr(settings, "MESSAGING_BATCH_LEASE_SECONDS", LEASE_SECONDS))
+    return datetime.timedelta(seconds=settings.MESSAGING_BATCH_LEASE_SECONDS)
 
 
-def sends_deliver(*, sends: Q, chunk: int = CHUNK, batch_id: int | None = None) -> DeliveryReport:
+def sends_deliver(*, sends: Q, chunk: int | None = None, batch_id: int | None = None) -> DeliveryReport:
     """Deliver every send matching ``sends`` that is decided (``sending``), chunk by chunk.
 
     No lock is held while a provider is spoken to. A chunk is claimed in a short transaction
@@ -58,8 +50,8 @@ def sends_deliver(*, sends: Q, chunk: int = CHUNK, batch_id: int | None = None) 
     the provider accepted it. A do-not-contact stored since the decision skips the send; one
     stored while the provider was receiving it marks it ``dnc_during_handover``. A crash
     re-sends at most the message in flight per connection. A delivery error keeps the send for a
-    retry, until ``MAX_ATTEMPTS`` makes it ``failed``. ``batch_id``: the batch whose lease the
-    heartbeat renews too.
+    retry, until ``MESSAGING_MAX_ATTEMPTS`` makes it ``failed``. ``chunk``: sends claimed at a time
+    (``MESSAGING_CHUNK_SIZE``). ``batch_id``: the batch whose lease the heartbeat renews too.
     """
     report = DeliveryReport()
     claim = DeliveryClaim(token=uuid.uuid4(), batch_id=batch_id)
@@ -113,7 +105,7 @@ CLAIM_SQL = f"""
 """
 
 
-def sends_claim(*, sends: Q, token: uuid.UUID, chunk: int = CHUNK) -> list[tuple]:
+def sends_claim(*, sends: Q, token: uuid.UUID, chunk: int | None = None) -> list[tuple]:
     """Take up to ``chunk`` decided sends nobody holds (or whose holder's lease ran out), in id
     order, for the deliverer ``token``; commits at once. Returns the claimed rows."""
     for _ in range(3):
@@ -121,7 +113,7 @@ def sends_claim(*, sends: Q, token: uuid.UUID, chunk: int = CHUNK) -> list[tuple
         stale = now - delivery_lease()
         claimable = Q(outcome=Send.Outcome.SENDING) & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
         # No lock in the subquery: a row another claimer takes meanwhile fails the outer re-check.
-        candidates = Send.objects.filter(sends & claimable).order_by("pk").values("pk")[:chunk]
+        candidates = Send.objects.filter(sends & claimable).order_by("pk").values("pk")[: chunk or settings.MESSAGING_CHUNK_SIZE]
         if connection.vendor == "postgresql":
             with transaction.atomic(), connection.cursor() as cursor:
                 ids_sql, ids_params = candidates.query.sql_with_params()
@@ -335,7 +327,7 @@ def _errors_record(errors: dict[int, str], attempts_by_send: dict[int, int], now
     """A failed hand-over keeps the send ``sending`` for a retry, until the last attempt fails it."""
     for send_id, error in errors.items():
         attempts = attempts_by_send[send_id] + 1
-        if attempts >= max_attempts():
+        if attempts >= settings.MESSAGING_MAX_ATTEMPTS:
             Send.objects.filter(pk=send_id).update(
                 outcome=Send.Outcome.FAILED, attempts=attempts, last_error=error, evaluated_at=now,
                 claim_token=None, claimed_at=None,

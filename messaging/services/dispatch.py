@@ -18,7 +18,6 @@ from messaging.models import BatchStatus, Dispatch, DispatchBatch, DispatchStatu
 
 from .delivery import DeliveryReport, decided_sends_hand_over
 
-DEFAULT_DELIVER_WITHIN = datetime.timedelta(days=7)
 DECISION_FAILED = "decision_failed"
 
 logger = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ def dispatch_create(*, message: Message, user=None, batch_size: int = 5000) -> D
     dispatch = Dispatch.objects.create(
         message=message,
         created_by=user,
-        deliver_until=message.deliver_until or timezone.now() + DEFAULT_DELIVER_WITHIN,
+        deliver_until=message.deadline(timezone.now()),
         batch_size=batch_size,
     )
     dispatch_plan_task.delay_on_commit(dispatch.pk)

@@ -244,3 +244,71 @@ def test_a_dead_workers_batch_is_resumed_within_a_minute_by_default(settings):
     lease = settings.MESSAGING_BATCH_LEASE_SECONDS
     sweep = settings.CELERY_BEAT_SCHEDULE["messaging.process_deferred"]["schedule"]
     assert lease + sweep <= 60
+
+
+
+class RefusingInbox:
+    """A provider that answers every email with a temporary error."""
+
+    async def handle_DATA(self, server, session, envelope):
+        return "421 try later"
+
+
+def batch_run_as_retry(batch_id: int, *, retries: int) -> Retry:
+    """Run the batch task as a worker's ``retries``-th retry would; the retry it schedules."""
+    dispatch_batch_task.push_request(id=str(uuid.uuid4()), args=[batch_id], kwargs={}, retries=retries,
+                                     is_eager=True, called_directly=False)
+    try:
+        dispatch_batch_task.run(batch_id)
+    except Retry as retry:
+        return retry
+    finally:
+        dispatch_batch_task.pop_request()
+    raise AssertionError("the task did not ask for a retry")
+
+
+@pytest.fixture
+def refused_batch(members, smtp_to):
+    smtp_to(RefusingInbox())
+    members()
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=1))
+    (batch_id,) = services.dispatch_plan(dispatch_id=dispatch.pk)
+    return batch_id
+
+
+def test_a_refused_batch_is_retried_after_a_backoff_that_grows_up_to_its_maximum(refused_batch, settings):
+    base, longest = settings.MESSAGING_RETRY_BACKOFF_SECONDS, settings.MESSAGING_RETRY_BACKOFF_MAX_SECONDS
+    for retries in range(settings.MESSAGING_MAX_ATTEMPTS - 1):
+        Send.objects.update(attempts=0)  # one failure each time; attempts are the rows' own count
+        retry = batch_run_as_retry(refused_batch, retries=retries)
+        assert 0 <= retry.when <= min(base * 2**retries, longest)
+    Send.objects.update(attempts=0)
+    assert 0 <= batch_run_as_retry(refused_batch, retries=20).when <= longest
+    send = Send.objects.get()
+    assert (send.outcome, send.attempts, send.last_error) == ("sending", 1, "SMTPDataError: (421, b'try later')")
+    assert DispatchBatch.objects.get(pk=refused_batch).claimed_at is None  # back with the broker, not stalled
+
+
+def test_the_retries_of_many_batches_are_spread_out_not_all_at_once(refused_batch):
+    delays = set()
+    for _ in range(8):
+        Send.objects.update(attempts=0)
+        delays.add(batch_run_as_retry(refused_batch, retries=5).when)
+    assert len(delays) > 1  # jittered: eight equal delays out of 961 possible would be a fluke
+
+
+def test_the_last_refused_attempt_fails_the_send_and_finishes_the_batch(refused_batch, settings):
+    Send.objects.update(attempts=settings.MESSAGING_MAX_ATTEMPTS - 1)
+    assert dispatch_batch_task.apply(args=[refused_batch]).state == "SUCCESS"
+    assert Send.objects.get().outcome == "failed"
+    assert DispatchBatch.objects.get(pk=refused_batch).status == "done"
+
+
+def test_a_deliverer_claims_as_many_sends_at_a_time_as_the_setting_says(members, settings):
+    settings.MESSAGING_CHUNK_SIZE = 2
+    for _ in range(3):
+        members()
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    dispatch = run_dispatch(message, now=timezone.now(), deliver=False)
+    assert len(sends_claim(sends=Q(dispatch=dispatch), token=uuid.uuid4())) == 2

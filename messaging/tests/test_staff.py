@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts import services as contact_services
 from contacts.tests.factories import UserFactory
@@ -137,3 +138,11 @@ def test_the_message_page_names_its_page_switches_in_words(client, marketer, mem
     message.save()
     html = client.get(message.get_absolute_url()).content.decode()
     assert "Show preferences" in html and "<s>Show segments</s>" in html and "show_preferences" not in html
+
+
+def test_a_message_without_a_deadline_is_delivered_until_seven_days_after_it_is_sent(members):
+    message = MessageFactory(channels=["email"], segments=[members.segment], deliver_until=None)
+    members()
+    before = timezone.now()
+    dispatch = services.dispatch_create(message=message)
+    assert before + datetime.timedelta(days=7) <= dispatch.deliver_until <= timezone.now() + datetime.timedelta(days=7)

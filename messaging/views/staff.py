@@ -123,7 +123,7 @@ def message_preview(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("contact", _("No contact with this id or email."))
         else:
             now = timezone.now()
-            plan = message_plan(message, deliver_until=message.deliver_until or now + timezone.timedelta(days=7))
+            plan = message_plan(message, deliver_until=message.deadline(now))
             try:
                 with transaction.atomic():
                     preview = preview_decision(plan, contact, now)

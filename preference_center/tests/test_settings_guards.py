@@ -93,3 +93,20 @@ def test_a_negative_proxy_count_stops_the_process(tmp_path):
 def test_a_proxy_network_that_does_not_parse_stops_the_process(tmp_path):
     result = import_settings(tmp_path, DEBUG="true", TRUSTED_PROXY_NETWORKS="10.0.0.0/8,nginx")
     assert result.returncode != 0 and "TRUSTED_PROXY_NETWORKS: 'nginx' is not an address or network" in result.stderr
+
+
+def test_var_dir_written_in_the_env_file_is_where_the_demo_keeps_its_files(tmp_path):
+    # The settings module as shipped, next to a .env of its own (the repository's .env is left alone).
+    project = tmp_path / "project"
+    (project / "preference_center").mkdir(parents=True)
+    (project / "preference_center" / "__init__.py").write_text("")
+    (project / "preference_center" / "settings.py").write_text((BASE_DIR / "preference_center" / "settings.py").read_text())
+    (project / ".env").write_text(f"VAR_DIR={tmp_path / 'from-env-file'}\n")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DEBUG": "true", "PYTHONPATH": str(project)}
+    result = subprocess.run(
+        [sys.executable, "-c", "from preference_center import settings; print(settings.DATABASES['default']['NAME'])"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(tmp_path / "from-env-file" / "preference_center.sqlite3")
+    assert (tmp_path / "from-env-file" / "celery-broker").is_dir()
