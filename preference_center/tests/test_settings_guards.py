@@ -1,6 +1,7 @@
 """Settings that must stop the process when they would make production unsafe (run in fresh interpreters)."""
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -10,19 +11,21 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 STRONG_KEY = secrets.token_urlsafe(50)
-# The README's production variables ("Running on PostgreSQL and Redis").
-PRODUCTION = {
-    "DATABASE_URL": "postgres://prefs@db.internal:5432/prefs",
-    "REDIS_URL": "redis://cache.internal:6379/0",
-    "ALLOWED_HOSTS": "prefs.example.com",
-    "SITE_URL": "https://prefs.example.com",
-    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-    "EMAIL_HOST": "smtp.internal",
-    "SECURE_SSL_REDIRECT": "true",
-    "SECURE_HSTS_SECONDS": "31536000",
-    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
-    "SECURE_HSTS_PRELOAD": "true",
-}
+README = (BASE_DIR / "README.md").read_text()
+
+
+def readme_exports(section: str) -> dict[str, str]:
+    """The variables a README section's shell block exports (the SECRET_KEY placeholder left out)."""
+    text = README.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    block = text.split("```sh\n", 1)[1].split("```", 1)[0]
+    pairs = [word.split("=", 1) for line in block.splitlines() if line.startswith("export ")
+             for word in line.split("#", 1)[0].split()[1:]]
+    return {name: value for name, value in pairs if value != "..."}
+
+
+# The README's production variables, read from the README itself so the two cannot drift apart.
+PRODUCTION = readme_exports("Running on PostgreSQL and Redis")
+BEHIND_A_PROXY = readme_exports("Running behind a proxy")
 
 
 def run(tmp_path, *args, **variables) -> subprocess.CompletedProcess:
@@ -78,6 +81,23 @@ def test_the_deploy_check_is_clean_with_the_readme_production_variables(tmp_path
     result = run(tmp_path, "manage.py", "check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=STRONG_KEY, **PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_the_deploy_check_is_clean_behind_the_readme_proxy_too(tmp_path):
+    assert {"DATABASE_URL", "SECURE_SSL_REDIRECT", "SITE_URL"} <= PRODUCTION.keys()
+    assert {"TRUSTED_PROXY_COUNT", "BEHIND_TLS_PROXY"} <= BEHIND_A_PROXY.keys()
+    result = run(tmp_path, "manage.py", "check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=STRONG_KEY,
+                 **PRODUCTION, **BEHIND_A_PROXY)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_the_readme_configuration_table_names_every_variable_the_settings_read():
+    settings_source = (BASE_DIR / "preference_center" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', settings_source))
+    table = README.split("## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    assert len(read) > 40
+    assert {name for name in read if f"`{name}`" not in table} == set()
 
 
 def test_the_retired_client_ip_variable_stops_the_process_with_its_replacement_named(tmp_path):
