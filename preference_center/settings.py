@@ -261,6 +261,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=1
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "preference_center.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "preference_center.lockout.locked_out"
+AXES_USERNAME_CALLABLE = "preference_center.lockout.attempted_username"
 # A successful log-in forgets that account's earlier failures (a typo a day never adds up).
 AXES_RESET_ON_SUCCESS = True
 # Keep a row per failed attempt (who, from where, when) for the admin, beyond the lock counters.

@@ -125,3 +125,11 @@ def client_class_login(user):
     other = Client()
     other.force_login(user)
     return other
+
+
+@pytest.mark.parametrize("login", [LOGIN, "/admin/login/"])
+def test_a_user_name_too_long_for_any_account_is_a_failed_log_in_not_an_error(client, login):
+    UserFactory(username="ana")
+    response = client.post(login, {"username": "x" * 300, "password": "wrong"}, REMOTE_ADDR="198.51.100.20")
+    assert response.status_code == 200 and "username" in response.text.lower()
+    assert AccessFailureLog.objects.get().username == "x" * 255
