@@ -12,7 +12,7 @@ from .dispatch import (
     dispatch_plan,
     message_recipient_count,
 )
-from .messages import MessageHasSends, message_archive, message_delete
+from .messages import MessageHasSends, message_archive, message_create, message_delete, message_update
 
 __all__ = [
     "BatchReport",
@@ -28,7 +28,9 @@ __all__ = [
     "dispatch_create",
     "dispatch_plan",
     "message_archive",
+    "message_create",
     "message_delete",
     "message_recipient_count",
+    "message_update",
     "sends_deliver",
 ]
