@@ -46,6 +46,8 @@ class MessageAdmin(admin.ModelAdmin):
             for version in formset.forms
             if version.cleaned_data and not version.cleaned_data.get("DELETE")
         ]
+        for formset in formsets:  # the admin's change message reads these; the audit row has the details
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         if change:
             message_update(message=form.instance, acting_user=request.user, values=values, versions=versions)
         else:
