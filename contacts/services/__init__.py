@@ -2,6 +2,8 @@
 
 Each function makes one change inside a transaction and appends its history row in the same
 transaction. Views, the admin, tasks and the API call these, never the models directly.
+Staff writes to categories, segments, settings and default caps take ``acting_user`` and append
+a staff audit row (``staff_audit``).
 """
 
 from .audit import Source
