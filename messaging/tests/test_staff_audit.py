@@ -149,3 +149,18 @@ def test_a_message_saved_in_the_admin_leaves_one_audit_row(client, members):
     assert response.status_code == 302
     (row,) = rows_of(message)
     assert (row.actor, row.changes) == ("root", {"name": ["Spring", "Summer"]})
+
+
+def test_a_message_added_in_the_admin_is_created_by_the_service(client, members, email):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    response = client.post(reverse("admin:messaging_message_add"), {
+        "name": "Spring", "segments": [members.segment.pk], "from_email": "",
+        "unsubscribe_text": "", "resubscribe_text": "", **{name: "" for name in SWITCHES},
+        "versions-TOTAL_FORMS": "1", "versions-INITIAL_FORMS": "0", "versions-MIN_NUM_FORMS": "0",
+        "versions-MAX_NUM_FORMS": "1000", "versions-0-channel": email.pk, "versions-0-position": "0",
+        "versions-0-subject": "Hi", "versions-0-text_body": "Hello", "versions-0-html_body": "",
+    })
+    message = Message.objects.get(name="Spring")
+    assert response.status_code == 302
+    assert message.versions.get().subject == "Hi"
+    assert [row.action for row in rows_of(message)] == ["created"]
