@@ -170,3 +170,21 @@ def test_the_database_refuses_to_delete_from_the_audit(alice):
     category_create(acting_user=alice, name="News", slug="news")
     with pytest.raises(InternalError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM contacts_staffchange")
+
+
+def test_a_default_cap_edited_in_the_admin_list_goes_through_its_service(client, alice, email, sms):
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    client.force_login(alice)
+    channels = list(Channel.objects.order_by("position", "pk"))
+    data = {"form-TOTAL_FORMS": str(len(channels)), "form-INITIAL_FORMS": str(len(channels)), "_save": "Save"}
+    for index, channel in enumerate(channels):
+        data.update({
+            f"form-{index}-id": channel.pk, f"form-{index}-position": channel.position,
+            f"form-{index}-default_cap_number": "2" if channel == email else "",
+            f"form-{index}-default_cap_unit": "day" if channel == email else "",
+        })
+    response = client.post(reverse("admin:contacts_channel_changelist"), data)
+    assert response.status_code == 302
+    row = only_row()
+    assert (row.subject_id, row.changes) == (email.pk, {"default_cap": [None, {"number": 2, "unit": "day"}]})
