@@ -64,7 +64,7 @@ def _audited(message: Message) -> dict[str, Any]:
     return values
 
 
-def _message_write(message: Message, values: dict[str, Any], versions: list[VersionValues]) -> None:
+def _message_write(message: Message, values: dict[str, Any], versions: list[VersionValues] | None) -> None:
     """Save what differs: changed fields, the segment set, and versions added, changed or removed (by channel)."""
     if unknown := values.keys() - {*MESSAGE_FIELDS, "segments"}:
         raise TypeError(f"message fields unknown: {sorted(unknown)}")
@@ -77,6 +77,8 @@ def _message_write(message: Message, values: dict[str, Any], versions: list[Vers
         message.save(update_fields=[*changed, "updated_at"])
     if "segments" in values and set(message.segments.all()) != set(values["segments"]):
         message.segments.set(values["segments"])
+    if versions is None:
+        return
     existing = {version.channel_id: version for version in message.versions.all()}
     wanted = {version["channel"].pk: version for version in versions}
     for channel_id, version in existing.items():
@@ -110,10 +112,10 @@ def message_create(*, acting_user, values: dict[str, Any], versions: list[Versio
 
 @transaction.atomic
 def message_update(
-    *, message: Message, acting_user, values: dict[str, Any], versions: list[VersionValues]
+    *, message: Message, acting_user, values: dict[str, Any], versions: list[VersionValues] | None = None
 ) -> Message:
     """Change a message and its versions: ``versions`` is the whole new set, one per channel
-    (a channel left out loses its version). Only what changed is saved; one audit row lists each
+    (a channel left out loses its version; ``None`` leaves the versions as they are). Only what changed is saved; one audit row lists each
     change (old → new), and an edit that changes nothing writes nothing."""
     locked = _locked(message)
     before = _audited(locked)

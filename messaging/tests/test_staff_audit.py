@@ -164,3 +164,10 @@ def test_a_message_added_in_the_admin_is_created_by_the_service(client, members,
     assert response.status_code == 302
     assert message.versions.get().subject == "Hi"
     assert [row.action for row in rows_of(message)] == ["created"]
+
+
+def test_updating_a_message_without_versions_keeps_them(marketer):
+    message = MessageFactory(name="Spring", channels=["email", "sms"])
+    services.message_update(message=message, acting_user=marketer, values={"name": "Summer"})
+    (row,) = rows_of(message)
+    assert row.changes == {"name": ["Spring", "Summer"]} and message.versions.count() == 2
