@@ -1,9 +1,12 @@
 """Staff writes on messages leave the staff audit: one row per change (old → new), shown on the message page."""
 
 import datetime
+import threading
+import time
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -11,7 +14,7 @@ from contacts import services as contact_services
 from contacts.models import StaffChange
 from contacts.tests.factories import UserFactory
 from messaging import services
-from messaging.models import Message, SWITCHES
+from messaging.models import SWITCHES, Message, Send
 
 from .conftest import run_dispatch
 from .factories import MessageFactory
@@ -171,3 +174,33 @@ def test_updating_a_message_without_versions_keeps_them(marketer):
     services.message_update(message=message, acting_user=marketer, values={"name": "Summer"})
     (row,) = rows_of(message)
     assert row.changes == {"name": ["Spring", "Summer"]} and message.versions.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sends_another_cancel_took_while_this_one_waited_are_not_counted(members, email):
+    paused(members(), email)
+    dispatch = run_dispatch(MessageFactory(channels=["email"], segments=[members.segment]), now=timezone.now())
+    send = dispatch.sends.get()
+    taken = threading.Event()
+
+    def cancel_elsewhere_and_commit_once_this_cancel_waits():
+        try:
+            with transaction.atomic():
+                Send.objects.filter(pk=send.pk).update(outcome=Send.Outcome.CANCELLED, reason="cancelled by staff:bo")
+                taken.set()
+                with connection.cursor() as cursor:
+                    for _ in range(1000):  # ordering only: commit once the other cancel waits on this row
+                        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                       "AND datname = current_database()")
+                        if cursor.fetchone()[0]:
+                            break
+                        time.sleep(0.01)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=cancel_elsewhere_and_commit_once_this_cancel_waits)
+    thread.start()
+    assert taken.wait(10)
+    assert services.deferred_cancel(dispatch=dispatch, acting_user=None) == 0
+    thread.join()
+    assert not StaffChange.objects.exists()
