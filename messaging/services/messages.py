@@ -117,7 +117,8 @@ def message_update(
     """Change a message and its versions: ``versions`` is the whole new set, one per channel
     (a channel left out loses its version; ``None`` leaves the versions as they are). Only what changed is saved; one audit row lists each
     change (old → new), and an edit that changes nothing writes nothing."""
-    locked = _locked(message)
+    # NO KEY UPDATE: edits wait for each other, not for a dispatch's key share on the message.
+    locked = Message.objects.select_for_update(no_key=True).get(pk=message.pk)
     before = _audited(locked)
     _message_write(locked, values, versions)
     staff_change_record(
