@@ -181,15 +181,25 @@ def test_sends_another_cancel_took_while_this_one_waited_are_not_counted(members
     paused(members(), email)
     dispatch = run_dispatch(MessageFactory(channels=["email"], segments=[members.segment]), now=timezone.now())
     send = dispatch.sends.get()
-    taken = threading.Event()
+    thread = commit_once_another_waits(
+        lambda: Send.objects.filter(pk=send.pk).update(outcome=Send.Outcome.CANCELLED, reason="cancelled by staff:bo"),
+    )
+    assert services.deferred_cancel(dispatch=dispatch, acting_user=None) == 0
+    thread.join()
+    assert not StaffChange.objects.exists()
 
-    def cancel_elsewhere_and_commit_once_this_cancel_waits():
+
+def commit_once_another_waits(work) -> threading.Thread:
+    """In a thread: run ``work`` in a transaction and commit only once another connection waits on a lock."""
+    started = threading.Event()
+
+    def run():
         try:
             with transaction.atomic():
-                Send.objects.filter(pk=send.pk).update(outcome=Send.Outcome.CANCELLED, reason="cancelled by staff:bo")
-                taken.set()
+                work()
+                started.set()
                 with connection.cursor() as cursor:
-                    for _ in range(1000):  # ordering only: commit once the other cancel waits on this row
+                    for _ in range(1000):  # ordering only, not timing: the other writer is blocked now
                         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                                        "AND datname = current_database()")
                         if cursor.fetchone()[0]:
@@ -198,9 +208,19 @@ def test_sends_another_cancel_took_while_this_one_waited_are_not_counted(members
         finally:
             connection.close()
 
-    thread = threading.Thread(target=cancel_elsewhere_and_commit_once_this_cancel_waits)
+    thread = threading.Thread(target=run)
     thread.start()
-    assert taken.wait(10)
-    assert services.deferred_cancel(dispatch=dispatch, acting_user=None) == 0
+    assert started.wait(10)
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_edits_at_once_each_record_the_value_the_other_left(members):
+    message = MessageFactory(name="Spring", channels=["email"])
+    first = UserFactory(username="ann")
+    thread = commit_once_another_waits(
+        lambda: services.message_update(message=message, acting_user=first, values={"name": "Summer"})
+    )
+    services.message_update(message=message, acting_user=None, values={"name": "Autumn"})
     thread.join()
-    assert not StaffChange.objects.exists()
+    assert [row.changes["name"] for row in rows_of(message)] == [["Spring", "Summer"], ["Summer", "Autumn"]]
