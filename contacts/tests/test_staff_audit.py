@@ -19,6 +19,7 @@ from contacts.services import (
     settings_update,
 )
 
+from .concurrency import commit_once_another_waits
 from .factories import CategoryFactory, SegmentFactory, UserFactory
 from .test_staff_views import editor, editor_client, settings_data, staff_user, viewer  # noqa: F401
 
@@ -188,3 +189,39 @@ def test_a_default_cap_edited_in_the_admin_list_goes_through_its_service(client,
     assert response.status_code == 302
     row = only_row()
     assert (row.subject_id, row.changes) == (email.pk, {"default_cap": [None, {"number": 2, "unit": "day"}]})
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("factory", "update"),
+    [
+        (CategoryFactory, lambda obj, user, name: category_update(category=obj, acting_user=user, name=name)),
+        (SegmentFactory, lambda obj, user, name: segment_update(segment=obj, acting_user=user, name=name)),
+    ],
+    ids=["category", "segment"],
+)
+def test_two_edits_at_once_each_record_the_value_the_other_left(factory, update):
+    obj = factory(name="A")
+    thread = commit_once_another_waits(lambda: update(obj, UserFactory(username="ann"), "B"))
+    update(obj, None, "C")
+    thread.join()
+    assert [row.changes["name"] for row in StaffChange.objects.order_by("id")] == [["A", "B"], ["B", "C"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_settings_saves_at_once_each_record_the_value_the_other_left(db):
+    PreferenceSettings.load()
+    thread = commit_once_another_waits(lambda: settings_update(acting_user=None, unsubscribe_text="B"))
+    settings_update(acting_user=None, unsubscribe_text="C")
+    thread.join()
+    assert [row.changes["unsubscribe_text"] for row in StaffChange.objects.order_by("id")] == [["", "B"], ["B", "C"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_default_cap_saves_at_once_each_record_the_cap_the_other_left(email):
+    thread = commit_once_another_waits(lambda: channel_default_cap_set(channel=email, number=2, unit="day", acting_user=None))
+    channel_default_cap_set(channel=email, number=3, unit="day", acting_user=None)
+    thread.join()
+    assert [row.changes["default_cap"][0] for row in StaffChange.objects.order_by("id")] == [
+        None, {"number": 2, "unit": "day"},
+    ]

@@ -1,17 +1,15 @@
 """Staff writes on messages leave the staff audit: one row per change (old → new), shown on the message page."""
 
 import datetime
-import threading
-import time
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from contacts import services as contact_services
 from contacts.models import StaffChange
+from contacts.tests.concurrency import commit_once_another_waits
 from contacts.tests.factories import UserFactory
 from messaging import services
 from messaging.models import SWITCHES, Message, Send
@@ -187,31 +185,6 @@ def test_sends_another_cancel_took_while_this_one_waited_are_not_counted(members
     assert services.deferred_cancel(dispatch=dispatch, acting_user=None) == 0
     thread.join()
     assert not StaffChange.objects.exists()
-
-
-def commit_once_another_waits(work) -> threading.Thread:
-    """In a thread: run ``work`` in a transaction and commit only once another connection waits on a lock."""
-    started = threading.Event()
-
-    def run():
-        try:
-            with transaction.atomic():
-                work()
-                started.set()
-                with connection.cursor() as cursor:
-                    for _ in range(1000):  # ordering only, not timing: the other writer is blocked now
-                        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                       "AND datname = current_database()")
-                        if cursor.fetchone()[0]:
-                            break
-                        time.sleep(0.01)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    assert started.wait(10)
-    return thread
 
 
 @pytest.mark.django_db(transaction=True)
