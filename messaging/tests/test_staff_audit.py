@@ -1,9 +1,11 @@
 """Staff writes on messages leave the staff audit: one row per change (old → new), shown on the message page."""
 
 import datetime
+import threading
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -197,3 +199,31 @@ def test_two_edits_at_once_each_record_the_value_the_other_left(members):
     services.message_update(message=message, acting_user=None, values={"name": "Autumn"})
     thread.join()
     assert [row.changes["name"] for row in rows_of(message)] == [["Spring", "Summer"], ["Summer", "Autumn"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_does_not_wait_for_a_dispatch_holding_the_message(members):
+    message = MessageFactory(name="Spring", channels=["email"])
+    held, release = threading.Event(), threading.Event()
+
+    def hold_like_a_dispatch():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SELECT id FROM {Message._meta.db_table} WHERE id = %s FOR KEY SHARE", [message.pk])
+                held.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold_like_a_dispatch)
+    thread.start()
+    assert held.wait(10)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '5s'")  # a wait would fail here instead of hanging
+            services.message_update(message=message, acting_user=None, values={"name": "Summer"})
+    finally:
+        release.set()
+        thread.join()
+    assert Message.objects.get(pk=message.pk).name == "Summer"
