@@ -14,22 +14,34 @@ from contacts.models import (
     PreferenceSettings,
     Segment,
     SegmentMembership,
+    StaffChange,
 )
 from contacts.services import (
+    ObjectInUse,
     PreferencesInvalid,
     Source,
+    category_create,
+    category_delete,
     category_subscribe,
     category_unsubscribe,
+    category_update,
+    channel_default_cap_set,
     channel_dnc_clear,
     channel_frequency_set,
     channel_pause_set,
     channel_unsubscribe,
     contact_preferred_channel_set,
     contact_save,
+    segment_create,
     segment_delete,
     segment_membership_add,
     segment_membership_remove,
+    segment_update,
+    settings_update,
 )
+from contacts.services.categories import CATEGORY_FIELDS
+from contacts.services.segments import SEGMENT_FIELDS
+from contacts.services.settings import SETTINGS_FIELDS
 from contacts.selectors import message_names_using
 
 
@@ -50,10 +62,55 @@ class ServiceWrittenAdmin(admin.ModelAdmin):
             self.delete_model(request, obj)
 
 
+class StaffAuditedAdmin(admin.ModelAdmin):
+    """Categories and segments are created, changed and deleted by their services, which leave the staff audit row."""
+
+    fields_written: tuple[str, ...] = ()
+    entity = ""
+
+    def save_model(self, request, obj, form, change):
+        values = {name: form.cleaned_data[name] for name in self.fields_written if name in form.cleaned_data}
+        if change:
+            services_of[f"{self.entity}_update"](**{self.entity: obj}, acting_user=request.user, **values)
+        else:
+            obj.pk = services_of[f"{self.entity}_create"](acting_user=request.user, **values).pk
+
+    def delete_model(self, request, obj):
+        try:
+            services_of[f"{self.entity}_delete"](**{self.entity: obj}, acting_user=request.user)
+        except ObjectInUse as refused:  # used since the confirmation page was shown
+            self.message_user(request, str(refused), messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+services_of = {
+    "category_create": category_create, "category_update": category_update, "category_delete": category_delete,
+    "segment_create": segment_create, "segment_update": segment_update, "segment_delete": segment_delete,
+}
+
+
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
+    """The default cap goes through ``channel_default_cap_set`` (its rule and its audit row); the rest saves as is."""
+
     list_display = ["name", "slug", "address_field", "backend", "default_cap_number", "default_cap_unit", "position"]
     list_editable = ["default_cap_number", "default_cap_unit", "position"]
+
+    def save_model(self, request, obj, form, change):
+        number, unit = obj.default_cap_number, obj.default_cap_unit
+        if change:
+            stored = Channel.objects.get(pk=obj.pk)
+            obj.default_cap_number, obj.default_cap_unit = stored.default_cap_number, stored.default_cap_unit
+            super().save_model(request, obj, form, change)
+            try:
+                channel_default_cap_set(channel=obj, number=number, unit=unit, acting_user=request.user)
+            except PreferencesInvalid as error:
+                messages.error(request, str(error))
+        else:
+            super().save_model(request, obj, form, change)
 
 
 @admin.register(Contact)
@@ -112,7 +169,8 @@ class ChannelPreferenceAdmin(ServiceWrittenAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(StaffAuditedAdmin):
+    fields_written, entity = CATEGORY_FIELDS, "category"
     list_display = ["name", "slug", "public", "opt_in", "created_at"]
     list_filter = ["public", "opt_in"]
     prepopulated_fields = {"slug": ["name"]}
@@ -139,7 +197,8 @@ class CategorySubscriptionAdmin(ServiceWrittenAdmin):
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(StaffAuditedAdmin):
+    fields_written, entity = SEGMENT_FIELDS, "segment"
     list_display = ["name", "slug", "public", "public_name", "created_at"]
     list_filter = ["public"]
     prepopulated_fields = {"slug": ["name"]}
@@ -153,9 +212,6 @@ class SegmentAdmin(admin.ModelAdmin):
             for obj in objs for name in message_names_using(obj)
         ]
         return deleted, counts, perms_needed, protected
-
-    def delete_model(self, request, obj):
-        segment_delete(segment=obj)
 
 
 @admin.register(SegmentMembership)
@@ -196,8 +252,35 @@ class PreferenceChangeAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(StaffChange)
+class StaffChangeAdmin(admin.ModelAdmin):
+    """The staff audit: read-only, append-only."""
+
+    list_display = ["created_at", "actor", "subject_type", "subject_label", "action", "changes"]
+    list_filter = ["subject_type", "action", "created_at"]
+    search_fields = ["actor", "subject_label"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(PreferenceSettings)
 class PreferenceSettingsAdmin(admin.ModelAdmin):
+    """Saved through ``settings_update``: only what changed, with its staff audit row."""
+
+    def save_model(self, request, obj, form, change):
+        settings_update(acting_user=request.user, **{
+            name: form.cleaned_data[name] for name in SETTINGS_FIELDS if name in form.cleaned_data
+        })
+        obj.pk = 1
+
     def has_add_permission(self, request):
         return not PreferenceSettings.objects.exists()
 

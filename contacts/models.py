@@ -409,6 +409,61 @@ class PreferenceChange(models.Model):
         raise TypeError("The preference history is append-only.")
 
 
+class StaffChangeQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The staff audit is append-only.")
+
+    def delete(self):
+        raise TypeError("The staff audit is append-only.")
+
+
+class StaffChangeAction(models.TextChoices):
+    CREATED = "created", _("created")
+    UPDATED = "updated", _("changed")
+    DELETED = "deleted", _("deleted")
+    ARCHIVED = "archived", _("archived")
+    CANCELLED = "cancelled", _("deferred sends cancelled")
+
+
+class StaffChange(models.Model):
+    """One immutable row of the staff audit: who changed which object, when, and each field's old → new value.
+
+    The object is named by a string kind and an id (not a foreign key): ``contacts`` never imports
+    ``messaging``, messages are audited here too, and a row outlives the object it describes.
+    """
+
+    Action = StaffChangeAction
+
+    actor = models.CharField(max_length=150)  # the username, kept when the user is deleted
+    subject_type = models.CharField(max_length=40)
+    subject_id = models.BigIntegerField(null=True, blank=True)
+    subject_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=20, choices=StaffChangeAction.choices)
+    # {"field": [old, new]}: JSON values as the staff pages show them (names, ISO dates).
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = StaffChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["subject_type", "subject_id", "-created_at"], name="staffchange_subject_idx")]
+        constraints = [
+            models.CheckConstraint(name="staffchange_action_known", condition=Q(action__in=StaffChangeAction.values)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor}: {self.subject_type} {self.subject_label} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("The staff audit is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The staff audit is append-only.")
+
+
 # What the public page may show, each a switch of the global settings a message can override.
 PAGE_SWITCHES = (
     "show_preferences",

@@ -2,7 +2,8 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from .models import Dispatch, DispatchBatch, Message, MessageVersion, OutboxMessage, Send
-from .services import MessageHasSends, message_archive, message_delete
+from .services import MessageHasSends, message_archive, message_create, message_delete, message_update
+from .services.messages import MESSAGE_FIELDS, VERSION_FIELDS
 
 
 class VersionInline(admin.StackedInline):
@@ -24,7 +25,8 @@ class ArchivedFilter(admin.SimpleListFilter):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    """Deleting goes through ``message_delete``: a message with sends is refused and can be archived."""
+    """Writes go through the services: ``message_create``/``message_update`` (with the versions
+    inline) leave the staff audit row; ``message_delete`` refuses a message with sends (archive it)."""
 
     list_display = ["name", "category", "transactional", "created_at", "archived_at"]
     list_filter = [ArchivedFilter, "transactional", "category"]
@@ -32,6 +34,24 @@ class MessageAdmin(admin.ModelAdmin):
     filter_horizontal = ["segments"]
     inlines = [VersionInline]
     actions = ["archive_selected"]
+
+    def save_model(self, request, obj, form, change):
+        pass  # written with its versions in save_related, once the inline forms are valid
+
+    def save_related(self, request, form, formsets, change):
+        values = {name: form.cleaned_data[name] for name in (*MESSAGE_FIELDS, "segments") if name in form.cleaned_data}
+        versions = [
+            {name: version.cleaned_data[name] for name in ("channel", *VERSION_FIELDS) if name in version.cleaned_data}
+            for formset in formsets
+            for version in formset.forms
+            if version.cleaned_data and not version.cleaned_data.get("DELETE")
+        ]
+        for formset in formsets:  # the admin's change message reads these; the audit row has the details
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if change:
+            message_update(message=form.instance, acting_user=request.user, values=values, versions=versions)
+        else:
+            form.instance.pk = message_create(acting_user=request.user, values=values, versions=versions).pk
 
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(

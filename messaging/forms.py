@@ -28,6 +28,10 @@ class MessageForm(forms.ModelForm):
                 help_text=_("Overrides the global setting for this message's links."),
             )
 
+    def message_values(self) -> dict:
+        """The validated values, as ``message_create`` and ``message_update`` take them."""
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
 
 class VersionForm(forms.ModelForm):
     class Meta:
@@ -39,8 +43,18 @@ class VersionForm(forms.ModelForm):
         }
 
 
-VersionFormSet = inlineformset_factory(Message, MessageVersion, form=VersionForm, extra=1, can_delete=True, min_num=1,
-                                       validate_min=True)
+class BaseVersionFormSet(forms.BaseInlineFormSet):
+    def versions_values(self) -> list[dict]:
+        """The versions to keep after a valid POST (filled, not ticked for deletion), one per channel."""
+        return [
+            {name: form.cleaned_data[name] for name in VersionForm.Meta.fields}
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+
+VersionFormSet = inlineformset_factory(Message, MessageVersion, form=VersionForm, formset=BaseVersionFormSet, extra=1,
+                                       can_delete=True, min_num=1, validate_min=True)
 
 
 class PreviewForm(forms.Form):

@@ -25,6 +25,7 @@ from .staff import (
     message_names_using,
     segment_list,
     segment_members,
+    staff_changes,
 )
 
 __all__ = [
@@ -49,5 +50,6 @@ __all__ = [
     "preferences_shape",
     "segment_list",
     "segment_members",
+    "staff_changes",
     "segments_with_membership",
 ]

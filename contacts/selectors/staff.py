@@ -33,6 +33,7 @@ from contacts.models import (
     DoNotContact,
     Segment,
     SegmentMembership,
+    StaffChange,
     email_normalise,
 )
 from contacts.rules import dnc_locked
@@ -375,3 +376,14 @@ def contacts_with_email(email: str) -> QuerySet[Contact]:
 def message_names_using(obj: Category | Segment) -> list[str]:
     """Names of the messages that use a category or target a segment (``messages`` is their reverse name)."""
     return list(obj.messages.order_by("name").values_list("name", flat=True))
+
+
+STAFF_HISTORY_SHOWN = 50
+
+
+def staff_changes(*, subject_types: tuple[str, ...], subject_id: int | None = None) -> list[StaffChange]:
+    """The staff audit of an object (or, without ``subject_id``, of every object of these kinds), newest first."""
+    rows = StaffChange.objects.filter(subject_type__in=subject_types)
+    if subject_id is not None:
+        rows = rows.filter(subject_id=subject_id)
+    return list(rows[:STAFF_HISTORY_SHOWN])

@@ -2,10 +2,12 @@
 
 Each function makes one change inside a transaction and appends its history row in the same
 transaction. Views, the admin and tasks (and the REST API to come) call these, never the models directly.
+Staff writes to categories, segments, settings and default caps take ``acting_user`` and append
+a staff audit row (``staff_audit``).
 """
 
 from .audit import Source
-from .categories import category_delete, category_subscribe, category_unsubscribe
+from .categories import category_create, category_delete, category_update, category_subscribe, category_unsubscribe
 from .channels import (
     channel_default_cap_set,
     channel_dnc_clear,
@@ -18,13 +20,17 @@ from .channels import (
 from .contacts import contact_save
 from .errors import ObjectInUse, PreferencesInvalid
 from .preferences import contact_preferences_update
-from .segments import segment_delete, segment_membership_add, segment_membership_remove
+from .settings import settings_update
+from .staff_audit import staff_change_record
+from .segments import segment_create, segment_delete, segment_update, segment_membership_add, segment_membership_remove
 
 __all__ = [
     "ObjectInUse",
     "PreferencesInvalid",
     "Source",
+    "category_create",
     "category_delete",
+    "category_update",
     "category_subscribe",
     "category_unsubscribe",
     "channel_default_cap_set",
@@ -36,7 +42,11 @@ __all__ = [
     "contact_preferences_update",
     "contact_save",
     "contact_preferred_channel_set",
+    "segment_create",
     "segment_delete",
+    "segment_update",
     "segment_membership_add",
     "segment_membership_remove",
+    "settings_update",
+    "staff_change_record",
 ]

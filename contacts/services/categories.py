@@ -11,8 +11,10 @@ from contacts.selectors import message_names_using
 
 from .audit import Source, change_record, contact_lock
 from .errors import ObjectInUse
+from .staff_audit import Action, field_values, model_update, staff_change_record
 
 Status = CategorySubscription.Status
+CATEGORY_FIELDS = ("name", "slug", "description", "public", "opt_in")
 
 
 @transaction.atomic
@@ -45,7 +47,30 @@ def category_unsubscribe(*, contact: Contact, category: Category, source: Source
 
 
 @transaction.atomic
-def category_delete(*, category: Category) -> None:
+def category_create(
+    *, acting_user, name: str, slug: str, description: str = "", public: bool = True, opt_in: bool = False
+) -> Category:
+    """Create a category; the audit keeps who created it with its first values."""
+    category = Category.objects.create(name=name, slug=slug, description=description, public=public, opt_in=opt_in)
+    staff_change_record(
+        acting_user=acting_user, subject_type="category", subject_id=category.pk, subject_label=category.name,
+        action=Action.CREATED, changes={name: [None, value] for name, value in field_values(category, CATEGORY_FIELDS).items()},
+    )
+    return category
+
+
+@transaction.atomic
+def category_update(*, category: Category, acting_user, **values) -> Category:
+    """Change a category's fields (``CATEGORY_FIELDS``); only changed fields are saved and audited."""
+    if unknown := values.keys() - set(CATEGORY_FIELDS):
+        raise TypeError(f"category_update: unknown fields {sorted(unknown)}")
+    locked = Category.objects.select_for_update().get(pk=category.pk)
+    model_update(instance=locked, values=values, fields=CATEGORY_FIELDS, acting_user=acting_user, subject_type="category")
+    return locked
+
+
+@transaction.atomic
+def category_delete(*, category: Category, acting_user) -> None:
     """Delete a category and the contacts' choices about it (the history keeps its rows).
 
     A category used by a message cannot go (the message would reach those who left it): this
@@ -58,4 +83,8 @@ def category_delete(*, category: Category) -> None:
             % {"category": locked.name, "messages": names_listed(names)},
             names,
         )
+    staff_change_record(
+        acting_user=acting_user, subject_type="category", subject_id=locked.pk, subject_label=locked.name,
+        action=Action.DELETED, changes={name: [value, None] for name, value in field_values(locked, CATEGORY_FIELDS).items()},
+    )
     locked.delete()

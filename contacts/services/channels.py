@@ -22,6 +22,8 @@ from contacts.rules import dnc_locked, frequency_value, pause_value
 
 from .audit import Source, change_record, contact_lock
 from .errors import PreferencesInvalid
+from .staff_audit import Action as StaffAction
+from .staff_audit import staff_change_record
 
 Reason = DoNotContact.Reason
 MAX_CAP = 1000  # a cap above this is no cap; the bound keeps nonsense out of the database
@@ -149,12 +151,25 @@ def default_cap_errors(number, unit) -> dict[str, list[str]]:
 
 
 @transaction.atomic
-def channel_default_cap_set(*, channel: Channel, number: int | None, unit: str | None) -> None:
-    """Set the cap that applies to contacts without one of their own; ``default_cap_errors`` is the rule."""
+def channel_default_cap_set(*, channel: Channel, number: int | None, unit: str | None, acting_user) -> None:
+    """Set the cap that applies to contacts without one of their own; ``default_cap_errors`` is the rule.
+
+    An unchanged cap writes nothing; a changed one leaves a staff audit row (old → new cap).
+    """
     if errors := default_cap_errors(number, unit):
         raise PreferencesInvalid(errors)
-    channel.default_cap_number, channel.default_cap_unit = (number, unit) if number else (None, "")
-    channel.save(update_fields=["default_cap_number", "default_cap_unit"])
+    locked = Channel.objects.select_for_update().get(pk=channel.pk)
+    old = frequency_value(locked.default_cap_number, locked.default_cap_unit)
+    locked.default_cap_number, locked.default_cap_unit = (number, unit) if number else (None, "")
+    channel.default_cap_number, channel.default_cap_unit = locked.default_cap_number, locked.default_cap_unit
+    new = frequency_value(locked.default_cap_number, locked.default_cap_unit)
+    if old == new:
+        return
+    locked.save(update_fields=["default_cap_number", "default_cap_unit"])
+    staff_change_record(
+        acting_user=acting_user, subject_type="channel", subject_id=locked.pk, subject_label=locked.name,
+        action=StaffAction.UPDATED, changes={"default_cap": [old, new]},
+    )
 
 
 @transaction.atomic

@@ -11,6 +11,9 @@ from contacts.selectors import message_names_using
 
 from .audit import Source, change_record, contact_lock
 from .errors import ObjectInUse
+from .staff_audit import Action, field_values, model_update, staff_change_record
+
+SEGMENT_FIELDS = ("name", "slug", "public_name", "description", "public")
 
 
 def membership_value(membership: SegmentMembership | None) -> str | None:
@@ -52,11 +55,35 @@ def segment_membership_remove(*, contact: Contact, segment: Segment, source: Sou
 
 
 @transaction.atomic
-def segment_delete(*, segment: Segment, detach_messages: bool = False) -> None:
+def segment_create(
+    *, acting_user, name: str, slug: str, public_name: str = "", description: str = "", public: bool = False
+) -> Segment:
+    """Create a segment; the audit keeps who created it with its first values."""
+    segment = Segment.objects.create(name=name, slug=slug, public_name=public_name, description=description, public=public)
+    staff_change_record(
+        acting_user=acting_user, subject_type="segment", subject_id=segment.pk, subject_label=segment.name,
+        action=Action.CREATED, changes={name: [None, value] for name, value in field_values(segment, SEGMENT_FIELDS).items()},
+    )
+    return segment
+
+
+@transaction.atomic
+def segment_update(*, segment: Segment, acting_user, **values) -> Segment:
+    """Change a segment's fields (``SEGMENT_FIELDS``); only changed fields are saved and audited."""
+    if unknown := values.keys() - set(SEGMENT_FIELDS):
+        raise TypeError(f"segment_update: unknown fields {sorted(unknown)}")
+    locked = Segment.objects.select_for_update().get(pk=segment.pk)
+    model_update(instance=locked, values=values, fields=SEGMENT_FIELDS, acting_user=acting_user, subject_type="segment")
+    return locked
+
+
+@transaction.atomic
+def segment_delete(*, segment: Segment, acting_user, detach_messages: bool = False) -> None:
     """Delete a segment and its memberships (the history keeps its rows).
 
     Messages that target it would silently lose its members: without ``detach_messages`` (an
     explicit confirmation that it is removed from them) this raises ``ObjectInUse`` naming them.
+    The audit row names the messages it was removed from.
     """
     locked = Segment.objects.select_for_update().get(pk=segment.pk)  # no message adds it meanwhile
     names = message_names_using(locked)
@@ -67,5 +94,12 @@ def segment_delete(*, segment: Segment, detach_messages: bool = False) -> None:
             % {"segment": locked.name, "messages": names_listed(names)},
             names,
         )
+    changes = {name: [value, None] for name, value in field_values(locked, SEGMENT_FIELDS).items()}
+    if names:
+        changes["messages"] = [sorted(names), None]
+    staff_change_record(
+        acting_user=acting_user, subject_type="segment", subject_id=locked.pk, subject_label=locked.name,
+        action=Action.DELETED, changes=changes,
+    )
     locked.messages.clear()
     locked.delete()

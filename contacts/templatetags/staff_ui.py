@@ -137,3 +137,19 @@ def history_entry(change: PreferenceChange, channel_names: dict, category_names:
 @register.simple_tag
 def tab_has_error(form, tab: str) -> bool:
     return tab in form.error_tabs()
+
+
+@register.filter
+def audit_value(value) -> str:
+    """A value of the staff audit as text (the template escapes it): "—" for none, "yes"/"no", caps and lists readable."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, dict) and set(value) == {"number", "unit"}:
+        return cap_display((value["number"], value["unit"]))
+    if isinstance(value, list):
+        return ", ".join(audit_value(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {audit_value(item)}" for key, item in value.items())
+    return str(value)

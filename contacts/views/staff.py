@@ -49,6 +49,7 @@ from contacts.services import (
     contact_save,
     segment_membership_add,
     segment_membership_remove,
+    settings_update,
 )
 
 LOGIN_URL = reverse_lazy("contacts:login")
@@ -290,7 +291,10 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         queryset=selectors.segment_members(segment=segment), page=page_number(request.GET.get("page")),
         per_page=MEMBERS_PER_PAGE, total=segment.member_count,
     )
-    context = {"segment": segment, "page": page, "add_form": SegmentMemberAddForm()}
+    context = {
+        "segment": segment, "page": page, "add_form": SegmentMemberAddForm(),
+        "staff_history": selectors.staff_changes(subject_types=("segment",), subject_id=segment.pk),
+    }
     return render(request, "contacts/segment_detail.html", context)
 
 
@@ -352,13 +356,20 @@ KIND_LABELS = {
 
 
 def _object_form(request: HttpRequest, form, *, kind: str) -> HttpResponse:
+    """The form validates; ``<kind>_create`` or ``<kind>_update`` writes, and leaves the audit row."""
     creating = form.instance.pk is None
     if request.method == "POST" and form.is_valid():
-        obj = form.save()
+        values = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        if creating:
+            obj = getattr(services, f"{kind}_create")(acting_user=request.user, **values)
+        else:
+            obj = getattr(services, f"{kind}_update")(**{kind: form.instance}, acting_user=request.user, **values)
         text = _("%(kind)s %(name)s created.") if creating else _("%(kind)s %(name)s saved.")
         messages.success(request, text % {"kind": KIND_LABELS[kind][1], "name": obj})
         return redirect(f"contacts:{kind}_list")
     context = {"form": form, "kind": kind, "kind_label": KIND_LABELS[kind][0], "creating": creating}
+    if not creating:
+        context["staff_history"] = selectors.staff_changes(subject_types=(kind,), subject_id=form.instance.pk)
     return render(request, "contacts/object_form.html", context)
 
 
@@ -368,9 +379,11 @@ def _object_delete(request: HttpRequest, obj, *, kind: str) -> HttpResponse:
         name = str(obj)
         try:
             if kind == "segment":
-                services.segment_delete(segment=obj, detach_messages=request.POST.get("detach_messages") == "yes")
+                services.segment_delete(
+                    segment=obj, acting_user=request.user, detach_messages=request.POST.get("detach_messages") == "yes"
+                )
             else:
-                services.category_delete(category=obj)
+                services.category_delete(category=obj, acting_user=request.user)
         except ObjectInUse as refused:
             messages.error(request, str(refused))
             return redirect(f"contacts:{kind}_delete", pk=obj.pk)
@@ -400,13 +413,15 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
     caps = ChannelDefaultCapFormSet(data, queryset=Channel.objects.all(), prefix="caps")
     if request.method == "POST" and form.is_valid() and caps.is_valid():
         with transaction.atomic():
-            form.save()
+            settings_update(acting_user=request.user, **form.cleaned_data)
             for cap in caps.initial_forms:
                 channel_default_cap_set(
                     channel=cap.instance,
                     number=cap.cleaned_data.get("default_cap_number"),
                     unit=cap.cleaned_data.get("default_cap_unit"),
+                    acting_user=request.user,
                 )
         messages.success(request, _("Settings saved."))
         return redirect("contacts:settings")
-    return render(request, "contacts/settings.html", {"form": form, "caps": caps})
+    history = selectors.staff_changes(subject_types=("settings", "channel"))
+    return render(request, "contacts/settings.html", {"form": form, "caps": caps, "staff_history": history})

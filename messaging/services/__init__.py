@@ -20,7 +20,7 @@ from .dispatch import (
     dispatch_plan,
     message_recipient_count,
 )
-from .messages import MessageHasSends, message_archive, message_delete
+from .messages import MessageHasSends, message_archive, message_create, message_delete, message_update
 
 __all__ = [
     "BatchReport",
@@ -39,8 +39,10 @@ __all__ = [
     "dispatch_create",
     "dispatch_plan",
     "message_archive",
+    "message_create",
     "message_delete",
     "message_recipient_count",
+    "message_update",
     "sends_deliver",
     "sends_deliver_now",
 ]

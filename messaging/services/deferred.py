@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -11,10 +11,11 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.models import Contact, StaffChange
+from contacts.services.staff_audit import actor_label, staff_change_record
 from messaging.decision import decide, message_plan
 from messaging.decision.inputs import contact_facts
-from messaging.models import BatchStatus, Dispatch, DispatchBatch, Send
+from messaging.models import BatchStatus, Dispatch, DispatchBatch, Message, Send
 
 from .delivery import delivery_lease, sends_deliver
 from .dispatch import (
@@ -35,6 +36,9 @@ class DeliveryRetry(Exception):
 class SendsHeldElsewhere(Exception):
     """Another deliverer holds some of the sends (a redelivered task, or a dead worker's lease not
     yet run out): the work is looked at again once that lease has run out."""
+
+
+StaffAction = StaffChange.Action
 
 
 @dataclass
@@ -147,11 +151,12 @@ def _send_failed(send_id: int, now: datetime.datetime, error: Exception) -> str:
 
 
 @transaction.atomic
-def deferred_cancel(*, send_ids: list[int] | None = None, dispatch: Dispatch | None = None, user=None) -> int:
+def deferred_cancel(*, acting_user, send_ids: list[int] | None = None, dispatch: Dispatch | None = None) -> int:
     """Staff cancel deferred sends (some, or all of a dispatch); returns how many were cancelled.
 
     A scope is required: with neither ``send_ids`` nor ``dispatch`` it raises ``ValueError``
-    rather than cancel every deferred send of every message.
+    rather than cancel every deferred send of every message. Each message whose sends were
+    cancelled gets one staff audit row (deferred sends per dispatch: n → 0); none cancelled, no row.
     """
     if send_ids is None and dispatch is None:
         raise ValueError("deferred_cancel needs send_ids or a dispatch: it never cancels every deferred send.")
@@ -160,10 +165,25 @@ def deferred_cancel(*, send_ids: list[int] | None = None, dispatch: Dispatch | N
         sends = sends.filter(pk__in=send_ids)
     if dispatch is not None:
         sends = sends.filter(dispatch=dispatch)
-    label = f"staff:{user.get_username()}" if user else "staff"
-    return sends.update(
+    # Locked first: a send the deferral worker decides meanwhile is not counted as cancelled.
+    rows = list(sends.order_by("pk").select_for_update().values_list("pk", "message_id", "dispatch_id"))
+    if not rows:
+        return 0
+    label = f"staff:{actor_label(acting_user)}" if acting_user else "staff"
+    count = Send.objects.filter(pk__in=[pk for pk, _message, _dispatch in rows]).update(
         outcome=Send.Outcome.CANCELLED, reason=f"cancelled by {label}"[:40], evaluated_at=timezone.now()
     )
+    by_message: dict[int, Counter] = defaultdict(Counter)
+    for _pk, message_id, dispatch_id in rows:
+        by_message[message_id][dispatch_id] += 1
+    names = dict(Message.objects.filter(pk__in=by_message).values_list("pk", "name"))
+    for message_id, per_dispatch in sorted(by_message.items()):
+        staff_change_record(
+            acting_user=acting_user, subject_type="message", subject_id=message_id, subject_label=names[message_id],
+            action=StaffAction.CANCELLED,
+            changes={f"deferred_sends.dispatch_{dispatch_id}": [n, 0] for dispatch_id, n in sorted(per_dispatch.items())},
+        )
+    return count
 
 
 def batch_lease() -> datetime.timedelta:

@@ -80,7 +80,7 @@ def test_a_send_still_not_sendable_at_deliver_until_expires(members, paused_cont
 def test_staff_cancel_deferred_sends(members, paused_contact):
     message = MessageFactory(channels=["email"], segments=[members.segment])
     dispatch = run_dispatch(message, now=NOW)
-    assert services.deferred_cancel(dispatch=dispatch) == 1
+    assert services.deferred_cancel(acting_user=None, dispatch=dispatch) == 1
     assert send_of(message, paused_contact).outcome == "cancelled"
     assert services.deferred_process(now=aware(2026, 3, 9)).reevaluated == 0
 
@@ -144,7 +144,7 @@ def test_cancelling_without_a_scope_is_refused_and_cancels_nothing(members, paus
     message = MessageFactory(channels=["email"], segments=[members.segment])
     run_dispatch(message, now=NOW)
     with pytest.raises(ValueError, match="send_ids or a dispatch"):
-        services.deferred_cancel()
+        services.deferred_cancel(acting_user=None)
     assert send_of(message, paused_contact).outcome == "deferred"
 
 
@@ -152,6 +152,6 @@ def test_cancelling_selected_sends_of_another_dispatch_leaves_them(members, paus
     first = run_dispatch(MessageFactory(channels=["email"], segments=[members.segment]), now=NOW)
     second = run_dispatch(MessageFactory(channels=["email"], segments=[members.segment]), now=NOW)
     other = second.sends.get()
-    assert services.deferred_cancel(dispatch=first, send_ids=[other.pk]) == 0
+    assert services.deferred_cancel(acting_user=None, dispatch=first, send_ids=[other.pk]) == 0
     other.refresh_from_db()
     assert other.outcome == "deferred"

@@ -69,18 +69,18 @@ def test_deleting_a_sent_message_through_the_orm_is_refused_and_its_link_still_w
 
 def test_message_delete_refuses_a_message_with_sends_and_says_to_archive(client, sent):
     with pytest.raises(services.MessageHasSends, match="has 1 send: it cannot be deleted.*Archive it instead"):
-        services.message_delete(message=sent.message)
+        services.message_delete(message=sent.message, acting_user=None)
     assert Message.objects.filter(pk=sent.message_id).exists() and link_works(client, sent)
 
 
 def test_message_delete_deletes_a_message_never_sent(members):
     message = MessageFactory(channels=["email"], segments=[members.segment])
-    services.message_delete(message=message)
+    services.message_delete(message=message, acting_user=None)
     assert not Message.objects.filter(pk=message.pk).exists()
 
 
 def test_an_archived_message_keeps_its_links_and_cannot_be_dispatched(client, sent):
-    services.message_archive(message=sent.message)
+    services.message_archive(message=sent.message, acting_user=None)
     assert link_works(client, sent)
     with pytest.raises(services.DispatchInvalid, match="archived"):
         services.dispatch_create(message=sent.message)
@@ -88,7 +88,7 @@ def test_an_archived_message_keeps_its_links_and_cannot_be_dispatched(client, se
 
 def test_an_archived_message_still_counts_toward_the_contacts_cap(members, sent, email):
     channel_frequency_set(contact=sent.contact, channel=email, number=1, unit="day", source="system")
-    services.message_archive(message=sent.message)
+    services.message_archive(message=sent.message, acting_user=None)
     later = MessageFactory(channels=["email"], segments=[members.segment])
     outcome, _channel, reason, _until = decision_for(later, sent.contact, timezone.now())
     assert (outcome, reason) == ("deferred", "capped")
@@ -171,7 +171,7 @@ def test_the_admin_never_deletes_sends_or_dispatches(admin_client, sent):
 def test_deleting_a_targeted_segment_is_refused_naming_the_messages(members):
     message = MessageFactory(name="Spring news", channels=["email"], segments=[members.segment])
     with pytest.raises(ObjectInUse, match="“Spring news”") as refused:
-        segment_delete(segment=members.segment)
+        segment_delete(segment=members.segment, acting_user=None)
     assert refused.value.names == ["Spring news"]
     with pytest.raises(ProtectedError), transaction.atomic():  # the model's own guard, for any other caller
         Segment.objects.filter(pk=members.segment.pk).delete()
@@ -181,7 +181,7 @@ def test_deleting_a_targeted_segment_is_refused_naming_the_messages(members):
 def test_deleting_a_targeted_segment_with_the_explicit_confirmation_removes_it_from_the_messages(members):
     other = SegmentFactory()
     message = MessageFactory(channels=["email"], segments=[members.segment, other])
-    segment_delete(segment=members.segment, detach_messages=True)
+    segment_delete(segment=members.segment, acting_user=None, detach_messages=True)
     assert not Segment.objects.filter(pk=members.segment.pk).exists()
     assert list(message.segments.all()) == [other]
 
@@ -209,7 +209,7 @@ def test_a_category_used_by_a_message_is_refused_with_that_reason(client, member
     category = CategoryFactory()
     MessageFactory(name="Spring news", channels=["email"], segments=[members.segment], category=category)
     with pytest.raises(ObjectInUse, match="“Spring news” use it"):
-        category_delete(category=category)
+        category_delete(category=category, acting_user=None)
     editor, url = staff(client, "Editors"), reverse("contacts:category_delete", args=[category.pk])
     page = editor.get(url).content.decode()
     assert "These messages use this category" in page and "Spring news" in page
@@ -231,7 +231,7 @@ def test_the_admin_refuses_to_delete_a_category_used_by_a_message(admin_client, 
 def test_dispatching_a_message_archived_meanwhile_is_refused(members):
     message = MessageFactory(channels=["email"], segments=[members.segment])
     stale = Message.objects.get(pk=message.pk)
-    services.message_archive(message=message)
+    services.message_archive(message=message, acting_user=None)
     with pytest.raises(services.DispatchInvalid, match="archived"):
         services.dispatch_create(message=stale)  # the page was opened before the archive
     assert not Dispatch.objects.exists()
@@ -245,7 +245,7 @@ def test_a_dispatch_waits_for_an_archive_in_progress_and_is_refused(members):
     def archive_then_commit_a_moment_later():
         try:
             with transaction.atomic():
-                services.message_archive(message=Message.objects.get(pk=message.pk))
+                services.message_archive(message=Message.objects.get(pk=message.pk), acting_user=None)
                 archived.set()
                 time.sleep(0.5)  # ordering only: the dispatch below starts while this is uncommitted
         finally:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from contacts.models import Channel, Contact
 from contacts.query import ListQueryForm, page_number, record_id, record_ids
 
+from contacts import selectors as contacts_selectors
 from contacts.views.staff import staff_page
 
 from .. import selectors, services
@@ -43,10 +44,13 @@ def _message_form(request: HttpRequest, message: Message | None) -> HttpResponse
     form = MessageForm(request.POST or None, instance=message)
     versions = VersionFormSet(request.POST or None, instance=message or Message())
     if request.method == "POST" and form.is_valid() and versions.is_valid():
-        with transaction.atomic():
-            message = form.save()
-            versions.instance = message
-            versions.save()
+        values, version_values = form.message_values(), versions.versions_values()
+        if message is None:
+            message = services.message_create(acting_user=request.user, values=values, versions=version_values)
+        else:
+            message = services.message_update(
+                message=message, acting_user=request.user, values=values, versions=version_values
+            )
         flash.success(request, _("Message saved."))
         return redirect(message)
     return render(request, "messaging/message_form.html", {"form": form, "versions": versions, "message": message})
@@ -75,6 +79,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         "dispatches": message.dispatches.all()[:20],
         "preview_form": PreviewForm(),
+        "staff_history": contacts_selectors.staff_changes(subject_types=("message",), subject_id=message.pk),
     }
     return render(request, "messaging/message_detail.html", context)
 
@@ -199,7 +204,7 @@ def deferred_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         if not ids:
             flash.error(request, _("Select the deferred sends to cancel."))
             return redirect(dispatch)
-    count = services.deferred_cancel(dispatch=dispatch, send_ids=ids, user=request.user)
+    count = services.deferred_cancel(dispatch=dispatch, send_ids=ids, acting_user=request.user)
     flash.success(request, _("%(count)s deferred sends cancelled.") % {"count": count})
     return redirect(dispatch)
 

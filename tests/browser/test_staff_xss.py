@@ -17,9 +17,17 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from contacts.models import Channel, PreferenceSettings
-from contacts.services import category_unsubscribe, channel_pause_set, segment_membership_add
+from contacts.services import (
+    category_unsubscribe,
+    category_update,
+    channel_pause_set,
+    segment_membership_add,
+    segment_update,
+    settings_update,
+)
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
 from messaging.models import MessageVersion
+from messaging.services import message_update
 from messaging.tests.conftest import run_dispatch
 from messaging.tests.factories import MessageFactory
 from messaging.tests.test_public_page import page_url
@@ -125,6 +133,13 @@ def poisoned(transactional_db, settings):
                        first_name=payload("xp-rootfirst"), last_name=payload("xp-rootlast"))
     editor = UserFactory(username="edith", first_name=payload("xp-edfirst"), last_name=payload("xp-edlast"))
     editor.groups.add(Group.objects.get(name="Editors"))
+    # The staff history shows old and new values on each object's page: payloads on both sides.
+    category_update(category=category, acting_user=root, description=f"{category.description} {payload('xp-cathist')}")
+    segment_update(segment=segment, acting_user=root, description=f"{segment.description} {payload('xp-seghist')}")
+    texts = PreferenceSettings.load().unsubscribe_text
+    settings_update(acting_user=root, unsubscribe_text=f"{texts} {payload('xp-sethist')}")
+    message_update(message=message, acting_user=root,
+                   values={"unsubscribe_text": f"{message.unsubscribe_text} {payload('xp-msghist')}"})
     return {"root": root, "ada": ada, "paused": paused, "category": category, "segment": segment,
             "message": message, "dispatch": dispatch, "send": dispatch.sends.get(contact=ada)}
 
@@ -240,6 +255,15 @@ def test_payloads_typed_by_staff_and_sent_by_contacts_never_run_for_an_admin(wat
         response = page.goto(live_server.url + url)
         assert response.status < 400, (url, response.status)
         assert_clean(page, problems)
+    # Each object's staff history shows the changed values (so the walk saw them, as text).
+    for url, tag in [
+        (reverse("contacts:category_edit", args=[poisoned["category"].pk]), "xp-cathist"),
+        (reverse("contacts:segment_detail", args=[poisoned["segment"].pk]), "xp-seghist"),
+        (reverse("contacts:settings"), "xp-sethist"),
+        (reverse("messaging:message_detail", args=[message.pk]), "xp-msghist"),
+    ]:
+        page.goto(live_server.url + url)
+        expect(page.locator("#staff-history").get_by_text(tag).first).to_be_visible()
     # The report's chart and the outbox show the texts (so the walk saw them, as text).
     page.goto(live_server.url + reverse("messaging:outbox"))
     expect(page.get_by_text("xp-text").first).to_be_visible()
