@@ -4,14 +4,15 @@ recorded as it happens, exactly once where the backend writes only to this datab
 from __future__ import annotations
 
 import datetime
-import time
+import logging
+import threading
 import uuid
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -19,6 +20,8 @@ from contacts.models import Channel, Contact, DoNotContact
 from messaging.backends import backend_for
 from messaging.models import BatchStatus, DispatchBatch, Message, MessageVersion, Send
 from messaging.rendering import Delivery, MessageRenderer
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,7 +59,7 @@ def sends_deliver(*, sends: Q, chunk: int | None = None, batch_id: int | None = 
     report = DeliveryReport()
     claim = DeliveryClaim(token=uuid.uuid4(), batch_id=batch_id)
     after = 0  # keyset pagination: each send is looked at once per call, retries included
-    with _delivery_session():
+    with _delivery_session(), claim.kept_alive():
         while True:
             rows = sends_claim(sends=sends & Q(pk__gt=after), token=claim.token, chunk=chunk)
             if not rows:
@@ -142,12 +145,9 @@ class DeliveryClaim:
     token: uuid.UUID
     batch_id: int | None = None
     send_ids: list[int] = field(default_factory=list)  # the chunk being worked
-    renewed: float = field(default_factory=time.monotonic)
 
-    def renew_if_due(self) -> None:
-        """The heartbeat: a third of the lease after the last renewal, renew it."""
-        if time.monotonic() - self.renewed < delivery_lease().total_seconds() / 3:
-            return
+    def renew(self) -> None:
+        """Push the lease of the chunk being worked (and of its batch) to now."""
         now = timezone.now()
         Send.objects.filter(pk__in=self.send_ids, claim_token=self.token, outcome=Send.Outcome.SENDING).update(
             claimed_at=now
@@ -156,7 +156,31 @@ class DeliveryClaim:
             DispatchBatch.objects.filter(pk=self.batch_id, claimed_at__isnull=False).exclude(
                 status=BatchStatus.DONE
             ).update(claimed_at=now)
-        self.renewed = time.monotonic()
+
+    @contextmanager
+    def kept_alive(self):
+        """The heartbeat: a thread renews the lease every third of it while the work runs, so a
+        provider call that takes longer than the lease (up to its own timeout) never lets the
+        claim lapse while this worker is alive; a worker that dies stops renewing with it."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            try:
+                while not stop.wait(delivery_lease().total_seconds() / 3):
+                    try:
+                        self.renew()
+                    except DatabaseError:  # the next beat tries again; the lease is the fallback
+                        logger.warning("could not renew the delivery lease", exc_info=True)
+            finally:
+                connection.close()  # this thread's own connection
+
+        heart = threading.Thread(target=beat, name=f"lease-{self.token}", daemon=True)
+        heart.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            heart.join(delivery_lease().total_seconds())
 
 
 # One statement per hand-over step, outside any transaction: record what the provider just
@@ -256,7 +280,6 @@ def _claimed_deliver(rows: list[tuple], claim: DeliveryClaim) -> DeliveryReport:
         try:
             with backend.session(renderer) as hand_over:
                 for start in range(0, len(deliveries), size):
-                    claim.renew_if_due()
                     next_group = deliveries[start : start + size]
                     group = ledger.step(channel_id=channel.pk, next_group=next_group)
                     handled.update(d.send_id for d in next_group)

@@ -312,3 +312,24 @@ def test_a_deliverer_claims_as_many_sends_at_a_time_as_the_setting_says(members,
     message = MessageFactory(channels=["email"], segments=[members.segment])
     dispatch = run_dispatch(message, now=timezone.now(), deliver=False)
     assert len(sends_claim(sends=Q(dispatch=dispatch), token=uuid.uuid4())) == 2
+
+
+def test_a_batch_whose_provider_call_outlasts_the_lease_is_neither_reissued_nor_taken(members, smtp_to, settings):
+    # One SMTP hand-over takes three leases: the heartbeat, not the gaps between hand-overs, keeps the claim.
+    settings.MESSAGING_BATCH_LEASE_SECONDS = 1
+    inbox = smtp_to(SlowInbox(delay=3))
+    members()
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=1))
+    (batch_id,) = services.dispatch_plan(dispatch_id=dispatch.pk)
+    worker = in_thread(dispatch_batch_task, batch_id)
+
+    reissued, taken = [], []
+    while worker.is_alive():
+        reissued += stalled_batches_claim()
+        taken += sends_claim(sends=Q(dispatch=dispatch), token=uuid.uuid4())
+        worker.join(0.2)
+    assert worker.error is None
+    assert reissued == [] and taken == []
+    assert len(inbox.received) == 1
+    assert DispatchBatch.objects.get(pk=batch_id).status == "done"
