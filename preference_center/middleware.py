@@ -18,3 +18,16 @@ def admin_empty_to_field_refused(get_response):
         return get_response(request)
 
     return middleware
+
+
+def nul_in_headers_refused(get_response):
+    """A request header holding a NUL character is refused with 400, as gunicorn does: behind any
+    other server it would reach the log-in lockout's records or a history row's user agent, which
+    PostgreSQL cannot store."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if any("\x00" in value for key, value in request.META.items() if key.startswith("HTTP_") and isinstance(value, str)):
+            return HttpResponseBadRequest("A request header holds a NUL character.", content_type="text/plain")
+        return get_response(request)
+
+    return middleware

@@ -152,3 +152,25 @@ def test_a_settings_post_that_lies_about_its_initial_forms_saves_no_new_channel(
     })
     assert response.status_code in (200, 302)
     assert Channel.objects.count() == 2
+
+
+def test_a_failed_log_in_whose_user_agent_holds_a_nul_is_refused_with_400_and_recorded_nowhere(db):
+    from axes.models import AccessAttempt
+
+    response = Client().post(
+        reverse("contacts:login"), {"username": "ada", "password": "wrong"}, HTTP_USER_AGENT="Mozilla\x00"
+    )
+    assert response.status_code == 400
+    assert not AccessAttempt.objects.exists()
+
+
+def test_a_public_page_post_whose_user_agent_holds_a_nul_is_refused_and_changes_nothing(contact, email):
+    from contacts.models import DoNotContact
+    from messaging.tests.factories import past_send
+    from messaging.tokens import send_token
+
+    send = past_send(contact, "email", datetime.datetime.now(datetime.timezone.utc))
+    url = reverse("messaging:preferences", args=[send_token(send.pk)])
+    response = Client().post(url, {"action": "unsubscribe"}, HTTP_USER_AGENT="curl\x00")
+    assert response.status_code == 400
+    assert not DoNotContact.objects.filter(contact=contact).exists()
