@@ -7,6 +7,7 @@ from celery import shared_task
 from django.conf import settings
 
 from . import services
+from .queue import DISPATCH_PLAN
 from .services.deferred import (
     batch_lease,
     dispatches_planning_stalled,
@@ -30,7 +31,7 @@ def lease_countdown() -> int:
     return int(batch_lease().total_seconds()) + 1
 
 
-@shared_task(name="messaging.dispatch_plan", acks_late=True)
+@shared_task(name=DISPATCH_PLAN, acks_late=True)
 def dispatch_plan_task(dispatch_id: int) -> int:
     """Split a dispatch into batches and enqueue one task per batch still to do."""
     batch_ids = services.dispatch_plan(dispatch_id=dispatch_id)

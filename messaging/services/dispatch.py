@@ -15,6 +15,7 @@ from messaging.backends import backend_for
 from messaging.decision import decide, message_plan
 from messaging.decision.inputs import contact_facts
 from messaging.models import BatchStatus, Dispatch, DispatchBatch, DispatchStatus, Message, Send
+from messaging.queue import DISPATCH_PLAN, enqueue_on_commit
 
 from .delivery import DeliveryReport, decided_sends_hand_over
 
@@ -64,8 +65,6 @@ def dispatch_create(*, message: Message, user=None, batch_size: int = 5000) -> D
     A message may be dispatched again (to reach members who joined since): recipients who
     already have an outcome for it keep it, since a send is unique on (message, contact).
     """
-    from messaging.tasks import dispatch_plan_task
-
     message = Message.objects.select_for_update().get(pk=message.pk)  # serialised with message_archive
     if errors := dispatch_errors(message):
         raise DispatchInvalid(" ".join(errors))
@@ -75,7 +74,7 @@ def dispatch_create(*, message: Message, user=None, batch_size: int = 5000) -> D
         deliver_until=message.deadline(timezone.now()),
         batch_size=batch_size,
     )
-    dispatch_plan_task.delay_on_commit(dispatch.pk)
+    enqueue_on_commit(DISPATCH_PLAN, dispatch.pk)
     return dispatch
 
 
