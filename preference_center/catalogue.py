@@ -19,7 +19,7 @@ KEYWORDS = ["gettext", "gettext_lazy", "gettext_noop", "_", "pgettext:1c,2", "ng
 
 
 def public_templates() -> list[Path]:
-    return sorted((BASE / "templates" / "public").glob("*.html"))
+    return sorted((BASE / "messaging" / "templates" / "public").glob("*.html"))
 
 
 def public_python() -> list[Path]:
