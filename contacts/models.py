@@ -75,7 +75,12 @@ class CapUnit(models.TextChoices):
 
 
 class Channel(models.Model):
-    """A way to reach a contact (email, SMS, …). A new channel is a row plus a delivery backend."""
+    """A way to reach a contact (email, SMS, …). A new channel is a row plus a delivery backend.
+
+    A channel that sends reference cannot be deleted: ``messaging`` installs a delete trigger on
+    this table (``contacts_channel_send_guard``, migration ``messaging/0003``), since its sends keep
+    no foreign key here.
+    """
 
     class AddressField(models.TextChoices):
         EMAIL = "email", _("Email address")
@@ -126,6 +131,11 @@ class Channel(models.Model):
 
 
 class Contact(models.Model):
+    """A person marketing may reach. ``messaging`` installs a delete trigger on this table
+    (``contacts_contact_send_guard``, migration ``messaging/0003``): raw SQL cannot delete a
+    contact that sends still reference, since sends keep no foreign key here (the ORM deletes
+    the contact's sends first: erasure)."""
+
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     email = models.EmailField(blank=True)
