@@ -272,9 +272,6 @@ class Category(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def default_subscribed(self) -> bool:
-        return not self.opt_in
-
 
 class SubscriptionStatus(models.TextChoices):
     SUBSCRIBED = "subscribed", _("Subscribed")
