@@ -1,5 +1,5 @@
-"""What a contact's public page shows, read in three plain queries whatever the number of
-channels, categories and segments, and what its form says in the SPEC §6 shape."""
+"""What a contact's public page shows, read in three queries plus the send's own whatever the
+number of channels, categories and segments, and what its form says in the SPEC §6 shape."""
 
 from __future__ import annotations
 
@@ -12,17 +12,13 @@ from django.utils.translation import gettext_noop
 from contacts.models import (
     PAGE_SWITCHES,
     PAGE_TEXTS,
-    Category,
-    CategorySubscription,
     Channel,
-    ChannelPreference,
     Contact,
     DoNotContact,
     PreferenceSettings,
-    Segment,
-    SegmentMembership,
 )
-from contacts.rules import category_receives, dnc_locked
+from contacts.rules import MEMBER, category_receives, dnc_locked
+from contacts.selectors import contact_preference_state
 from contacts.services.channels import dnc_locked_message
 from messaging.models import Message, Send
 from messaging.tokens import send_id_from_token
@@ -36,7 +32,7 @@ def channel_label(channel: Channel) -> str:
     return _(channel.name)
 
 
-# --- Reads: three plain queries whatever the number of channels, categories and segments --------
+# --- The send a link names: one query, every public request starts here -------------------------
 
 def _columns(model, names) -> list[str]:
     return [model._meta.get_field(name).column for name in names]
@@ -71,30 +67,6 @@ SEND_SQL = f"""
     LEFT JOIN {PreferenceSettings._meta.db_table} ps ON ps.id = 1
     WHERE s.id = %s
 """
-# Every channel with the contact's do-not-contact reason and preference row (both unique per channel).
-CHANNELS_SQL = f"""
-    SELECT {_select("ch", Channel, CHANNEL_FIELDS)}, d.reason,
-           {_select("p", ChannelPreference, ("cap_number", "cap_unit", "pause_from", "pause_to", "preferred"))}
-    FROM {Channel._meta.db_table} ch
-    LEFT JOIN {DoNotContact._meta.db_table} d ON d.channel_id = ch.id AND d.contact_id = %s
-    LEFT JOIN {ChannelPreference._meta.db_table} p ON p.channel_id = ch.id AND p.contact_id = %s
-    ORDER BY ch.position, ch.slug
-"""
-# Public categories with the contact's choice, then public segments with the contact's membership.
-CHOICES_SQL = f"""
-    SELECT 'category', c.slug, c.name, c.description, c.opt_in, cs.status, NULL
-    FROM {Category._meta.db_table} c
-    LEFT JOIN {CategorySubscription._meta.db_table} cs ON cs.category_id = c.id AND cs.contact_id = %s
-    WHERE c.public
-    UNION ALL
-    SELECT 'segment', s.slug, s.name, s.public_name, NULL, NULL, sm.removed
-    FROM {Segment._meta.db_table} s
-    LEFT JOIN {SegmentMembership._meta.db_table} sm ON sm.segment_id = s.id AND sm.contact_id = %s
-    WHERE s.public
-    ORDER BY 1, 3, 2
-"""
-
-
 def _instance(model, names, values):
     """A model instance loaded from a row, its other fields deferred (the ORM's own ``.only()``)."""
     return model.from_db("default", list(names), list(values))
@@ -268,35 +240,29 @@ class PublicPage:
 
 
 def public_page_load(send: Send) -> PublicPage:
-    """Everything the page shows, pre-filled, in two queries whatever the number of rows. Only
-    channels the contact has an address for are offered (plus the send's own): the others could
-    never be used."""
+    """Everything the page shows, pre-filled, read through ``contacts.selectors`` like the staff
+    modal. Only channels the contact has an address for are offered (plus the send's own): the
+    others could never be used."""
     contact = send.contact
+    state = contact_preference_state(contact=contact, public_only=True)
     page = PublicPage(send=send, switches=send.switches)
-    with connection.cursor() as cursor:
-        cursor.execute(CHANNELS_SQL, [contact.pk, contact.pk])
-        channel_rows = cursor.fetchall()
-        cursor.execute(CHOICES_SQL, [contact.pk, contact.pk])
-        choice_rows = cursor.fetchall()
-    for *channel_values, reason, cap_number, cap_unit, pause_from, pause_to, preferred in channel_rows:
-        channel = _instance(Channel, CHANNEL_FIELDS, channel_values)
+    for channel in state.channels:
         if not contact.address_for(channel) and channel.pk != send.channel_id:
             continue
+        reason, pref = state.dnc_reasons.get(channel.slug), state.preferences.get(channel.slug)
         row = ChannelRow(channel=channel, dnc_reason=reason, receives=reason is None)
-        row.cap_number = str(cap_number or "")
-        row.cap_unit = cap_unit or ""
-        row.pause_from = str(pause_from or "")  # a date's str() is its ISO form
-        row.pause_to = str(pause_to or "")
-        if preferred:
-            page.preferred_channel = channel.slug
+        if pref is not None:
+            row.cap_number = str(pref.cap_number or "")
+            row.cap_unit = pref.cap_unit or ""
+            row.pause_from = pref.pause_from.isoformat() if pref.pause_from else ""
+            row.pause_to = pref.pause_to.isoformat() if pref.pause_to else ""
+            if pref.preferred:
+                page.preferred_channel = channel.slug
         page.channels.append(row)
-    for kind, slug, name, text, opt_in, status, removed in choice_rows:
-        if kind == "category":
-            category = Category(slug=slug, name=name, description=text, opt_in=bool(opt_in))
-            page.categories.append(Choice(slug, name, text, category_receives(category, status)))
-        else:
-            segment = Segment(slug=slug, name=name, public_name=text)
-            page.segments.append(Choice(slug, segment.display_public_name, "", removed is not None and not removed))
+    page.categories = [
+        Choice(c.slug, c.name, c.description, category_receives(c, c.subscription_status)) for c in state.categories
+    ]
+    page.segments = [Choice(s.slug, s.display_public_name, "", s.membership == MEMBER) for s in state.segments]
     return page
 
 

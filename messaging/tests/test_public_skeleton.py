@@ -1,5 +1,5 @@
-"""Pages that look alike share one rendered skeleton: each contact still gets exactly their own page,
-and a change of anything the page shows is on the very next GET."""
+"""Pages that look alike: each contact gets exactly their own page, and a change of anything the page
+shows is on the very next GET."""
 
 
 import pytest
@@ -38,27 +38,25 @@ def _page(settings):
 
 
 def rendered_alone(send, link: str) -> str:
-    """The page rendered for this request only, without any shared skeleton."""
+    """The page rendered from this contact's own reads."""
     token = send_token(send.pk)
     with translation.override(send.contact.locale):
         page = public_page.public_page_load(public_page.send_for_token(token))
-        context = public_render.page_context(page, token, link, public_render.Outcome(), public_render.Slots(shared=False))
+        context = public_render.page_context(page, token, link, public_render.Outcome())
         return render_to_string("public/preferences.html", context)
 
 
 @pytest.mark.parametrize("locale", ["en", "fr"])
 @pytest.mark.parametrize("link", ["preferences", "unsubscribe"])
-def test_contacts_sharing_a_skeleton_each_get_exactly_their_own_page(client, locale, link):
+def test_contacts_whose_pages_look_alike_each_get_exactly_their_own_page(client, locale, link):
     chooser, other = ContactFactory(locale=locale), ContactFactory(locale=locale)
     contact_preferences_update(contact=chooser, data=CHOICES, source="public_page", public_only=True)
     sends = [delivered_send(chooser), delivered_send(other)]
     url = page_url if link == "preferences" else unsubscribe_url
 
     first = client.get(url(sends[0])).content.decode()
-    skeletons = len(public_render.SKELETONS)
     second = client.get(url(sends[1])).content.decode()
 
-    assert len(public_render.SKELETONS) == skeletons  # the second page came from the first one's skeleton
     assert first == rendered_alone(sends[0], link)
     assert second == rendered_alone(sends[1], link)
     assert 'value="3"' in first and 'value="3"' not in second
@@ -152,11 +150,3 @@ def test_a_form_shown_again_with_its_errors_keeps_what_was_typed(client):
     html = response.content.decode()
     assert 'id="error-summary"' in html
     assert 'value="&lt;b&gt;12&lt;/b&gt;"' in html
-
-
-def test_the_skeleton_cache_stays_bounded(client, monkeypatch):
-    monkeypatch.setattr(public_render, "SKELETONS_MAX", 3)
-    for n in range(6):
-        Category.objects.filter(slug="news").update(name=f"News {n}")
-        client.get(page_url(delivered_send(ContactFactory())))
-    assert len(public_render.SKELETONS) <= 3

@@ -1,27 +1,18 @@
-"""Rendering the contact's page: pages that look alike share one rendered skeleton, filled with
-each contact's own values."""
+"""Rendering the contact's page: plain template rendering of plain data, per request."""
 
 from __future__ import annotations
 
-import re
-import threading
 from dataclasses import dataclass, field
 
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import conditional_escape
-from django.utils.safestring import mark_safe
-from django.utils import translation
 
-from contacts.models import (
-    CapUnit,
-)
+from contacts.models import CapUnit
 from contacts.services.channels import MAX_CAP
 from messaging.models import Send
-
 from messaging.public_page import PublicPage, public_page_load
+
 
 @dataclass
 class Outcome:
@@ -30,36 +21,12 @@ class Outcome:
     form: object = None  # the submitted form, re-shown when it had errors
 
 
-class Slots:
-    """The values that differ from one contact to the next on pages that otherwise look the same.
-
-    Filled in directly (``shared=False``), a slot is its value. For a shared skeleton each slot is
-    a numbered marker instead, and ``fill`` puts this contact's escaped values into the skeleton.
-    """
-
-    MARK = re.compile("\x00([0-9]+)\x00")
-
-    def __init__(self, shared: bool):
-        self.shared = shared
-        self.values: list[str] = []
-
-    def __call__(self, value: str) -> str:
-        if not self.shared:
-            return value
-        self.values.append(conditional_escape(value))
-        return mark_safe(f"\x00{len(self.values) - 1}\x00")
-
-    def fill(self, skeleton: str) -> str:
-        return self.MARK.sub(lambda match: self.values[int(match.group(1))], skeleton)
-
-
 def attribute(on: bool, name: str) -> str:
     return f" {name}" if on else ""
 
 
-def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot: Slots) -> dict:
-    """What the templates show, as plain data: everything but the slots is shared by every contact
-    whose page looks the same, so that the whole context (less the slots) identifies the skeleton."""
+def page_context(page: PublicPage, token: str, link: str, outcome: Outcome) -> dict:
+    """What the templates show, as plain data."""
     show = page.show
     send_row = page.send_channel
     channels = []
@@ -75,20 +42,20 @@ def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot
             "unit_errors": tuple(row.unit_errors),
             "from_errors": tuple(row.from_errors),
             "to_errors": tuple(row.to_errors),
-            "cap_number": slot(row.cap_number) if show["channels"] else "",
+            "cap_number": row.cap_number if show["channels"] else "",
             "units": tuple(
-                (value, label, slot(attribute(row.cap_unit == value, "selected")))
+                (value, label, attribute(row.cap_unit == value, "selected"))
                 for value, label in (("", "—"), *((value, str(label)) for value, label in CapUnit.choices))
             ) if show["channels"] else (),
-            "pause_from": slot(row.pause_from) if show["pause"] else "",
-            "pause_to": slot(row.pause_to) if show["pause"] else "",
-            "preferred": slot(attribute(page.preferred_channel == row.slug, "checked")) if show["preferred"] else "",
+            "pause_from": row.pause_from if show["pause"] else "",
+            "pause_to": row.pause_to if show["pause"] else "",
+            "preferred": attribute(page.preferred_channel == row.slug, "checked") if show["preferred"] else "",
         })
 
     def choices(area: str) -> tuple:
         return tuple(
             {"slug": c.slug, "label": c.label, "description": c.description, "errors": tuple(c.errors),
-             "checked": slot(attribute(c.checked, "checked"))}
+             "checked": attribute(c.checked, "checked")}
             for c in getattr(page, area)
         ) if show[area] else ()
 
@@ -105,7 +72,7 @@ def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot
         "channels": channels,
         "categories": choices("categories"),
         "segments": choices("segments"),
-        "no_preference": slot(attribute(not page.preferred_channel, "checked")) if show["preferred"] else "",
+        "no_preference": attribute(not page.preferred_channel, "checked") if show["preferred"] else "",
         "preferred_errors": tuple(page.preferred_errors),
         "general_errors": tuple(page.general_errors),
         "max_cap": MAX_CAP,
@@ -113,30 +80,9 @@ def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot
         "has_errors": bool(outcome.errors),
         "unsubscribe_text": _page_text(page.switches["unsubscribe_text"]),
         "resubscribe_text": _page_text(page.switches["resubscribe_text"]),
-        "preferences_url": slot(reverse("messaging:preferences", args=[token])),
-        "unsubscribe_url": slot(reverse("messaging:unsubscribe", args=[token])),
+        "preferences_url": reverse("messaging:preferences", args=[token]),
+        "unsubscribe_url": reverse("messaging:unsubscribe", args=[token]),
     }
-
-
-# Rendered skeletons by (template, language, shared context). The key holds every input of the
-# page but the slots, so an entry never goes stale: a change of anything shown makes a new key.
-SKELETONS: dict[tuple, str] = {}
-SKELETONS_MAX = 512
-_skeletons_lock = threading.Lock()
-
-
-def render_page(request, template: str, context: dict, slot: Slots) -> HttpResponse:
-    if not slot.shared:
-        return render(request, template, context)
-    key = (template, translation.get_language(), repr(context))
-    skeleton = SKELETONS.get(key)
-    if skeleton is None:
-        skeleton = render_to_string(template, context)
-        with _skeletons_lock:
-            while len(SKELETONS) >= SKELETONS_MAX:
-                SKELETONS.pop(next(iter(SKELETONS)))
-            SKELETONS[key] = skeleton
-    return HttpResponse(slot.fill(skeleton))
 
 
 def show_page(request, send: Send, token: str, *, link: str, outcome: Outcome | None = None) -> HttpResponse:
@@ -145,11 +91,9 @@ def show_page(request, send: Send, token: str, *, link: str, outcome: Outcome | 
     if outcome.form is not None:
         page.fill(outcome.form)
     page.place_errors(outcome.errors)
-    # A form shown again with its errors holds what was typed: rendered for this request only.
-    slot = Slots(shared=outcome.form is None and not outcome.errors)
-    context = page_context(page, token, link, outcome, slot)
+    context = page_context(page, token, link, outcome)
     template = "public/preferences.html" if page.switches["show_preferences"] else "public/unsubscribe.html"
-    return render_page(request, template, context, slot)
+    return render(request, template, context)
 
 
 def _page_text(text: str) -> str:
