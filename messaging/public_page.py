@@ -18,6 +18,7 @@ from contacts.models import (
     PreferenceSettings,
 )
 from contacts.rules import MEMBER, category_receives, dnc_locked
+from contacts.forms import channel_choice, error_target
 from contacts.selectors import contact_preference_state
 from contacts.services.channels import dnc_locked_message
 from messaging.models import Message, Send
@@ -132,26 +133,26 @@ class ChannelRow:
     def field_errors(self, name: str) -> list[str]:
         return self.errors.get(name, [])
 
-    # Named accessors, since templates cannot look up the dotted error paths.
+    # Named accessors for the templates; ``errors`` is keyed by ``contacts.forms.error_target``'s inputs.
     @property
     def subscribed_errors(self):
         return self.field_errors("subscribed")
 
     @property
     def number_errors(self):
-        return self.field_errors("frequency.number") + self.field_errors("frequency")
+        return self.field_errors("cap_number")
 
     @property
     def unit_errors(self):
-        return self.field_errors("frequency.unit")
+        return self.field_errors("cap_unit")
 
     @property
     def from_errors(self):
-        return self.field_errors("pause.from") + self.field_errors("pause")
+        return self.field_errors("pause_from")
 
     @property
     def to_errors(self):
-        return self.field_errors("pause.to")
+        return self.field_errors("pause_to")
 
 
 @dataclass
@@ -226,16 +227,15 @@ class PublicPage:
         rows = {row.slug: row for row in self.channels}
         choices = {area: {c.slug: c for c in getattr(self, area)} for area in ("categories", "segments")}
         for path, messages in errors.items():
-            parts = path.split(".", 2)
+            area, slug, field_name = error_target(path) or ("", None, None)
             target = None
-            if parts[0] == "channels" and len(parts) == 3 and parts[1] in rows:
-                area = "pause" if parts[2].startswith("pause") else "channels"
-                if show[area] or parts[2] == "subscribed":
-                    target = rows[parts[1]].errors.setdefault(parts[2], [])
-            elif parts[0] == "preferred_channel" and show["preferred"]:
+            if area == "channels" and slug in rows:
+                if show["pause" if field_name.startswith("pause") else "channels"] or field_name == "subscribed":
+                    target = rows[slug].errors.setdefault(field_name, [])
+            elif area == "preferred_channel" and show["preferred"]:
                 target = self.preferred_errors
-            elif parts[0] in choices and len(parts) == 2 and show[parts[0]] and parts[1] in choices[parts[0]]:
-                target = choices[parts[0]][parts[1]].errors
+            elif area in choices and show[area] and slug in choices[area]:
+                target = choices[area][slug].errors
             (self.general_errors if target is None else target).extend(messages)
 
 
@@ -273,20 +273,20 @@ def posted_preferences(page: PublicPage, form) -> dict:
     channels: dict = {}
     for row in page.channels:
         path = f"channels.{row.slug}"
-        spec: dict = {}
-        if show["channels"]:
-            ticked = form.get(f"{path}.subscribed") == "on"
-            if not row.locked or ticked:  # a locked box cannot be ticked; if it was, the service says why
-                spec["subscribed"] = ticked
-            number = form.get(f"{path}.frequency.number", "").strip()
-            unit = form.get(f"{path}.frequency.unit", "").strip()
-            if number.isascii() and number.isdigit():
-                number = int(number)
-            spec["frequency"] = {"number": number, "unit": unit} if (number != "" or unit) else None
-        if show["pause"]:
-            start = form.get(f"{path}.pause.from", "").strip()
-            end = form.get(f"{path}.pause.to", "").strip()
-            spec["pause"] = {"from": start or None, "to": end or None} if (start or end) else None
+        ticked = form.get(f"{path}.subscribed") == "on"
+        number = form.get(f"{path}.frequency.number", "").strip()
+        if number.isascii() and number.isdigit():
+            number = int(number)
+        spec = channel_choice(
+            # A locked box cannot be ticked; if it was, the service says why.
+            subscribed=ticked if show["channels"] and (not row.locked or ticked) else None,
+            number=number,
+            unit=form.get(f"{path}.frequency.unit", "").strip(),
+            pause_from=form.get(f"{path}.pause.from", "").strip(),
+            pause_to=form.get(f"{path}.pause.to", "").strip(),
+            frequency=show["channels"],
+            pause=show["pause"],
+        )
         if spec:
             channels[row.slug] = spec
     if channels:
