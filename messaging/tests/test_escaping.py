@@ -6,6 +6,7 @@ from django.core import mail
 
 from contacts.models import Channel, PreferenceSettings
 from messaging.models import MessageVersion
+from messaging.views.public_skeleton import Slots
 
 from .conftest import run_dispatch
 from .factories import MessageFactory, aware
@@ -34,3 +35,9 @@ def test_a_first_name_and_the_unsubscribe_text_are_text_in_the_html_part(members
     # The text part is text: nothing to escape there.
     assert email.get_body(("plain",)).get_content().startswith(f"Hi Ana {PAYLOAD}")
     assert sent.recipients() == [contact.email]
+
+
+def test_a_value_filled_into_a_shared_skeleton_is_escaped():
+    slot = Slots(shared=True)
+    skeleton = f'<input value="{slot(PAYLOAD)}"><p>{slot("<b>bold</b>")}</p>'
+    assert slot.fill(skeleton) == f'<input value="{ESCAPED}"><p>&lt;b&gt;bold&lt;/b&gt;</p>'

@@ -1,17 +1,22 @@
-"""Rendering the contact's page: plain template rendering of plain data, per request."""
+"""Rendering the contact's page from plain data; ``public_skeleton`` shares the rendering of pages
+that look alike."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from django.http import HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 
 from contacts.models import CapUnit
 from contacts.services.channels import MAX_CAP
 from messaging.models import Send
 from messaging.public_page import PublicPage, public_page_load
+from messaging.views.public_skeleton import Slots, render_page
+
+# Off only to measure the plain path beside it (bench/public_page.py --plain-too).
+SHARED = os.environ.get("PUBLIC_PAGE_PLAIN") != "1"
 
 
 @dataclass
@@ -25,8 +30,9 @@ def attribute(on: bool, name: str) -> str:
     return f" {name}" if on else ""
 
 
-def page_context(page: PublicPage, token: str, link: str, outcome: Outcome) -> dict:
-    """What the templates show, as plain data."""
+def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot: Slots) -> dict:
+    """What the templates show, as plain data: everything but the slots is shared by every contact
+    whose page looks the same, so that the whole context (less the slots) identifies the skeleton."""
     show = page.show
     send_row = page.send_channel
     channels = []
@@ -42,20 +48,20 @@ def page_context(page: PublicPage, token: str, link: str, outcome: Outcome) -> d
             "unit_errors": tuple(row.unit_errors),
             "from_errors": tuple(row.from_errors),
             "to_errors": tuple(row.to_errors),
-            "cap_number": row.cap_number if show["channels"] else "",
+            "cap_number": slot(row.cap_number) if show["channels"] else "",
             "units": tuple(
-                (value, label, attribute(row.cap_unit == value, "selected"))
+                (value, label, slot(attribute(row.cap_unit == value, "selected")))
                 for value, label in (("", "—"), *((value, str(label)) for value, label in CapUnit.choices))
             ) if show["channels"] else (),
-            "pause_from": row.pause_from if show["pause"] else "",
-            "pause_to": row.pause_to if show["pause"] else "",
-            "preferred": attribute(page.preferred_channel == row.slug, "checked") if show["preferred"] else "",
+            "pause_from": slot(row.pause_from) if show["pause"] else "",
+            "pause_to": slot(row.pause_to) if show["pause"] else "",
+            "preferred": slot(attribute(page.preferred_channel == row.slug, "checked")) if show["preferred"] else "",
         })
 
     def choices(area: str) -> tuple:
         return tuple(
             {"slug": c.slug, "label": c.label, "description": c.description, "errors": tuple(c.errors),
-             "checked": attribute(c.checked, "checked")}
+             "checked": slot(attribute(c.checked, "checked"))}
             for c in getattr(page, area)
         ) if show[area] else ()
 
@@ -72,7 +78,7 @@ def page_context(page: PublicPage, token: str, link: str, outcome: Outcome) -> d
         "channels": channels,
         "categories": choices("categories"),
         "segments": choices("segments"),
-        "no_preference": attribute(not page.preferred_channel, "checked") if show["preferred"] else "",
+        "no_preference": slot(attribute(not page.preferred_channel, "checked")) if show["preferred"] else "",
         "preferred_errors": tuple(page.preferred_errors),
         "general_errors": tuple(page.general_errors),
         "max_cap": MAX_CAP,
@@ -80,8 +86,8 @@ def page_context(page: PublicPage, token: str, link: str, outcome: Outcome) -> d
         "has_errors": bool(outcome.errors),
         "unsubscribe_text": _page_text(page.switches["unsubscribe_text"]),
         "resubscribe_text": _page_text(page.switches["resubscribe_text"]),
-        "preferences_url": reverse("messaging:preferences", args=[token]),
-        "unsubscribe_url": reverse("messaging:unsubscribe", args=[token]),
+        "preferences_url": slot(reverse("messaging:preferences", args=[token])),
+        "unsubscribe_url": slot(reverse("messaging:unsubscribe", args=[token])),
     }
 
 
@@ -91,9 +97,11 @@ def show_page(request, send: Send, token: str, *, link: str, outcome: Outcome | 
     if outcome.form is not None:
         page.fill(outcome.form)
     page.place_errors(outcome.errors)
-    context = page_context(page, token, link, outcome)
+    # A form shown again with its errors holds what was typed: rendered for this request only.
+    slot = Slots(shared=SHARED and outcome.form is None and not outcome.errors)
+    context = page_context(page, token, link, outcome, slot)
     template = "public/preferences.html" if page.switches["show_preferences"] else "public/unsubscribe.html"
-    return render(request, template, context)
+    return render_page(request, template, context, slot)
 
 
 def _page_text(text: str) -> str:
