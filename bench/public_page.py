@@ -1,7 +1,7 @@
 """Public page benchmark: the preference page GET and the one-click POST under concurrent clients.
 
     python bench/public_page.py [--clients 50] [--requests 3000] [--workers 2] [--threads 1]
-                                [--load wrk|asyncio] [--reseed]
+                                [--load wrk|asyncio] [--reseed] [--plain-too]
 
 Seeds a dedicated PostgreSQL database (pc_bench_public, BENCH_PUBLIC_DATABASE_URL to change it)
 with 20 categories, 10 public segments and one delivered send per contact, starts gunicorn on
@@ -238,42 +238,55 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads per worker; above 1 uses the gthread worker")
     parser.add_argument("--load", choices=["wrk", "asyncio"], default="wrk" if shutil.which("wrk") else "asyncio")
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--plain-too", action="store_true",
+                        help="also run the page GET on a second server that renders every page plainly (no shared skeleton)")
     args = parser.parse_args()
 
     ensure_database(args.reseed)
     # Enough distinct sends that no one-click repeats one (a repeat writes nothing, so it is cheaper).
     page_tokens, click_tokens = seed(max(2 * args.requests, 40_000))
-    port = free_port()
     worker = ["-w", str(args.workers)] + (["--worker-class", "gthread", "--threads", str(args.threads)] if args.threads > 1 else [])
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "bench.public_page:application", "-b", f"127.0.0.1:{port}",
-         *worker, "--backlog", "2048", "--log-level", "warning"],
-        cwd=BASE_DIR, env={**os.environ, "CONN_MAX_AGE": "600"}, start_new_session=True,
-    )
-    try:
+
+    def start(env: dict) -> tuple[subprocess.Popen, int]:
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "bench.public_page:application", "-b", f"127.0.0.1:{port}",
+             *worker, "--backlog", "2048", "--log-level", "warning"],
+            cwd=BASE_DIR, env={**os.environ, "CONN_MAX_AGE": "600", **env}, start_new_session=True,
+        )
+        servers.append(server)
         deadline = time.monotonic() + 60
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
+                return server, port
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("gunicorn did not start")
                 time.sleep(0.2)
+
+    servers: list[subprocess.Popen] = []
+    try:
+        _server, port = start({})
+        pages = [f"/messaging/p/{t}/" for t in page_tokens]
         runs = {
-            "trivial view (ceiling)": (["/bench/ping/"], False),
-            "preference page GET": ([f"/messaging/p/{t}/" for t in page_tokens], False),
-            "one-click POST": ([f"/messaging/u/{t}/" for t in click_tokens], True),
+            "trivial view (ceiling)": (port, ["/bench/ping/"], False),
+            "preference page GET": (port, pages, False),
+            "one-click POST": (port, [f"/messaging/u/{t}/" for t in click_tokens], True),
         }
-        warm = [get("/bench/ping/")] * 200 + [get(f"/messaging/p/{t}/") for t in page_tokens[-200:]]
+        warm = [get("/bench/ping/")] * 200 + [get(p) for p in pages[-200:]]
         asyncio.run(load(port, warm, args.clients))
+        if args.plain_too:
+            _plain, plain_port = start({"PUBLIC_PAGE_PLAIN": "1"})
+            runs["page GET, no skeleton"] = (plain_port, pages, False)
+            asyncio.run(load(plain_port, warm, args.clients))
         server_kind = f"{args.threads} threads" if args.threads > 1 else "sync"
         amount = f"{args.seconds:g} s per run" if args.load == "wrk" else f"{args.requests} requests per run"
         print(f"{args.clients} concurrent clients ({args.load}, a new connection per request), {amount}, "
               f"gunicorn {args.workers} workers {server_kind}, {os.cpu_count()} cores, load average "
               f"{os.getloadavg()[0]:.2f} before, PostgreSQL {DATABASE_URL.rsplit('/', 1)[-1]}")
         ceiling = None
-        for name, (paths, post) in runs.items():
+        for name, (port, paths, post) in runs.items():
             if args.load == "wrk":
                 p50, p99, rate, count, errors = load_wrk(port, paths, post, args.clients, args.seconds)
                 outcome = f"{count} requests, {errors} errors or non-2xx"
@@ -291,8 +304,9 @@ def main() -> None:
             print(f"{name:24} p50 {p50 * 1000:6.1f} ms   p99 {p99 * 1000:6.1f} ms"
                   f"   {rate:7.0f} req/s   {rate / ceiling:5.0%} of the ceiling   {outcome}")
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

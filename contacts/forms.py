@@ -126,6 +126,51 @@ class ContactForm(forms.ModelForm):
 TAB_CHANNELS, TAB_CATEGORIES, TAB_SEGMENTS = "channels", "categories", "segments"
 
 
+# --- The one mapper between a preference form and the SPEC §6 shape --------------------------------
+# The staff modal and the public page name their inputs differently; both turn them into the shape
+# with ``channel_choice`` and put the service's errors back with ``error_target``.
+
+# The rest of a ``channels.<slug>.…`` error path → the channel input it concerns.
+CHANNEL_ERROR_FIELDS = {
+    ("subscribed",): "subscribed",
+    ("frequency",): "cap_number",
+    ("frequency", "number"): "cap_number",
+    ("frequency", "unit"): "cap_unit",
+    ("pause",): "pause_from",
+    ("pause", "from"): "pause_from",
+    ("pause", "to"): "pause_to",
+}
+
+
+def channel_choice(
+    *, subscribed: bool | None, number, unit, pause_from, pause_to, frequency: bool = True, pause: bool = True
+) -> dict:
+    """One channel of a form in the SPEC §6 shape. Empty inputs ("" or None) are absent;
+    ``subscribed`` None, ``frequency`` or ``pause`` False leave that part out (not on the form)."""
+    spec: dict = {}
+    if subscribed is not None:
+        spec["subscribed"] = subscribed
+    if frequency:
+        number = None if number in (None, "") else number
+        spec["frequency"] = {"number": number, "unit": unit or None} if number is not None or unit else None
+    if pause:
+        spec["pause"] = {"from": pause_from or None, "to": pause_to or None} if pause_from or pause_to else None
+    return spec
+
+
+def error_target(path: str) -> tuple[str, str | None, str | None] | None:
+    """A ``PreferencesInvalid`` path → (area, slug, channel input): ``("channels", "email", "cap_unit")``,
+    ``("categories", "news", None)``, ``("preferred_channel", None, None)``; None for any other path."""
+    parts = path.split(".")
+    if parts == ["preferred_channel"]:
+        return "preferred_channel", None, None
+    if parts[0] in ("categories", "segments") and len(parts) == 2:
+        return parts[0], parts[1], None
+    if parts[0] == "channels" and len(parts) >= 3 and (field := CHANNEL_ERROR_FIELDS.get(tuple(parts[2:]))):
+        return "channels", parts[1], field
+    return None
+
+
 @dataclass
 class ChannelRow:
     """The fields of one channel in the Channels & frequency tab."""
@@ -261,15 +306,13 @@ class PreferencesForm(forms.Form):
         channels = {}
         for channel in self.state.channels:
             slug = channel.slug
-            number, unit = data.get(f"{slug}_cap_number"), data.get(f"{slug}_cap_unit") or None
-            pause_from, pause_to = data.get(f"{slug}_pause_from"), data.get(f"{slug}_pause_to")
-            spec = {
-                "frequency": {"number": number, "unit": unit} if number is not None or unit else None,
-                "pause": {"from": pause_from, "to": pause_to} if pause_from or pause_to else None,
-            }
-            if not self.fields[f"{slug}_subscribed"].disabled:
-                spec["subscribed"] = bool(data.get(f"{slug}_subscribed"))
-            channels[slug] = spec
+            channels[slug] = channel_choice(
+                subscribed=None if self.fields[f"{slug}_subscribed"].disabled else bool(data.get(f"{slug}_subscribed")),
+                number=data.get(f"{slug}_cap_number"),
+                unit=data.get(f"{slug}_cap_unit"),
+                pause_from=data.get(f"{slug}_pause_from"),
+                pause_to=data.get(f"{slug}_pause_to"),
+            )
         return {
             "channels": channels,
             "preferred_channel": data.get("preferred_channel") or None,
@@ -286,24 +329,13 @@ class PreferencesForm(forms.Form):
 
     @staticmethod
     def field_for_path(path: str) -> str | None:
-        parts = path.split(".")
-        if parts[0] == "preferred_channel":
-            return "preferred_channel"
-        if parts[0] in ("categories", "segments") and len(parts) == 2:
-            return f"{'category' if parts[0] == 'categories' else 'segment'}_{parts[1]}"
-        if parts[0] == "channels" and len(parts) >= 3:
-            slug, rest = parts[1], tuple(parts[2:])
-            field = {
-                ("subscribed",): "subscribed",
-                ("frequency",): "cap_number",
-                ("frequency", "number"): "cap_number",
-                ("frequency", "unit"): "cap_unit",
-                ("pause",): "pause_from",
-                ("pause", "from"): "pause_from",
-                ("pause", "to"): "pause_to",
-            }.get(rest)
-            return f"{slug}_{field}" if field else None
-        return None
+        target = error_target(path)
+        if target is None:
+            return None
+        area, slug, field = target
+        if area == "channels":
+            return f"{slug}_{field}"
+        return {"categories": f"category_{slug}", "segments": f"segment_{slug}"}.get(area, area)
 
 
 # --- Categories, segments, settings ------------------------------------------------------------

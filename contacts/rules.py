@@ -3,21 +3,144 @@
 from __future__ import annotations
 
 import datetime
+import functools
+import zoneinfo
+
+from django.db import connection
+from django.db.models import DateField, Exists, Func, OuterRef, Q
 
 from contacts.models import Category, CategorySubscription, DoNotContact
 
 MEMBER, REMOVED = "member", "removed"
+UTC = datetime.timezone.utc
+
+
+# --- Category receives (SPEC §2) ------------------------------------------------------------------
+# Each rule below is a Python predicate with its SQL/ORM twin next to it: the staff list, the
+# decision, the preview and the public page all read these, so they cannot disagree.
+
+CATEGORY_UNSUBSCRIBED, CATEGORY_NOT_SUBSCRIBED = "category_unsubscribed", "category_not_subscribed"
+
+
+def category_block(*, opt_in: bool, status: str | None) -> str | None:
+    """Why a contact does not receive a category's messages, or None when they do (SPEC §2: no choice
+    means subscribed, except for ``opt_in`` categories)."""
+    if status is None:
+        return CATEGORY_NOT_SUBSCRIBED if opt_in else None
+    return None if status == CategorySubscription.Status.SUBSCRIBED else CATEGORY_UNSUBSCRIBED
+
+
+def category_block_sql(*, status: str, opt_in: str) -> str:
+    """``category_block`` in SQL over a ``status`` column (NULL: no choice) and an ``opt_in`` boolean."""
+    return (
+        f"CASE WHEN {status} IS NULL THEN CASE WHEN {opt_in} THEN '{CATEGORY_NOT_SUBSCRIBED}' END "
+        f"WHEN {status} <> '{CategorySubscription.Status.SUBSCRIBED}' THEN '{CATEGORY_UNSUBSCRIBED}' END"
+    )
 
 
 def subscription_receives(*, opt_in: bool, status: str | None) -> bool:
     """SPEC §2: no choice means subscribed, except for ``opt_in`` categories."""
-    if status is None:
-        return not opt_in
-    return status == CategorySubscription.Status.SUBSCRIBED
+    return category_block(opt_in=opt_in, status=status) is None
 
 
 def category_receives(category: Category, status: str | None) -> bool:
     return subscription_receives(opt_in=category.opt_in, status=status)
+
+
+def category_receives_q(category: Category, contact: str = "pk") -> Q:
+    """``category_receives`` as a filter on contacts (``contact``: the contact id's path)."""
+    subscriptions = CategorySubscription.objects.filter(category=category, contact=OuterRef(contact))
+    if category.opt_in:
+        return Q(Exists(subscriptions.filter(status=CategorySubscription.Status.SUBSCRIBED)))
+    return ~Q(Exists(subscriptions.exclude(status=CategorySubscription.Status.SUBSCRIBED)))
+
+
+# --- Effective cap (SPEC §2) ----------------------------------------------------------------------
+
+def effective_cap(
+    own_number: int | None, own_unit: str, default_number: int | None, default_unit: str
+) -> tuple[int, str] | None:
+    """The contact's own cap, else the channel's default; a default of 0 or empty means no cap."""
+    if own_number:
+        return own_number, own_unit
+    if default_number and default_unit:
+        return default_number, default_unit
+    return None
+
+
+def effective_cap_sql(*, own_number: str, own_unit: str, default_number: str, default_unit: str) -> tuple[str, str]:
+    """``effective_cap`` in SQL: (number, unit) expressions, both NULL when no cap applies."""
+    default = f"{default_number} > 0 AND {default_unit} <> ''"
+    number = f"CASE WHEN {own_number} IS NOT NULL THEN {own_number} WHEN {default} THEN {default_number} END"
+    unit = f"CASE WHEN {own_number} IS NOT NULL THEN {own_unit} WHEN {default} THEN {default_unit} END"
+    return number, unit
+
+
+# --- Paused today, in the contact's time zone (SPEC §2) -----------------------------------------
+# A zone the system does not know (retired from tzdata): staff reads count the day in UTC; the send
+# decision never guesses a day for a send and records ``failed`` with the reason (docs/decisions.md).
+
+def contact_zone(name: str, *, strict: bool = False) -> datetime.tzinfo:
+    """The contact's zone; an unknown one is UTC, or raises ``ZoneInfoNotFoundError`` when ``strict``."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        if strict:
+            raise zoneinfo.ZoneInfoNotFoundError(f"No time zone found with key {name}") from None
+        return UTC
+
+
+def contact_today(time_zone: str, now: datetime.datetime, *, strict: bool = False) -> datetime.date:
+    """The date it is at ``now`` in the contact's zone: pauses are whole days there."""
+    return now.astimezone(contact_zone(time_zone, strict=strict)).date()
+
+
+def paused_on(pause_from: datetime.date | None, pause_to: datetime.date | None, day: datetime.date) -> bool:
+    """A pause holds from its first to its last day, both included."""
+    return pause_from is not None and pause_from <= day <= pause_to
+
+
+def contact_today_sql(*, now: str, zone: str) -> str:
+    """``contact_today(strict=True)`` in SQL: an unknown zone raises, as the decision wants."""
+    return f"(({now}) AT TIME ZONE {zone})::date"
+
+
+def paused_on_sql(*, pause_from: str, pause_to: str, day: str) -> str:
+    """``paused_on`` in SQL (a NULL pause is not paused)."""
+    return f"{day} BETWEEN {pause_from} AND {pause_to}"
+
+
+@functools.cache
+def database_time_zones() -> list[str]:
+    """The time zone names PostgreSQL knows (read once per process: the view scans files)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_timezone_names")
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+class ContactToday(Func):
+    """``contact_today`` as an ORM expression over a contact's ``time_zone`` column (unknown zone: UTC)."""
+
+    output_field = DateField()
+
+    def __init__(self, time_zone):
+        super().__init__(time_zone)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        # A constant array: PostgreSQL looks the zone up by hash instead of failing the whole query.
+        zone, params = compiler.compile(self.source_expressions[0])
+        known = f"CASE WHEN {zone} = ANY(%s) THEN {zone} ELSE 'UTC' END"
+        return contact_today_sql(now="CURRENT_TIMESTAMP", zone=known), (*params, database_time_zones(), *params)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # The embedded demo has no time zone database in SQL: UTC's date is close enough there.
+        return self.as_sql(compiler, connection, template="DATE('now')", **extra_context)
+
+
+def paused_today_q(time_zone) -> Q:
+    """``paused_on(contact_today(...))`` as a filter on channel preferences; ``time_zone``: the zone's expression."""
+    today = ContactToday(time_zone)
+    return Q(pause_from__lte=today, pause_to__gte=today)
 
 
 def dnc_locked(reason: str | None) -> bool:

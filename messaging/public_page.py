@@ -1,5 +1,5 @@
-"""What a contact's public page shows, read in three plain queries whatever the number of
-channels, categories and segments, and what its form says in the SPEC §6 shape."""
+"""What a contact's public page shows, read in three queries plus the send's own whatever the
+number of channels, categories and segments, and what its form says in the SPEC §6 shape."""
 
 from __future__ import annotations
 
@@ -12,17 +12,14 @@ from django.utils.translation import gettext_noop
 from contacts.models import (
     PAGE_SWITCHES,
     PAGE_TEXTS,
-    Category,
-    CategorySubscription,
     Channel,
-    ChannelPreference,
     Contact,
     DoNotContact,
     PreferenceSettings,
-    Segment,
-    SegmentMembership,
 )
-from contacts.rules import category_receives, dnc_locked
+from contacts.rules import MEMBER, category_receives, dnc_locked
+from contacts.forms import channel_choice, error_target
+from contacts.selectors import contact_preference_state
 from contacts.services.channels import dnc_locked_message
 from messaging.models import Message, Send
 from messaging.tokens import send_id_from_token
@@ -36,7 +33,7 @@ def channel_label(channel: Channel) -> str:
     return _(channel.name)
 
 
-# --- Reads: three plain queries whatever the number of channels, categories and segments --------
+# --- The send a link names: one query, every public request starts here -------------------------
 
 def _columns(model, names) -> list[str]:
     return [model._meta.get_field(name).column for name in names]
@@ -71,30 +68,6 @@ SEND_SQL = f"""
     LEFT JOIN {PreferenceSettings._meta.db_table} ps ON ps.id = 1
     WHERE s.id = %s
 """
-# Every channel with the contact's do-not-contact reason and preference row (both unique per channel).
-CHANNELS_SQL = f"""
-    SELECT {_select("ch", Channel, CHANNEL_FIELDS)}, d.reason,
-           {_select("p", ChannelPreference, ("cap_number", "cap_unit", "pause_from", "pause_to", "preferred"))}
-    FROM {Channel._meta.db_table} ch
-    LEFT JOIN {DoNotContact._meta.db_table} d ON d.channel_id = ch.id AND d.contact_id = %s
-    LEFT JOIN {ChannelPreference._meta.db_table} p ON p.channel_id = ch.id AND p.contact_id = %s
-    ORDER BY ch.position, ch.slug
-"""
-# Public categories with the contact's choice, then public segments with the contact's membership.
-CHOICES_SQL = f"""
-    SELECT 'category', c.slug, c.name, c.description, c.opt_in, cs.status, NULL
-    FROM {Category._meta.db_table} c
-    LEFT JOIN {CategorySubscription._meta.db_table} cs ON cs.category_id = c.id AND cs.contact_id = %s
-    WHERE c.public
-    UNION ALL
-    SELECT 'segment', s.slug, s.name, s.public_name, NULL, NULL, sm.removed
-    FROM {Segment._meta.db_table} s
-    LEFT JOIN {SegmentMembership._meta.db_table} sm ON sm.segment_id = s.id AND sm.contact_id = %s
-    WHERE s.public
-    ORDER BY 1, 3, 2
-"""
-
-
 def _instance(model, names, values):
     """A model instance loaded from a row, its other fields deferred (the ORM's own ``.only()``)."""
     return model.from_db("default", list(names), list(values))
@@ -160,26 +133,26 @@ class ChannelRow:
     def field_errors(self, name: str) -> list[str]:
         return self.errors.get(name, [])
 
-    # Named accessors, since templates cannot look up the dotted error paths.
+    # Named accessors for the templates; ``errors`` is keyed by ``contacts.forms.error_target``'s inputs.
     @property
     def subscribed_errors(self):
         return self.field_errors("subscribed")
 
     @property
     def number_errors(self):
-        return self.field_errors("frequency.number") + self.field_errors("frequency")
+        return self.field_errors("cap_number")
 
     @property
     def unit_errors(self):
-        return self.field_errors("frequency.unit")
+        return self.field_errors("cap_unit")
 
     @property
     def from_errors(self):
-        return self.field_errors("pause.from") + self.field_errors("pause")
+        return self.field_errors("pause_from")
 
     @property
     def to_errors(self):
-        return self.field_errors("pause.to")
+        return self.field_errors("pause_to")
 
 
 @dataclass
@@ -254,49 +227,42 @@ class PublicPage:
         rows = {row.slug: row for row in self.channels}
         choices = {area: {c.slug: c for c in getattr(self, area)} for area in ("categories", "segments")}
         for path, messages in errors.items():
-            parts = path.split(".", 2)
+            area, slug, field_name = error_target(path) or ("", None, None)
             target = None
-            if parts[0] == "channels" and len(parts) == 3 and parts[1] in rows:
-                area = "pause" if parts[2].startswith("pause") else "channels"
-                if show[area] or parts[2] == "subscribed":
-                    target = rows[parts[1]].errors.setdefault(parts[2], [])
-            elif parts[0] == "preferred_channel" and show["preferred"]:
+            if area == "channels" and slug in rows:
+                if show["pause" if field_name.startswith("pause") else "channels"] or field_name == "subscribed":
+                    target = rows[slug].errors.setdefault(field_name, [])
+            elif area == "preferred_channel" and show["preferred"]:
                 target = self.preferred_errors
-            elif parts[0] in choices and len(parts) == 2 and show[parts[0]] and parts[1] in choices[parts[0]]:
-                target = choices[parts[0]][parts[1]].errors
+            elif area in choices and show[area] and slug in choices[area]:
+                target = choices[area][slug].errors
             (self.general_errors if target is None else target).extend(messages)
 
 
 def public_page_load(send: Send) -> PublicPage:
-    """Everything the page shows, pre-filled, in two queries whatever the number of rows. Only
-    channels the contact has an address for are offered (plus the send's own): the others could
-    never be used."""
+    """Everything the page shows, pre-filled, read through ``contacts.selectors`` like the staff
+    modal. Only channels the contact has an address for are offered (plus the send's own): the
+    others could never be used."""
     contact = send.contact
+    state = contact_preference_state(contact=contact, public_only=True)
     page = PublicPage(send=send, switches=send.switches)
-    with connection.cursor() as cursor:
-        cursor.execute(CHANNELS_SQL, [contact.pk, contact.pk])
-        channel_rows = cursor.fetchall()
-        cursor.execute(CHOICES_SQL, [contact.pk, contact.pk])
-        choice_rows = cursor.fetchall()
-    for *channel_values, reason, cap_number, cap_unit, pause_from, pause_to, preferred in channel_rows:
-        channel = _instance(Channel, CHANNEL_FIELDS, channel_values)
+    for channel in state.channels:
         if not contact.address_for(channel) and channel.pk != send.channel_id:
             continue
+        reason, pref = state.dnc_reasons.get(channel.slug), state.preferences.get(channel.slug)
         row = ChannelRow(channel=channel, dnc_reason=reason, receives=reason is None)
-        row.cap_number = str(cap_number or "")
-        row.cap_unit = cap_unit or ""
-        row.pause_from = str(pause_from or "")  # a date's str() is its ISO form
-        row.pause_to = str(pause_to or "")
-        if preferred:
-            page.preferred_channel = channel.slug
+        if pref is not None:
+            row.cap_number = str(pref.cap_number or "")
+            row.cap_unit = pref.cap_unit or ""
+            row.pause_from = pref.pause_from.isoformat() if pref.pause_from else ""
+            row.pause_to = pref.pause_to.isoformat() if pref.pause_to else ""
+            if pref.preferred:
+                page.preferred_channel = channel.slug
         page.channels.append(row)
-    for kind, slug, name, text, opt_in, status, removed in choice_rows:
-        if kind == "category":
-            category = Category(slug=slug, name=name, description=text, opt_in=bool(opt_in))
-            page.categories.append(Choice(slug, name, text, category_receives(category, status)))
-        else:
-            segment = Segment(slug=slug, name=name, public_name=text)
-            page.segments.append(Choice(slug, segment.display_public_name, "", removed is not None and not removed))
+    page.categories = [
+        Choice(c.slug, c.name, c.description, category_receives(c, c.subscription_status)) for c in state.categories
+    ]
+    page.segments = [Choice(s.slug, s.display_public_name, "", s.membership == MEMBER) for s in state.segments]
     return page
 
 
@@ -307,20 +273,20 @@ def posted_preferences(page: PublicPage, form) -> dict:
     channels: dict = {}
     for row in page.channels:
         path = f"channels.{row.slug}"
-        spec: dict = {}
-        if show["channels"]:
-            ticked = form.get(f"{path}.subscribed") == "on"
-            if not row.locked or ticked:  # a locked box cannot be ticked; if it was, the service says why
-                spec["subscribed"] = ticked
-            number = form.get(f"{path}.frequency.number", "").strip()
-            unit = form.get(f"{path}.frequency.unit", "").strip()
-            if number.isascii() and number.isdigit():
-                number = int(number)
-            spec["frequency"] = {"number": number, "unit": unit} if (number != "" or unit) else None
-        if show["pause"]:
-            start = form.get(f"{path}.pause.from", "").strip()
-            end = form.get(f"{path}.pause.to", "").strip()
-            spec["pause"] = {"from": start or None, "to": end or None} if (start or end) else None
+        ticked = form.get(f"{path}.subscribed") == "on"
+        number = form.get(f"{path}.frequency.number", "").strip()
+        if number.isascii() and number.isdigit():
+            number = int(number)
+        spec = channel_choice(
+            # A locked box cannot be ticked; if it was, the service says why.
+            subscribed=ticked if show["channels"] and (not row.locked or ticked) else None,
+            number=number,
+            unit=form.get(f"{path}.frequency.unit", "").strip(),
+            pause_from=form.get(f"{path}.pause.from", "").strip(),
+            pause_to=form.get(f"{path}.pause.to", "").strip(),
+            frequency=show["channels"],
+            pause=show["pause"],
+        )
         if spec:
             channels[row.slug] = spec
     if channels:

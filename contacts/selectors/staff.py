@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import functools
-import zoneinfo
 from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import (
     Count,
-    DateField,
     Exists,
     F,
     Func,
@@ -36,7 +33,7 @@ from contacts.models import (
     StaffChange,
     email_normalise,
 )
-from contacts.rules import dnc_locked
+from contacts.rules import category_receives_q, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q
 from contacts.timeline import TimelinePage, contact_timeline
 
 
@@ -70,34 +67,6 @@ class ContactSearchText(Func):
         super().__init__(F("first_name"), F("last_name"), F("email"), F("phone"))
 
 
-class ContactToday(Func):
-    """Today's date in the contact's own time zone (pauses are whole days there, SPEC §2)."""
-
-    output_field = DateField()
-
-    def __init__(self, time_zone):
-        super().__init__(time_zone)
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        # A zone the database does not know (retired from tzdata) counts as UTC, as in contact_today,
-        # instead of failing the whole list. A constant array: PostgreSQL looks it up by hash.
-        zone, params = compiler.compile(self.source_expressions[0])
-        sql = f"(CURRENT_TIMESTAMP AT TIME ZONE CASE WHEN {zone} = ANY(%s) THEN {zone} ELSE 'UTC' END)::date"
-        return sql, (*params, database_time_zones(), *params)
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        # The embedded demo has no time zone database in SQL: the server's date is close enough there.
-        return self.as_sql(compiler, connection, template="DATE('now')", **extra_context)
-
-
-@functools.cache
-def database_time_zones() -> list[str]:
-    """The time zone names PostgreSQL knows (read once per process: the view scans files)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_timezone_names")
-        return sorted(row[0] for row in cursor.fetchall())
-
-
 def contact_list(
     *,
     search: str = "",
@@ -129,18 +98,13 @@ def contact_list(
             Exists(SegmentMembership.objects.filter(segment=segment, removed=False, contact=OuterRef("pk")))
         )
     if category is not None and category_status:
-        unsubscribed = CategorySubscription.objects.filter(
-            category=category, contact=OuterRef("pk"), status=CategorySubscription.Status.UNSUBSCRIBED
-        )
-        subscribed = CategorySubscription.objects.filter(
-            category=category, contact=OuterRef("pk"), status=CategorySubscription.Status.SUBSCRIBED
-        )
         if category_status == "unsubscribed":
+            unsubscribed = CategorySubscription.objects.filter(
+                category=category, contact=OuterRef("pk"), status=CategorySubscription.Status.UNSUBSCRIBED
+            )
             contacts = contacts.filter(Exists(unsubscribed))
-        elif category.opt_in:
-            contacts = contacts.filter(Exists(subscribed))
         else:
-            contacts = contacts.filter(~Exists(unsubscribed))
+            contacts = contacts.filter(category_receives_q(category))
     if dnc_channel is not None or dnc_reason:
         dnc = DoNotContact.objects.filter(contact=OuterRef("pk"))
         if dnc_channel is not None:
@@ -152,9 +116,8 @@ def contact_list(
                 dnc = dnc.filter(reason=dnc_reason)
             contacts = contacts.filter(Exists(dnc))
     if paused_now:
-        today = ContactToday(OuterRef("time_zone"))
         contacts = contacts.filter(
-            Exists(ChannelPreference.objects.filter(contact=OuterRef("pk"), pause_from__lte=today, pause_to__gte=today))
+            Exists(ChannelPreference.objects.filter(paused_today_q(OuterRef("time_zone")), contact=OuterRef("pk")))
         )
     if has_cap:
         contacts = contacts.filter(
@@ -274,7 +237,9 @@ class ChannelStatus:
 
     @property
     def cap(self) -> tuple[int, str] | None:
-        return self.own_cap or self.channel.default_cap
+        pref, channel = self.preference, self.channel
+        return effective_cap(pref and pref.cap_number, pref.cap_unit if pref else "",
+                             channel.default_cap_number, channel.default_cap_unit)
 
     @property
     def pause(self) -> tuple[datetime.date, datetime.date] | None:
@@ -282,7 +247,7 @@ class ChannelStatus:
 
     @property
     def paused_now(self) -> bool:
-        return bool(self.pause) and self.pause[0] <= self.today <= self.pause[1]
+        return bool(self.pause) and paused_on(*self.pause, self.today)
 
     @property
     def pause_upcoming(self) -> bool:
@@ -317,7 +282,7 @@ def contact_profile(*, contact: Contact) -> ContactProfile:
     """A contact's per-channel status, categories, segments and the newest timeline page."""
     state = contact_preference_state(contact=contact)
     dnc = {row.channel_id: row for row in DoNotContact.objects.filter(contact=contact)}
-    today = contact_today(contact)
+    today = contact_today(contact.time_zone, timezone.now())
     channels = [
         ChannelStatus(
             channel=channel,
@@ -329,15 +294,6 @@ def contact_profile(*, contact: Contact) -> ContactProfile:
         for channel in state.channels
     ]
     return ContactProfile(contact=contact, state=state, channels=channels, timeline=contact_timeline(contact=contact))
-
-
-def contact_today(contact: Contact) -> datetime.date:
-    """Today in the contact's time zone."""
-    try:
-        zone = zoneinfo.ZoneInfo(contact.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = datetime.timezone.utc
-    return timezone.now().astimezone(zone).date()
 
 
 def category_list() -> QuerySet[Category]:

@@ -16,7 +16,7 @@ def queries_for(contact) -> int:
     return len(queries)
 
 
-def test_contact_preferences_costs_five_queries_whatever_the_number_of_categories_and_segments(contact):
+def test_contact_preferences_costs_three_queries_whatever_the_number_of_categories_and_segments(contact):
     CategoryFactory.create_batch(2)
     SegmentFactory.create_batch(2)
     few = queries_for(contact)
@@ -26,7 +26,7 @@ def test_contact_preferences_costs_five_queries_whatever_the_number_of_categorie
         data={"categories": {c.slug: False for c in categories[:20]}, "segments": {s.slug: True for s in segments[:20]}},
         source="staff:alice",
     )
-    assert few == queries_for(contact) == 5
+    assert few == queries_for(contact) == 3
 
 
 def test_segments_show_only_current_members(contact, segment):

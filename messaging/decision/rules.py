@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import calendar
 import datetime
-import zoneinfo
 from dataclasses import dataclass, field
 
-from contacts.rules import subscription_receives
+from contacts import rules as contact_rules
+from contacts.rules import category_block, contact_today, contact_zone, paused_on
 
 UTC = datetime.timezone.utc
 # A pause ends at the midnight after its last day; Python's calendar ends on 9999-12-31, so a pause
@@ -127,23 +127,19 @@ def pause_end(last_day: datetime.date, zone: datetime.tzinfo) -> datetime.dateti
 
 
 def effective_cap(facts: ChannelFacts, channel: PlannedChannel) -> tuple[int, str] | None:
-    """The contact's own cap, else the channel's default; a default of 0 or empty means no cap."""
-    if facts.cap_number:
-        return facts.cap_number, facts.cap_unit
-    if channel.default_cap_number and channel.default_cap_unit:
-        return channel.default_cap_number, channel.default_cap_unit
-    return None
+    """``contacts.rules.effective_cap`` for one contact on one planned channel."""
+    return contact_rules.effective_cap(facts.cap_number, facts.cap_unit, channel.default_cap_number, channel.default_cap_unit)
 
 
 def channel_verdict(
     contact: ContactFacts, channel: PlannedChannel, *, now: datetime.datetime, transactional: bool
 ) -> ChannelVerdict:
     facts = contact.channels.get(channel.id) or ChannelFacts()
-    zone = zoneinfo.ZoneInfo(contact.time_zone)
+    # Strict: a send is never decided on a guessed day (an unknown zone fails this contact alone).
+    zone = contact_zone(contact.time_zone, strict=True)
     paused, pause_ends = False, None
     if not transactional and facts.pause_from is not None:
-        today = now.astimezone(zone).date()
-        paused = facts.pause_from <= today <= facts.pause_to
+        paused = paused_on(facts.pause_from, facts.pause_to, contact_today(contact.time_zone, now, strict=True))
         if paused:
             # The pause is inclusive: it ends at midnight after its last day, in the contact's zone.
             pause_ends = pause_end(facts.pause_to, zone)
@@ -176,9 +172,8 @@ def channel_verdict(
 def decide(contact: ContactFacts, plan: MessagePlan, now: datetime.datetime) -> Decision:
     """SPEC §3, steps 1–7, for one contact at ``now``."""
     if plan.category_id is not None and not plan.transactional:
-        if not subscription_receives(opt_in=plan.category_opt_in, status=contact.category_status):
-            unsubscribed = contact.category_status is not None
-            return Decision(SKIPPED_CATEGORY, reason="category_unsubscribed" if unsubscribed else "category_not_subscribed")
+        if blocked := category_block(opt_in=plan.category_opt_in, status=contact.category_status):
+            return Decision(SKIPPED_CATEGORY, reason=blocked)
 
     verdicts = tuple(channel_verdict(contact, ch, now=now, transactional=plan.transactional) for ch in plan.channels)
     # Preferred first, then the message's channel order (the sort is stable).

@@ -15,6 +15,7 @@ import datetime
 from django.db import connection
 
 from contacts.models import CategorySubscription, Channel, ChannelPreference, Contact, DoNotContact
+from contacts.rules import category_block_sql, contact_today_sql, effective_cap_sql, paused_on_sql
 
 from .rules import MessagePlan
 
@@ -30,8 +31,7 @@ FACTS = f"""
     SELECT cand.*,
         CASE
             WHEN %(category_id)s::bigint IS NULL OR %(transactional)s THEN NULL
-            WHEN cs.status = 'unsubscribed' THEN 'category_unsubscribed'
-            WHEN cs.status IS NULL AND %(opt_in)s THEN 'category_not_subscribed'
+            ELSE {category_block_sql(status="cs.status", opt_in="%(opt_in)s")}
         END AS category_block{{channel_columns}}
     FROM ({{candidates}}) cand
     JOIN {Contact._meta.db_table} c ON c.id = cand.contact_id{{contact_range}}
@@ -41,21 +41,26 @@ FACTS = f"""
 """
 # Channel i: reachable (address, no DNC), preferred, when its pause ends (if paused now), and
 # when it leaves its cap (if capped now): the cap-th newest counted send in the window + window.
-CHANNEL_COLUMNS = """,
-        c."{address}" <> '' AS address{i},
-        c."{address}" <> '' AND d{i}.contact_id IS NULL AS reachable{i},
-        coalesce(p{i}.preferred, false) AS preferred{i},
-        CASE WHEN NOT %(transactional)s AND p{i}.pause_from IS NOT NULL
-             AND (%(now)s::timestamptz AT TIME ZONE c.time_zone)::date BETWEEN p{i}.pause_from AND p{i}.pause_to
-        THEN ((p{i}.pause_to + 1)::timestamp AT TIME ZONE c.time_zone) END AS pause_ends{i},
-        r{i}.free_at AS free_at{i}"""
+_PAUSED = paused_on_sql(
+    pause_from="p{i}.pause_from", pause_to="p{i}.pause_to",
+    day=contact_today_sql(now="%(now)s::timestamptz", zone="c.time_zone"),
+)
+CHANNEL_COLUMNS = f""",
+        c."{{address}}" <> '' AS address{{i}},
+        c."{{address}}" <> '' AND d{{i}}.contact_id IS NULL AS reachable{{i}},
+        coalesce(p{{i}}.preferred, false) AS preferred{{i}},
+        CASE WHEN NOT %(transactional)s AND p{{i}}.pause_from IS NOT NULL AND {_PAUSED}
+        THEN ((p{{i}}.pause_to + 1)::timestamp AT TIME ZONE c.time_zone) END AS pause_ends{{i}},
+        r{{i}}.free_at AS free_at{{i}}"""
+_CAP_NUMBER, _CAP_UNIT = effective_cap_sql(
+    own_number="p{i}.cap_number", own_unit="p{i}.cap_unit",
+    default_number="%(cap_number{i})s", default_unit="%(cap_unit{i})s",
+)
 CHANNEL_JOINS = f"""
     LEFT JOIN {DoNotContact._meta.db_table} d{{i}} ON d{{i}}.contact_id = c.id AND d{{i}}.channel_id = %(ch{{i}})s
     LEFT JOIN {ChannelPreference._meta.db_table} p{{i}} ON p{{i}}.contact_id = c.id AND p{{i}}.channel_id = %(ch{{i}})s
     CROSS JOIN LATERAL (
-        SELECT CASE WHEN %(transactional)s THEN NULL
-                    WHEN p{{i}}.cap_number IS NOT NULL THEN p{{i}}.cap_number
-                    WHEN %(cap_number{{i}})s > 0 AND %(cap_unit{{i}})s <> '' THEN %(cap_number{{i}})s END AS number,
+        SELECT CASE WHEN NOT %(transactional)s THEN {_CAP_NUMBER} END AS number,
             {{window}} AS size
     ) k{{i}}
     LEFT JOIN LATERAL (
@@ -159,7 +164,7 @@ def decision_sql(plan: MessagePlan, candidates: str, columns: str = "contact_id"
         channel_joins="".join(
             CHANNEL_JOINS.format(
                 i=i,
-                window=_WINDOW.format(unit=f"CASE WHEN p{i}.cap_number IS NOT NULL THEN p{i}.cap_unit ELSE %(cap_unit{i})s END"),
+                window=_WINDOW.format(unit=_CAP_UNIT.replace("{i}", str(i))),
             )
             for i in channels
         ),

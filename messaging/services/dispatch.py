@@ -28,14 +28,24 @@ class DispatchInvalid(Exception):
     """The message cannot be sent as it is; the message says why."""
 
 
-def message_recipients_sql() -> str:
-    """Distinct contacts in the message's source segments, minus those removed from them."""
+def message_recipients_sql(*, batch: bool = False) -> str:
+    """SPEC §3: the recipients of a message are the distinct members of its source segments, minus
+    those removed from them. ``batch``: only those within ``%(lo)s``–``%(hi)s`` with no send yet."""
     through = Message.segments.through._meta.db_table
-    return f"""
+    sql = f"""
         SELECT DISTINCT sm.contact_id FROM {SegmentMembership._meta.db_table} sm
         JOIN {through} ms ON ms.segment_id = sm.segment_id AND ms.message_id = %(message_id)s
         WHERE NOT sm.removed
     """
+    if batch:
+        sql += f"""
+            AND sm.contact_id BETWEEN %(lo)s AND %(hi)s
+            AND sm.contact_id NOT IN (
+                SELECT s.contact_id FROM {Send._meta.db_table} s
+                WHERE s.message_id = %(message_id)s AND s.contact_id BETWEEN %(lo)s AND %(hi)s
+            )
+        """
+    return sql
 
 
 def message_recipient_count(*, message: Message) -> int:
@@ -122,18 +132,6 @@ def batch_claim(*, batch_id: int) -> DispatchBatch | None:
     return DispatchBatch.objects.select_related("dispatch__message__category").get(pk=batch_id)
 
 
-def _batch_candidates_sql() -> str:
-    return f"""
-        SELECT DISTINCT sm.contact_id FROM {SegmentMembership._meta.db_table} sm
-        WHERE sm.segment_id = ANY(%(segment_ids)s::bigint[]) AND NOT sm.removed
-            AND sm.contact_id BETWEEN %(lo)s AND %(hi)s
-            AND sm.contact_id NOT IN (
-                SELECT s.contact_id FROM {Send._meta.db_table} s
-                WHERE s.message_id = %(message_id)s AND s.contact_id BETWEEN %(lo)s AND %(hi)s
-            )
-    """
-
-
 LOCK_SQL = f"""
     SELECT c.id FROM {Contact._meta.db_table} c
     WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.id IN ({{candidates}})
@@ -205,26 +203,24 @@ def batch_decide(*, batch: DispatchBatch, now: datetime.datetime | None = None) 
     dispatch = batch.dispatch
     message = dispatch.message
     plan = message_plan(message, deliver_until=dispatch.deliver_until)
-    segment_ids = list(message.segments.values_list("pk", flat=True))
     with transaction.atomic():
         now = now or timezone.now()
         if connection.vendor == "postgresql":
-            report = _batch_decide_sql(batch, plan, segment_ids, now)
+            report = _batch_decide_sql(batch, plan, now)
         else:
-            report = BatchReport(decided=_batch_decide_python(batch, plan, segment_ids, now))
+            report = BatchReport(decided=_batch_decide_python(batch, plan, now))
         DispatchBatch.objects.filter(pk=batch.pk, status=BatchStatus.PENDING).update(status=BatchStatus.DECIDED)
     return report
 
 
-def _batch_decide_sql(batch, plan, segment_ids, now) -> BatchReport:
+def _batch_decide_sql(batch, plan, now) -> BatchReport:
     from messaging.decision.sql import decision_params, decision_sql, jit_off
 
     backends = [backend_for(channel) for channel in Channel.objects.filter(pk__in=[c.id for c in plan.channels])]
     in_transaction = [backend.channel.pk for backend in backends if backend.in_transaction]
-    candidates = _batch_candidates_sql()
+    candidates = message_recipients_sql(batch=True)
     params = {
         **decision_params(plan, now),
-        "segment_ids": segment_ids,
         "lo": batch.first_contact_id,
         "hi": batch.last_contact_id,
         "message_id": plan.message_id,
@@ -297,21 +293,12 @@ def failed_send(
     )
 
 
-def _batch_decide_python(batch, plan, segment_ids, now) -> int:
+def _batch_decide_python(batch, plan, now) -> int:
     # The embedded SQLite demo: writers are serialised by the database, so caps hold too.
-    members = (
-        SegmentMembership.objects.filter(
-            segment_id__in=segment_ids,
-            removed=False,
-            # __range is not a lookup of a foreign key's column: the two bounds say the same.
-            contact_id__gte=batch.first_contact_id,
-            contact_id__lte=batch.last_contact_id,
-        )
-        .exclude(contact_id__in=Send.objects.filter(message_id=plan.message_id).values("contact_id"))
-        .values_list("contact_id", flat=True)
-        .distinct()
-    )
-    contact_ids = sorted(set(members))
+    with connection.cursor() as cursor:
+        cursor.execute(message_recipients_sql(batch=True),
+                       {"message_id": plan.message_id, "lo": batch.first_contact_id, "hi": batch.last_contact_id})
+        contact_ids = sorted(row[0] for row in cursor.fetchall())
     facts = contact_facts(plan, contact_ids, now)
     sends = []
     for contact_id in contact_ids:

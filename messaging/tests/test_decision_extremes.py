@@ -106,7 +106,7 @@ def test_the_python_decision_isolates_a_contact_it_cannot_decide(members, unknow
     Send.objects.filter(dispatch=dispatch).delete()
     batch = dispatch.batches.get()
     plan = message_plan(message, deliver_until=dispatch.deliver_until)
-    decided = dispatch_services._batch_decide_python(batch, plan, [members.segment.pk], NOW)
+    decided = dispatch_services._batch_decide_python(batch, plan, NOW)
     assert decided == 2
     assert send_of(message, good).outcome == "sending"
     failed = send_of(message, unknown_zone)

@@ -173,8 +173,9 @@ def test_the_page_costs_the_same_few_queries_whatever_the_number_of_categories_a
         SegmentFactory(public=True)
     assert page_queries(client, send) == few
     # The send with its message, contact, channel and the settings row; the channels with the
-    # contact's do-not-contact and preferences; the public categories and segments with the contact's choices.
-    with django_assert_num_queries(3):
+    # contact's do-not-contact and preferences; the public categories, then segments, with the contact's choices
+    # (the read the staff modal shares).
+    with django_assert_num_queries(4):
         client.get(page_url(send))
 
 

@@ -11,7 +11,7 @@ from contacts.services import channel_unsubscribe, contact_preferences_update
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory
 from messaging.tokens import send_token
 from messaging import public_page
-from messaging.views import public_render
+from messaging.views import public_render, public_skeleton
 
 from .test_public_page import delivered_send, page_url, unsubscribe_url
 
@@ -42,7 +42,7 @@ def rendered_alone(send, link: str) -> str:
     token = send_token(send.pk)
     with translation.override(send.contact.locale):
         page = public_page.public_page_load(public_page.send_for_token(token))
-        context = public_render.page_context(page, token, link, public_render.Outcome(), public_render.Slots(shared=False))
+        context = public_render.page_context(page, token, link, public_render.Outcome(), public_skeleton.Slots(shared=False))
         return render_to_string("public/preferences.html", context)
 
 
@@ -55,10 +55,10 @@ def test_contacts_sharing_a_skeleton_each_get_exactly_their_own_page(client, loc
     url = page_url if link == "preferences" else unsubscribe_url
 
     first = client.get(url(sends[0])).content.decode()
-    skeletons = len(public_render.SKELETONS)
+    skeletons = len(public_skeleton.SKELETONS)
     second = client.get(url(sends[1])).content.decode()
 
-    assert len(public_render.SKELETONS) == skeletons  # the second page came from the first one's skeleton
+    assert len(public_skeleton.SKELETONS) == skeletons  # the second page came from the first one's skeleton
     assert first == rendered_alone(sends[0], link)
     assert second == rendered_alone(sends[1], link)
     assert 'value="3"' in first and 'value="3"' not in second
@@ -155,8 +155,8 @@ def test_a_form_shown_again_with_its_errors_keeps_what_was_typed(client):
 
 
 def test_the_skeleton_cache_stays_bounded(client, monkeypatch):
-    monkeypatch.setattr(public_render, "SKELETONS_MAX", 3)
+    monkeypatch.setattr(public_skeleton, "SKELETONS_MAX", 3)
     for n in range(6):
         Category.objects.filter(slug="news").update(name=f"News {n}")
         client.get(page_url(delivered_send(ContactFactory())))
-    assert len(public_render.SKELETONS) <= 3
+    assert len(public_skeleton.SKELETONS) <= 3

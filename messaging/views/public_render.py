@@ -1,56 +1,29 @@
-"""Rendering the contact's page: pages that look alike share one rendered skeleton, filled with
-each contact's own values."""
+"""Rendering the contact's page from plain data; ``public_skeleton`` shares the rendering of pages
+that look alike."""
 
 from __future__ import annotations
 
-import re
-import threading
+import os
 from dataclasses import dataclass, field
 
 from django.http import HttpResponse
-from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import conditional_escape
-from django.utils.safestring import mark_safe
-from django.utils import translation
 
-from contacts.models import (
-    CapUnit,
-)
+from contacts.models import CapUnit
 from contacts.services.channels import MAX_CAP
 from messaging.models import Send
-
 from messaging.public_page import PublicPage, public_page_load
+from messaging.views.public_skeleton import Slots, render_page
+
+# Off only to measure the plain path beside it (bench/public_page.py --plain-too).
+SHARED = os.environ.get("PUBLIC_PAGE_PLAIN") != "1"
+
 
 @dataclass
 class Outcome:
     confirmation: str = ""
     errors: dict[str, list[str]] = field(default_factory=dict)
     form: object = None  # the submitted form, re-shown when it had errors
-
-
-class Slots:
-    """The values that differ from one contact to the next on pages that otherwise look the same.
-
-    Filled in directly (``shared=False``), a slot is its value. For a shared skeleton each slot is
-    a numbered marker instead, and ``fill`` puts this contact's escaped values into the skeleton.
-    """
-
-    MARK = re.compile("\x00([0-9]+)\x00")
-
-    def __init__(self, shared: bool):
-        self.shared = shared
-        self.values: list[str] = []
-
-    def __call__(self, value: str) -> str:
-        if not self.shared:
-            return value
-        self.values.append(conditional_escape(value))
-        return mark_safe(f"\x00{len(self.values) - 1}\x00")
-
-    def fill(self, skeleton: str) -> str:
-        return self.MARK.sub(lambda match: self.values[int(match.group(1))], skeleton)
 
 
 def attribute(on: bool, name: str) -> str:
@@ -118,27 +91,6 @@ def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot
     }
 
 
-# Rendered skeletons by (template, language, shared context). The key holds every input of the
-# page but the slots, so an entry never goes stale: a change of anything shown makes a new key.
-SKELETONS: dict[tuple, str] = {}
-SKELETONS_MAX = 512
-_skeletons_lock = threading.Lock()
-
-
-def render_page(request, template: str, context: dict, slot: Slots) -> HttpResponse:
-    if not slot.shared:
-        return render(request, template, context)
-    key = (template, translation.get_language(), repr(context))
-    skeleton = SKELETONS.get(key)
-    if skeleton is None:
-        skeleton = render_to_string(template, context)
-        with _skeletons_lock:
-            while len(SKELETONS) >= SKELETONS_MAX:
-                SKELETONS.pop(next(iter(SKELETONS)))
-            SKELETONS[key] = skeleton
-    return HttpResponse(slot.fill(skeleton))
-
-
 def show_page(request, send: Send, token: str, *, link: str, outcome: Outcome | None = None) -> HttpResponse:
     page = public_page_load(send)
     outcome = outcome or Outcome()
@@ -146,7 +98,7 @@ def show_page(request, send: Send, token: str, *, link: str, outcome: Outcome | 
         page.fill(outcome.form)
     page.place_errors(outcome.errors)
     # A form shown again with its errors holds what was typed: rendered for this request only.
-    slot = Slots(shared=outcome.form is None and not outcome.errors)
+    slot = Slots(shared=SHARED and outcome.form is None and not outcome.errors)
     context = page_context(page, token, link, outcome, slot)
     template = "public/preferences.html" if page.switches["show_preferences"] else "public/unsubscribe.html"
     return render_page(request, template, context, slot)

@@ -214,7 +214,7 @@ def test_htmx_is_configured_never_to_evaluate_code_nor_inject_styles(db):
 
 def test_markup_is_built_in_python_only_where_reviewed():
     """``mark_safe`` trusts a string as HTML: only the public skeleton's slot markers (digits) may."""
-    reviewed = {"messaging/views/public_render.py"}
+    reviewed = {"messaging/views/public_skeleton.py"}
     users = {
         str(path.relative_to(settings.BASE_DIR))
         for root in ("contacts", "messaging", "preference_center")
