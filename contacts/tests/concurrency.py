@@ -107,7 +107,8 @@ def race(first, second, *, second_may_fail: bool = False) -> tuple[Racer, Racer]
     then both finish. The first must succeed; the second too unless ``second_may_fail``."""
     gate = Gate()
     one = Racer(held(first, gate), "first").begin()
-    wait_until(gate.reached.is_set, "the first to get there")
+    wait_until(lambda: gate.reached.is_set() or not one.is_alive(), "the first to get there")
+    assert one.error is None, one.error  # it failed before getting there
     two = Racer(second, "second").begin()
     wait_until(two.finished_or_waiting, "the second to commit or to wait")
     gate.open()
