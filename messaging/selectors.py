@@ -11,7 +11,7 @@ from django.db.models.functions import TruncMinute
 from contacts.models import Contact
 
 from .models import BatchStatus, Dispatch, Outcome, OutboxMessage, Send
-from .tokens import tokens_hide
+from .public.tokens import tokens_hide
 
 
 @dataclass

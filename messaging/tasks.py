@@ -7,8 +7,8 @@ from celery import shared_task
 from django.conf import settings
 
 from . import services
-from .queue import DISPATCH_PLAN
-from .services.deferred import (
+from .engine.queue import DISPATCH_PLAN
+from .engine.deferred import (
     batch_lease,
     dispatches_planning_stalled,
     stalled_batches_claim,

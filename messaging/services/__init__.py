@@ -1,6 +1,6 @@
 """The write path of messaging: dispatching, delivering, the deferral queue, archiving messages."""
 
-from .deferred import (
+from messaging.engine.deferred import (
     DeferredReport,
     DeliveryRetry,
     SendsHeldElsewhere,
@@ -9,14 +9,15 @@ from .deferred import (
     deferred_process,
     sends_deliver_now,
 )
-from .delivery import DeliveryReport, sends_deliver
-from .dispatch import (
+from messaging.delivery.handover import DeliveryReport, sends_deliver
+from messaging.engine.dispatch import (
     BatchReport,
     DispatchInvalid,
     batch_claim,
     batch_decide,
     batch_finish,
     dispatch_create,
+    dispatch_errors,
     dispatch_plan,
     message_recipient_count,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "deferred_cancel",
     "deferred_process",
     "dispatch_create",
+    "dispatch_errors",
     "dispatch_plan",
     "message_archive",
     "message_create",

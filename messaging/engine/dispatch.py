@@ -11,13 +11,13 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from contacts.models import Channel, Contact, SegmentMembership
-from messaging.backends import backend_for
-from messaging.decision import decide, message_plan
-from messaging.decision.inputs import contact_facts
+from messaging.delivery.backends import backend_for
+from messaging.delivery.handover import DeliveryReport, decided_sends_hand_over
+from messaging.engine.decision import decide, message_plan
+from messaging.engine.decision.inputs import contact_facts
 from messaging.models import BatchStatus, Dispatch, DispatchBatch, DispatchStatus, Message, Send
-from messaging.queue import DISPATCH_PLAN, enqueue_on_commit
-
-from .delivery import DeliveryReport, decided_sends_hand_over
+from messaging.engine import locks
+from messaging.engine.queue import DISPATCH_PLAN, enqueue_on_commit
 
 DECISION_FAILED = "decision_failed"
 
@@ -132,23 +132,6 @@ def batch_claim(*, batch_id: int) -> DispatchBatch | None:
     return DispatchBatch.objects.select_related("dispatch__message__category").get(pk=batch_id)
 
 
-LOCK_SQL = f"""
-    SELECT c.id FROM {Contact._meta.db_table} c
-    WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.id IN ({{candidates}})
-    ORDER BY c.id FOR NO KEY UPDATE OF c
-"""
-# What foreign keys would hold for the sends about to be inserted, once per batch instead of
-# once per row: the dispatch, its message and the channels cannot be deleted until commit.
-PARENTS_LOCK_SQL = f"""
-    WITH dispatch AS (
-        SELECT d.id FROM {Dispatch._meta.db_table} d JOIN {Message._meta.db_table} m ON m.id = d.message_id
-        WHERE d.id = %(dispatch_id)s FOR KEY SHARE
-    ), channels AS (
-        SELECT ch.id FROM {Channel._meta.db_table} ch WHERE ch.id = ANY(%(ch_ids)s::bigint[]) FOR KEY SHARE
-    )
-    SELECT (SELECT count(*) FROM dispatch), (SELECT count(*) FROM channels)
-"""
-
 _ADDRESS_COLUMNS = ", ".join(f'c."{name}"' for name in Channel.AddressField.values)
 # Sends decided ``sending`` on a channel whose backend hands over in the transaction are stored
 # as ``sent`` at once. The rows handed back are those a backend reads, laid out as the
@@ -214,7 +197,7 @@ def batch_decide(*, batch: DispatchBatch, now: datetime.datetime | None = None) 
 
 
 def _batch_decide_sql(batch, plan, now) -> BatchReport:
-    from messaging.decision.sql import decision_params, decision_sql, jit_off
+    from messaging.engine.decision.sql import decision_params, decision_sql, jit_off
 
     backends = [backend_for(channel) for channel in Channel.objects.filter(pk__in=[c.id for c in plan.channels])]
     in_transaction = [backend.channel.pk for backend in backends if backend.in_transaction]
@@ -230,10 +213,10 @@ def _batch_decide_sql(batch, plan, now) -> BatchReport:
     }
     with connection.cursor() as cursor:
         jit_off(cursor)
-        cursor.execute(PARENTS_LOCK_SQL, params)
+        cursor.execute(locks.PARENTS_LOCK_SQL, params)
         if cursor.fetchone() != (1, len(plan.channels)):
             raise DispatchInvalid("The dispatch, its message or one of its channels was deleted.")
-        cursor.execute(LOCK_SQL.replace("{candidates}", candidates), params)
+        cursor.execute(locks.BATCH_CONTACTS_LOCK_SQL.replace("{candidates}", candidates), params)
     insert = INSERT_SQL.replace("{decision}", decision_sql(plan, candidates, contact_range=True))
     report = BatchReport()
 

@@ -2,7 +2,7 @@
 
 ``decision_sql`` returns a SELECT over any set of candidate contacts; the worker wraps it in an
 ``INSERT … SELECT`` (a dispatch batch) or an ``UPDATE … FROM`` (due deferred sends). The rules
-are the same as ``messaging.decision.rules.decide``; a property-based test keeps them in
+are the same as ``messaging.engine.decision.rules.decide``; a property-based test keeps them in
 agreement. The statement is written for the message's channels (one set of columns each), so
 its text depends on how many channels the message has. Run these statements with ``jit = off``:
 at batches of thousands, compiling the plan costs more than executing it.

@@ -16,10 +16,11 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from contacts.models import Channel, Contact, DoNotContact
-from messaging.backends import backend_for
+from contacts.models import Channel, DoNotContact
+from messaging.delivery.backends import backend_for
+from messaging.delivery.rendering import Delivery, MessageRenderer
+from messaging.engine import locks
 from messaging.models import BatchStatus, DispatchBatch, Message, MessageVersion, Send
-from messaging.rendering import Delivery, MessageRenderer
 
 logger = logging.getLogger(__name__)
 
@@ -92,20 +93,6 @@ def _delivery_session():
                 cursor.execute("RESET synchronous_commit; RESET plan_cache_mode")
 
 
-_ADDRESS_COLUMNS = ", ".join(f'c."{name}"' for name in Channel.AddressField.values)
-# A claimed row: send id, message, channel, contact, attempts, first name, last name, locale,
-# then the address columns in Channel.AddressField order.
-_ADDRESS_START = 8
-# The outer WHERE re-checks the outcome and the claim on the row it takes (a concurrent claimer
-# or recorder that committed since this statement's snapshot is seen there, not in the subquery).
-CLAIM_SQL = f"""
-    UPDATE {Send._meta.db_table} s SET claim_token = %s, claimed_at = %s
-    FROM {Contact._meta.db_table} c
-    WHERE c.id = s.contact_id AND s.id IN ({{ids}})
-        AND s.outcome = 'sending' AND (s.claimed_at IS NULL OR s.claimed_at < %s)
-    RETURNING s.id, s.message_id, s.channel_id, s.contact_id, s.attempts, c.first_name, c.last_name, c.locale,
-        {_ADDRESS_COLUMNS}
-"""
 
 
 def sends_claim(*, sends: Q, token: uuid.UUID, chunk: int | None = None) -> list[tuple]:
@@ -120,7 +107,7 @@ def sends_claim(*, sends: Q, token: uuid.UUID, chunk: int | None = None) -> list
         if connection.vendor == "postgresql":
             with transaction.atomic(), connection.cursor() as cursor:
                 ids_sql, ids_params = candidates.query.sql_with_params()
-                cursor.execute(CLAIM_SQL.format(ids=ids_sql), [token, now, *ids_params, stale])
+                cursor.execute(locks.CLAIM_SQL.format(ids=ids_sql), [token, now, *ids_params, stale])
                 rows = sorted(cursor.fetchall())
         else:
             rows = _claim_portable(candidates, claimable, token, now)
@@ -315,7 +302,7 @@ def _backend_groups(rows: list[tuple]):
 
 
 def _deliveries(channel: Channel, rows: list[tuple]) -> list[Delivery]:
-    address = _ADDRESS_START + Channel.AddressField.values.index(channel.address_field)
+    address = locks.CLAIMED_ADDRESS_START + Channel.AddressField.values.index(channel.address_field)
     return [
         Delivery(send_id=row[0], contact_id=row[3], first_name=row[5], last_name=row[6],
                  address=row[address] or "", locale=row[7])
