@@ -271,12 +271,3 @@ def stalled_sends(*, now: datetime.datetime | None = None) -> list[int]:
     # Released and looked at now: the next sweeps leave them to the task enqueued for them.
     Send.objects.filter(pk__in=ids).update(claim_token=None, claimed_at=None, evaluated_at=now)
     return ids
-
-
-def dispatches_planning_stalled(*, now: datetime.datetime | None = None) -> list[int]:
-    """Dispatches whose planning task was lost: planning is the broker's until ``ORPHAN_AFTER``
-    (a planning task merely queued behind others must not be issued twice)."""
-    now = now or timezone.now()
-    return list(
-        Dispatch.objects.filter(planned_at__isnull=True, created_at__lte=now - ORPHAN_AFTER).values_list("pk", flat=True)
-    )

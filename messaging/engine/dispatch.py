@@ -48,13 +48,6 @@ def message_recipients_sql(*, batch: bool = False) -> str:
     return sql
 
 
-def message_recipient_count(*, message: Message) -> int:
-    """The recipient estimate shown before sending: members of the source segments, each once."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({message_recipients_sql()}) r", {"message_id": message.pk})
-        return cursor.fetchone()[0]
-
-
 def dispatch_errors(message: Message) -> list[str]:
     errors = []
     if message.archived:

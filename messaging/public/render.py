@@ -1,4 +1,4 @@
-"""Rendering the contact's page from plain data; ``public_skeleton`` shares the rendering of pages
+"""Rendering the contact's page from plain data; ``skeleton`` shares the rendering of pages
 that look alike."""
 
 from __future__ import annotations

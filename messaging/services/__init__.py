@@ -19,7 +19,6 @@ from messaging.engine.dispatch import (
     dispatch_create,
     dispatch_errors,
     dispatch_plan,
-    message_recipient_count,
 )
 from .messages import MessageHasSends, message_archive, message_create, message_delete, message_update
 
@@ -43,7 +42,6 @@ __all__ = [
     "message_archive",
     "message_create",
     "message_delete",
-    "message_recipient_count",
     "message_update",
     "sends_deliver",
     "sends_deliver_now",

@@ -165,7 +165,7 @@ def message_send(request: HttpRequest, pk: int) -> HttpResponse:
         dispatch = services.dispatch_create(message=message, user=request.user)
         flash.success(request, _("Sending started."))
         return redirect(dispatch)
-    estimate = services.message_recipient_count(message=message)
+    estimate = selectors.message_recipient_count(message=message)
     return render(request, "messaging/message_send.html", {"message": message, "estimate": estimate, "errors": errors})
 
 
