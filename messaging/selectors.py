@@ -1,4 +1,5 @@
-"""Reads of messaging: a message's recipient estimate, progress and reports of a dispatch, lost planning, a contact's sends, the outbox."""
+"""Reads of messaging: a message's recipient estimate, progress and reports of a dispatch, lost
+planning, a contact's sends, the outbox."""
 
 from __future__ import annotations
 
