@@ -87,5 +87,5 @@ def test_a_deferred_send_cancelled_while_it_is_re_decided_stays_cancelled(member
     assert send_of(message, contact).outcome == "deferred"
 
     # Staff cancel first; the sweep has already picked the send as due and waits for its row.
-    race(lambda: services.deferred_cancel(dispatch=dispatch), lambda: services.deferred_process(now=NOW))
+    race(lambda: services.deferred_cancel(dispatch=dispatch, acting_user=None), lambda: services.deferred_process(now=NOW))
     assert send_of(message, contact).outcome == "cancelled", "a cancelled send was re-decided and is going out"
