@@ -16,6 +16,7 @@ from contacts.services.staff_audit import actor_label, staff_change_record
 from messaging.engine.decision import decide, message_plan
 from messaging.engine.decision.inputs import contact_facts
 from messaging.models import BatchStatus, Dispatch, DispatchBatch, Message, Send
+from messaging.sql import OUTCOMES, sql_compose
 from messaging.delivery.handover import delivery_lease, sends_deliver
 from messaging.engine import locks
 from messaging.engine.dispatch import (
@@ -47,13 +48,13 @@ class DeferredReport:
     to_deliver: list[int] = field(default_factory=list)
 
 
-REEVALUATE_SQL = f"""
-    UPDATE {Send._meta.db_table} s SET
+_REEVALUATE = """
+    UPDATE {sends} s SET
         outcome = d.outcome, channel_id = d.channel_id, reason = d.reason, evaluated_at = %(now)s,
         deferred_until = d.deferred_until,
-        sent_at = CASE WHEN d.outcome = 'sending' THEN %(now)s::timestamptz END
-    FROM ({{decision}}) d
-    WHERE s.id = d.send_id AND s.outcome = 'deferred'
+        sent_at = CASE WHEN d.outcome = %(outcome_sending)s THEN %(now)s::timestamptz END
+    FROM ({decision}) d
+    WHERE s.id = d.send_id AND s.outcome = %(outcome_deferred)s
     RETURNING s.id, s.outcome
 """
 
@@ -95,12 +96,12 @@ def _reevaluate(dispatch_id: int, send_ids: list[int], now: datetime.datetime) -
     if connection.vendor == "postgresql":
         from messaging.engine.decision.sql import decision_params, decision_sql, jit_off
 
-        params = {**decision_params(plan, now), "send_ids": send_ids, "dispatch_id": dispatch_id}
+        params = {**decision_params(plan, now), **OUTCOMES, "send_ids": send_ids, "dispatch_id": dispatch_id}
         with connection.cursor() as cursor:
             jit_off(cursor)
             cursor.execute(locks.PARENTS_LOCK_SQL, params)  # the channels a send may move to stay
             cursor.execute(locks.DUE_CONTACTS_LOCK_SQL, params)
-        sql = REEVALUATE_SQL.replace("{decision}", decision_sql(plan, locks.DUE_CANDIDATES, "contact_id, send_id"))
+        sql = sql_compose(_REEVALUATE, decision=decision_sql(plan, locks.DUE_CANDIDATES, "contact_id, send_id"))
         send_ids = sorted(send_ids)
         results: list[tuple[int, str]] = []
 

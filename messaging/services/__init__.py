@@ -1,4 +1,7 @@
-"""The write path of messaging: dispatching, delivering, the deferral queue, archiving messages."""
+"""The writes of messaging, as views, the admin, commands and tasks call them: one façade over the
+engine (``messaging.engine``: dispatching, the deferral queue), delivery (``messaging.delivery.handover``)
+and the staff's message edits (``messages``). Inside the engine and delivery, modules import each other
+directly; everything outside them goes through here."""
 
 from messaging.engine.deferred import (
     DeferredReport,
