@@ -121,7 +121,7 @@ def seed(emails: int, provider: str) -> int:
     from messaging.models import Dispatch, Message, MessageVersion
 
     call_command("migrate", verbosity=0)
-    backend = "messaging.backends.postmark.PostmarkBatchEmailBackend" if provider == "postmark" else ""
+    backend = "messaging.delivery.backends.postmark.PostmarkBatchEmailBackend" if provider == "postmark" else ""
     with connection.cursor() as cursor:
         cursor.execute(SEED, {"n": emails, "backend": backend})
     email = Channel.objects.get(slug="email")
@@ -158,9 +158,9 @@ def sender_without_records(port: int, start: int, count: int, chunk: int) -> Non
     django.setup()
     configure("smtp", port)
     from contacts.models import Channel
-    from messaging.backends.email import EmailBackend
+    from messaging.delivery.backends.email import EmailBackend
     from messaging.models import Message, MessageVersion
-    from messaging.rendering import Delivery, MessageRenderer
+    from messaging.delivery.rendering import Delivery, MessageRenderer
 
     message = Message(pk=1, name="Spring sale")
     version = MessageVersion(

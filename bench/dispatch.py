@@ -99,7 +99,7 @@ INSERT INTO messaging_send (message_id, dispatch_id, contact_id, channel_id, out
 SELECT 1, 1, id, (SELECT id FROM contacts_channel WHERE slug = 'email'), 'sent', 'channel_order', false,
        now() - interval '2 days', now() - interval '2 days', now() - interval '2 days', now() - interval '2 days', 0, ''
 FROM contacts_contact WHERE id %% 10 = 4;
-UPDATE contacts_channel SET backend = 'messaging.backends.noop.NoopBackend', default_cap_number = 0, default_cap_unit = '';
+UPDATE contacts_channel SET backend = 'messaging.delivery.backends.noop.NoopBackend', default_cap_number = 0, default_cap_unit = '';
 ANALYZE;
 """
 
@@ -156,8 +156,8 @@ def per_contact_baseline(sample: int) -> float:
     from django.utils import timezone
 
     from contacts.models import SegmentMembership
-    from messaging.decision import decide, message_plan
-    from messaging.decision.inputs import contact_facts
+    from messaging.engine.decision import decide, message_plan
+    from messaging.engine.decision.inputs import contact_facts
     from messaging.models import Dispatch, Send
 
     message = bench_message()

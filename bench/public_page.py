@@ -105,7 +105,7 @@ def seed(contacts: int) -> tuple[list[str], list[str]]:
 
     from contacts.models import Category, Channel, Contact, PreferenceSettings, Segment
     from messaging.models import Dispatch, Message, MessageVersion, Send
-    from messaging.tokens import send_token
+    from messaging.public.tokens import send_token
 
     call_command("migrate", verbosity=0)
     PreferenceSettings.objects.filter(pk=1).update(show_preferences=True, show_segments=True)

@@ -62,7 +62,7 @@ def main() -> None:
 
     from contacts.models import DoNotContact
     from messaging.models import Send
-    from messaging.tokens import send_token
+    from messaging.public.tokens import send_token
 
     received: list[tuple[str, float]] = []
 

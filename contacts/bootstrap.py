@@ -6,9 +6,9 @@ without touching rows staff already edited.
 
 DEFAULT_CHANNELS = [
     {"slug": "email", "name": "Email", "address_field": "email", "position": 1,
-     "backend": "messaging.backends.email.EmailBackend"},
+     "backend": "messaging.delivery.backends.email.EmailBackend"},
     {"slug": "sms", "name": "SMS", "address_field": "phone", "position": 2,
-     "backend": "messaging.backends.sms.DevelopmentSmsBackend"},
+     "backend": "messaging.delivery.backends.sms.DevelopmentSmsBackend"},
 ]
 
 

@@ -1,17 +1,22 @@
-"""Reads of messaging: progress and reports of a dispatch, a contact's sends, the outbox."""
+"""Reads of messaging: a message's recipient estimate, progress and reports of a dispatch, lost
+planning, a contact's sends, the outbox."""
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMinute
+from django.utils import timezone
 
 from contacts.models import Contact
 
-from .models import BatchStatus, Dispatch, Outcome, OutboxMessage, Send
-from .tokens import tokens_hide
+from .engine.deferred import ORPHAN_AFTER
+from .engine.dispatch import message_recipients_sql
+from .models import BatchStatus, Dispatch, Message, Outcome, OutboxMessage, Send
+from .public.tokens import tokens_hide
 
 
 @dataclass
@@ -85,3 +90,18 @@ def outbox_message_links_hidden(item: OutboxMessage) -> OutboxMessage:
     item.headers = {name: tokens_hide(value) for name, value in (item.headers or {}).items()}
     return item
 
+
+def message_recipient_count(*, message: Message) -> int:
+    """The recipient estimate shown before sending: members of the source segments, each once."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({message_recipients_sql()}) r", {"message_id": message.pk})
+        return cursor.fetchone()[0]
+
+
+def dispatches_planning_stalled(*, now: datetime.datetime | None = None) -> list[int]:
+    """Dispatches whose planning task was lost: planning is the broker's until ``ORPHAN_AFTER``
+    (a planning task merely queued behind others must not be issued twice)."""
+    now = now or timezone.now()
+    return list(
+        Dispatch.objects.filter(planned_at__isnull=True, created_at__lte=now - ORPHAN_AFTER).values_list("pk", flat=True)
+    )

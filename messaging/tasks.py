@@ -6,14 +6,9 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from . import services
-from .queue import DISPATCH_PLAN
-from .services.deferred import (
-    batch_lease,
-    dispatches_planning_stalled,
-    stalled_batches_claim,
-    stalled_sends,
-)
+from . import selectors, services
+from .engine.deferred import batch_lease, stalled_batches_claim, stalled_sends
+from .engine.queue import DISPATCH_PLAN
 
 # A failed hand-over is tried again after MESSAGING_RETRY_BACKOFF_SECONDS, doubling each time up
 # to the maximum, jittered so that the retries of many batches do not arrive together. The number
@@ -75,7 +70,7 @@ def process_deferred() -> dict:
     stalled = stalled_batches_claim()
     for batch_id in stalled:
         dispatch_batch_task.delay(batch_id)
-    for dispatch_id in dispatches_planning_stalled():
+    for dispatch_id in selectors.dispatches_planning_stalled():
         dispatch_plan_task.delay(dispatch_id)
     stuck = stalled_sends()
     for start in range(0, len(stuck), DELIVERY_TASK_SIZE):

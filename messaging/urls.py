@@ -1,6 +1,8 @@
 from django.urls import path
 
-from .views import public, staff, webhooks
+from .inbound import views as webhooks
+from .public import views as public
+from .views import staff
 
 app_name = "messaging"
 urlpatterns = [

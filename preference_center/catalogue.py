@@ -24,10 +24,10 @@ def public_templates() -> list[Path]:
 
 def public_python() -> list[Path]:
     return [
-        BASE / "messaging" / "views" / "public.py",
-        BASE / "messaging" / "views" / "public_render.py",
-        BASE / "messaging" / "public_page.py",
-        BASE / "messaging" / "rendering.py",
+        BASE / "messaging" / "public" / "views.py",
+        BASE / "messaging" / "public" / "render.py",
+        BASE / "messaging" / "public" / "page.py",
+        BASE / "messaging" / "delivery" / "rendering.py",
         BASE / "contacts" / "models.py",
         *sorted((BASE / "contacts" / "services").glob("*.py")),
     ]

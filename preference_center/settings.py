@@ -174,7 +174,7 @@ CELERY_TIMEZONE = "UTC"
 
 # The demo keeps every email in the staff Outbox, links included; production sets the SMTP backend
 # (django.core.mail.backends.smtp.EmailBackend) or an ESP's (anymail).
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="messaging.backends.outbox.OutboxEmailBackend")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="messaging.delivery.backends.outbox.OutboxEmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
@@ -201,11 +201,11 @@ MESSAGING_CHUNK_SIZE = env.int("MESSAGING_CHUNK_SIZE", default=5000)
 # before a worker imports one, so a dotted path typed by staff never runs arbitrary code.
 # EXTRA_DELIVERY_BACKENDS adds an operator's own classes without a code change.
 DELIVERY_BACKENDS = [
-    "messaging.backends.email.EmailBackend",
-    "messaging.backends.sms.DevelopmentSmsBackend",
-    "messaging.backends.sms.TwilioSmsBackend",
-    "messaging.backends.noop.NoopBackend",
-    "messaging.backends.postmark.PostmarkBatchEmailBackend",
+    "messaging.delivery.backends.email.EmailBackend",
+    "messaging.delivery.backends.sms.DevelopmentSmsBackend",
+    "messaging.delivery.backends.sms.TwilioSmsBackend",
+    "messaging.delivery.backends.noop.NoopBackend",
+    "messaging.delivery.backends.postmark.PostmarkBatchEmailBackend",
     *env.list("EXTRA_DELIVERY_BACKENDS", default=[]),
 ]
 # --------------------------------------------------------------------------------------------------

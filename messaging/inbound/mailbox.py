@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from contacts.services import Source, channel_unsubscribe
 from messaging.models import Send
-from messaging.tokens import send_id_from_token
+from messaging.public.tokens import send_id_from_token
 
 log = logging.getLogger(__name__)
 

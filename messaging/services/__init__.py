@@ -1,6 +1,9 @@
-"""The write path of messaging: dispatching, delivering, the deferral queue, archiving messages."""
+"""The writes of messaging, as views, the admin, commands and tasks call them: one façade over the
+engine (``messaging.engine``: dispatching, the deferral queue), delivery (``messaging.delivery.handover``)
+and the staff's message edits (``messages``). Inside the engine and delivery, modules import each other
+directly; everything outside them goes through here."""
 
-from .deferred import (
+from messaging.engine.deferred import (
     DeferredReport,
     DeliveryRetry,
     SendsHeldElsewhere,
@@ -9,16 +12,16 @@ from .deferred import (
     deferred_process,
     sends_deliver_now,
 )
-from .delivery import DeliveryReport, sends_deliver
-from .dispatch import (
+from messaging.delivery.handover import DeliveryReport, sends_deliver
+from messaging.engine.dispatch import (
     BatchReport,
     DispatchInvalid,
     batch_claim,
     batch_decide,
     batch_finish,
     dispatch_create,
+    dispatch_errors,
     dispatch_plan,
-    message_recipient_count,
 )
 from .messages import MessageHasSends, message_archive, message_create, message_delete, message_update
 
@@ -37,11 +40,11 @@ __all__ = [
     "deferred_cancel",
     "deferred_process",
     "dispatch_create",
+    "dispatch_errors",
     "dispatch_plan",
     "message_archive",
     "message_create",
     "message_delete",
-    "message_recipient_count",
     "message_update",
     "sends_deliver",
     "sends_deliver_now",

@@ -2,7 +2,7 @@
 
 import time
 
-from messaging.backends import ChannelBackend
+from messaging.delivery.backends import ChannelBackend
 from messaging.models import OutboxMessage
 
 

@@ -6,9 +6,9 @@ from django.db.models import Q
 from contacts.models import Channel, SegmentMembership
 from contacts.tests.factories import ContactFactory, SegmentFactory
 from messaging import services
-from messaging.decision import decide, message_plan
-from messaging.decision.inputs import contact_facts
-from messaging.decision.sql import decide_contacts_sql
+from messaging.engine.decision import decide, message_plan
+from messaging.engine.decision.inputs import contact_facts
+from messaging.engine.decision.sql import decide_contacts_sql
 from messaging.models import Dispatch, Send
 
 

@@ -22,9 +22,9 @@ from contacts.models import (
     SegmentMembership,
 )
 from messaging import services
-from messaging.decision import decide, message_plan
-from messaging.decision.inputs import contact_facts
-from messaging.decision.sql import decide_contacts_sql
+from messaging.engine.decision import decide, message_plan
+from messaging.engine.decision.inputs import contact_facts
+from messaging.engine.decision.sql import decide_contacts_sql
 from messaging.models import CAP_COUNTED, Dispatch, Message, Send
 
 from .factories import MessageFactory, aware

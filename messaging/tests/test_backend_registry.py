@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from contacts.models import Channel
-from messaging.backends import UnknownBackend, backend_for
+from messaging.delivery.backends import UnknownBackend, backend_for
 from messaging.models import Send
 
 from .conftest import run_dispatch
@@ -36,7 +36,7 @@ def test_the_admin_refuses_an_unknown_backend_and_offers_the_registry(client, em
     client.force_login(get_user_model().objects.create_superuser("root", password="x"))
     url = reverse("admin:contacts_channel_change", args=[email.pk])
     form = client.get(url).content.decode()
-    assert 'value="messaging.backends.email.EmailBackend"' in form
+    assert 'value="messaging.delivery.backends.email.EmailBackend"' in form
     response = client.post(url, {"slug": "email", "name": "Email", "address_field": "email", "backend": path,
                                  "position": 0, "default_cap_number": "", "default_cap_unit": ""})
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
@@ -45,7 +45,7 @@ def test_the_admin_refuses_an_unknown_backend_and_offers_the_registry(client, em
 
 
 def test_a_registered_backend_is_accepted(email):
-    email.backend = "messaging.backends.noop.NoopBackend"
+    email.backend = "messaging.delivery.backends.noop.NoopBackend"
     email.save()
     assert type(backend_for(email)).__name__ == "NoopBackend"
 
@@ -71,7 +71,7 @@ def test_a_dispatch_on_a_channel_set_to_sys_exit_stops_with_a_clear_error_and_se
 def test_the_registry_holds_the_default_backends_and_only_backend_classes(settings):
     from django.utils.module_loading import import_string
 
-    from messaging.backends import DEFAULT_BACKENDS, ChannelBackend
+    from messaging.delivery.backends import DEFAULT_BACKENDS, ChannelBackend
 
     assert set(DEFAULT_BACKENDS.values()) <= set(settings.DELIVERY_BACKENDS)
     assert all(issubclass(import_string(path), ChannelBackend) for path in settings.DELIVERY_BACKENDS)

@@ -12,7 +12,7 @@ from .factories import MessageFactory
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_dispatch_wait_sends_through_a_worker_and_prints_the_outcomes(celery_workers, members):
-    Channel.objects.filter(slug="email").update(backend="messaging.backends.noop.NoopBackend")
+    Channel.objects.filter(slug="email").update(backend="messaging.delivery.backends.noop.NoopBackend")
     first, second = members(), members(email="")
     message = MessageFactory(channels=["email"], segments=[members.segment])
     celery_workers.start()

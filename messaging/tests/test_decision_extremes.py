@@ -8,10 +8,10 @@ from django.urls import reverse
 
 from contacts.models import ChannelPreference, Contact
 from contacts.tests.factories import UserFactory
-from messaging.decision import decide, message_plan
-from messaging.decision.rules import ChannelFacts, ContactFacts, MessagePlan, PlannedChannel
+from messaging.engine.decision import decide, message_plan
+from messaging.engine.decision.rules import ChannelFacts, ContactFacts, MessagePlan, PlannedChannel
 from messaging.models import Send
-from messaging.services import dispatch as dispatch_services
+from messaging.engine import dispatch as dispatch_services
 
 from .conftest import decision_for, run_dispatch, send_of
 from .factories import MessageFactory, aware
@@ -129,7 +129,7 @@ def due_deferred(members, email):
 
 
 def test_a_deferred_send_the_set_based_decision_cannot_evaluate_fails_alone(due_deferred):
-    from messaging.services.deferred import deferred_process
+    from messaging.engine.deferred import deferred_process
 
     message, (first, bad, last) = due_deferred
     report = deferred_process(now=NOW + datetime.timedelta(minutes=1))
@@ -141,7 +141,7 @@ def test_a_deferred_send_the_set_based_decision_cannot_evaluate_fails_alone(due_
 
 
 def test_a_deferred_send_the_python_decision_cannot_evaluate_fails_alone(due_deferred):
-    from messaging.services import deferred
+    from messaging.engine import deferred
 
     message, (first, bad, last) = due_deferred
     with pytest.MonkeyPatch.context() as patch:

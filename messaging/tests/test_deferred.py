@@ -7,8 +7,8 @@ from django.db.models import Q
 
 from contacts import services as contact_services
 from messaging import services
-from messaging.backends import ChannelBackend
-from messaging.services.deferred import ORPHAN_AFTER, stalled_sends
+from messaging.delivery.backends import ChannelBackend
+from messaging.engine.deferred import ORPHAN_AFTER, stalled_sends
 from messaging.models import Send
 
 from .conftest import run_dispatch, send_of
@@ -95,7 +95,7 @@ class BrokenBackend(ChannelBackend):
 
 def test_a_delivery_error_is_retried_then_the_send_fails(members, monkeypatch, settings):
     settings.MESSAGING_MAX_ATTEMPTS = 3
-    monkeypatch.setattr("messaging.services.delivery.backend_for", BrokenBackend)
+    monkeypatch.setattr("messaging.delivery.handover.backend_for", BrokenBackend)
     contact = members()
     message = MessageFactory(channels=["email"], segments=[members.segment])
     dispatch = run_dispatch(message, now=NOW, deliver=False)
@@ -128,7 +128,7 @@ def test_delivering_twice_sends_once(members, mailoutbox):
 def test_the_stalled_send_sweep_leaves_a_failed_attempt_to_its_retry(members, monkeypatch, settings):
     from django.utils import timezone
 
-    monkeypatch.setattr("messaging.services.delivery.backend_for", BrokenBackend)
+    monkeypatch.setattr("messaging.delivery.handover.backend_for", BrokenBackend)
     contact = members()
     message = MessageFactory(channels=["email"], segments=[members.segment])
     dispatch = run_dispatch(message, now=timezone.now() - datetime.timedelta(hours=1), deliver=False)

@@ -16,7 +16,7 @@ from contacts.services import ObjectInUse, category_delete, channel_frequency_se
 from contacts.tests.factories import CategoryFactory, SegmentFactory, UserFactory
 from messaging import services
 from messaging.models import Dispatch, Message, Send
-from messaging.tokens import send_token
+from messaging.public.tokens import send_token
 
 from .conftest import decision_for, run_dispatch
 from .factories import MessageFactory

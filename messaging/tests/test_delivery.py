@@ -17,7 +17,7 @@ from django.test import override_settings
 from contacts.models import Channel
 from messaging import services
 from messaging.models import Dispatch, OutboxMessage, Send
-from messaging.tokens import send_id_from_token, send_token
+from messaging.public.tokens import send_id_from_token, send_token
 
 from .conftest import run_dispatch, send_of
 from .factories import MessageFactory, aware
@@ -155,7 +155,7 @@ def test_an_sms_that_already_says_stop_gets_no_second_opt_out_line(members, sms)
 
 
 def test_a_backend_that_hands_over_in_the_transaction_gets_its_sends_stored_as_sent(members, sms):
-    Channel.objects.filter(slug="sms").update(backend="messaging.backends.noop.NoopBackend")
+    Channel.objects.filter(slug="sms").update(backend="messaging.delivery.backends.noop.NoopBackend")
     contact = members()
     message = MessageFactory(channels=["sms"], segments=[members.segment])
     run_dispatch(message, now=NOW, deliver=False)
@@ -196,7 +196,7 @@ TWILIO = {"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "secret", "TWILIO_
 
 @override_settings(**TWILIO)
 def test_the_twilio_backend_posts_each_text_and_marks_it_sent(members, monkeypatch):
-    Channel.objects.filter(slug="sms").update(backend="messaging.backends.sms.TwilioSmsBackend")
+    Channel.objects.filter(slug="sms").update(backend="messaging.delivery.backends.sms.TwilioSmsBackend")
     requests = []
 
     def urlopen(request, timeout):
@@ -217,7 +217,7 @@ def test_the_twilio_backend_posts_each_text_and_marks_it_sent(members, monkeypat
 
 @override_settings(**TWILIO, MESSAGING_MAX_ATTEMPTS=2)
 def test_a_twilio_error_is_kept_for_a_retry(members, monkeypatch):
-    Channel.objects.filter(slug="sms").update(backend="messaging.backends.sms.TwilioSmsBackend")
+    Channel.objects.filter(slug="sms").update(backend="messaging.delivery.backends.sms.TwilioSmsBackend")
 
     def urlopen(request, timeout):
         raise urllib.error.HTTPError(request.full_url, 503, "busy", {}, io.BytesIO(b"try later"))
@@ -285,7 +285,7 @@ def postmark(settings):
     thread.start()
     settings.ANYMAIL = {**settings.ANYMAIL, "POSTMARK_SERVER_TOKEN": "server-token",
                         "POSTMARK_API_URL": f"http://127.0.0.1:{server.server_port}/"}
-    Channel.objects.filter(slug="email").update(backend="messaging.backends.postmark.PostmarkBatchEmailBackend")
+    Channel.objects.filter(slug="email").update(backend="messaging.delivery.backends.postmark.PostmarkBatchEmailBackend")
     yield PostmarkImitation.calls
     server.shutdown()
 
@@ -312,7 +312,7 @@ def test_postmark_gets_one_batch_call_and_each_refusal_fails_only_its_own_send(m
 
 
 def test_postmark_batches_hold_at_most_the_backends_batch_size(members, postmark, monkeypatch):
-    monkeypatch.setattr("messaging.backends.postmark.PostmarkBatchEmailBackend.batch_size", 2)
+    monkeypatch.setattr("messaging.delivery.backends.postmark.PostmarkBatchEmailBackend.batch_size", 2)
     for _ in range(5):
         members()
     message = MessageFactory(channels=["email"], segments=[members.segment])

@@ -22,8 +22,8 @@ from django.utils import timezone
 from contacts.models import DoNotContact
 from messaging import services
 from messaging.models import Dispatch, DispatchBatch, Send
-from messaging.services.deferred import stalled_batches_claim
-from messaging.services.delivery import sends_claim
+from messaging.engine.deferred import stalled_batches_claim
+from messaging.delivery.handover import sends_claim
 from messaging.tasks import dispatch_batch_task
 
 from .conftest import run_dispatch, send_of

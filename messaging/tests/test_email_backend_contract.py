@@ -17,7 +17,7 @@ from django.core.mail.backends.console import EmailBackend as ConsoleBackend
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
-from messaging.backends.email import PrebuiltEmail, _send
+from messaging.delivery.backends.email import PrebuiltEmail, _send
 
 from .test_delivery import Inbox, free_port
 

@@ -6,7 +6,7 @@ from django.core import mail
 
 from contacts.models import Channel, PreferenceSettings
 from messaging.models import MessageVersion
-from messaging.views.public_skeleton import Slots
+from messaging.public.skeleton import Slots
 
 from .conftest import run_dispatch
 from .factories import MessageFactory, aware

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from contacts.models import DoNotContact, PreferenceChange
 from contacts.tests.factories import ContactFactory
 from messaging.inbound.mailbox import mailbox_message_process
-from messaging.tokens import send_token
+from messaging.public.tokens import send_token
 
 from .test_public_page import delivered_send
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 
 from contacts.models import DoNotContact, PreferenceChange, PreferenceSettings
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory
-from messaging.tokens import send_token
+from messaging.public.tokens import send_token
 
 from .test_public_page import delivered_send, page_url, unsubscribe_url
 

@@ -20,7 +20,7 @@ from contacts.models import (
 from contacts.services import channel_unsubscribe, contact_preferences_update
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory
 from messaging.models import Dispatch, Send
-from messaging.tokens import send_token
+from messaging.public.tokens import send_token
 
 from .factories import MessageFactory
 

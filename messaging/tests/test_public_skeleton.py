@@ -9,9 +9,10 @@ from django.utils import translation
 from contacts.models import Category, Channel, PreferenceSettings, Segment
 from contacts.services import channel_unsubscribe, contact_preferences_update
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory
-from messaging.tokens import send_token
-from messaging import public_page
-from messaging.views import public_render, public_skeleton
+from messaging.public.tokens import send_token
+from messaging.public import page as public_page
+from messaging.public import render as public_render
+from messaging.public import skeleton as public_skeleton
 
 from .test_public_page import delivered_send, page_url, unsubscribe_url
 

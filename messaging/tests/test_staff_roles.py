@@ -9,7 +9,7 @@ from django.urls import reverse
 from contacts.tests.factories import UserFactory
 
 from messaging.models import Send
-from messaging.tokens import TOKEN_RE, send_token
+from messaging.public.tokens import TOKEN_RE, send_token
 
 from .conftest import run_dispatch
 from .factories import MessageFactory
@@ -48,7 +48,7 @@ def test_an_editor_may_open_the_send_confirmation(client):
 @pytest.fixture
 def delivered(members, settings):
     """An email delivered into the Outbox, with a mailto unsubscribe address: its send."""
-    settings.EMAIL_BACKEND = "messaging.backends.outbox.OutboxEmailBackend"
+    settings.EMAIL_BACKEND = "messaging.delivery.backends.outbox.OutboxEmailBackend"
     settings.UNSUBSCRIBE_MAILTO = "leave@example.com"
     contact = members()
     message = MessageFactory(channels=["email"], segments=[members.segment])

@@ -4,7 +4,7 @@ import pytest
 from django.core import signing
 from django.test import override_settings
 
-from messaging.tokens import SALT, send_id_from_token, send_token
+from messaging.public.tokens import SALT, send_id_from_token, send_token
 
 KEY = "fixture-key-for-link-tokens-issued-before-django-base62-xxxxxxxx"
 # Made by the hand-written base-62 these links were issued with, under KEY: they must still work.

@@ -54,7 +54,7 @@ def wait_until_done(dispatches, timeout: float = 240) -> None:
 def test_concurrent_workers_dispatching_several_messages_never_exceed_a_cap(celery_workers):
     # Everyone may get 2 emails a day; 6 messages go to the same 1,500 people at once, on 6 processes.
     Channel.objects.filter(slug="email").update(
-        backend="messaging.backends.noop.NoopBackend", default_cap_number=2, default_cap_unit="day"
+        backend="messaging.delivery.backends.noop.NoopBackend", default_cap_number=2, default_cap_unit="day"
     )
     segment, contacts = segment_of(1500)
     messages = [MessageFactory(channels=["email"], segments=[segment]) for _ in range(6)]

@@ -20,10 +20,10 @@ from contacts.views.staff import staff_page
 
 from .. import selectors, services
 from ..charts import COLOURS, outcomes_over_time_svg
-from ..decision import message_plan, preview_decision
+from ..engine.decision import message_plan, preview_decision
 from ..forms import MessageForm, PreviewForm, VersionFormSet
 from ..models import SWITCHES, Dispatch, Message, Outcome
-from ..rendering import Delivery, MessageRenderer
+from ..delivery.rendering import Delivery, MessageRenderer
 
 PAGE_SIZE = 50
 # A public link acts as the contact (history says so): only staff who may change preferences get working ones.
@@ -160,12 +160,12 @@ def message_preview(request: HttpRequest, pk: int) -> HttpResponse:
 def message_send(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm (with the recipient estimate), then dispatch."""
     message = get_object_or_404(Message, pk=pk)
-    errors = services.dispatch.dispatch_errors(message)
+    errors = services.dispatch_errors(message)
     if request.method == "POST" and not errors:
         dispatch = services.dispatch_create(message=message, user=request.user)
         flash.success(request, _("Sending started."))
         return redirect(dispatch)
-    estimate = services.message_recipient_count(message=message)
+    estimate = selectors.message_recipient_count(message=message)
     return render(request, "messaging/message_send.html", {"message": message, "estimate": estimate, "errors": errors})
 
 

@@ -170,7 +170,7 @@ def test_login_refusals_and_error_pages_send_the_policy(objects):
 
 def test_the_public_page_keeps_its_own_policy_without_any_script(objects):
     from messaging.tests.factories import past_send
-    from messaging.tokens import send_token
+    from messaging.public.tokens import send_token
 
     send = past_send(objects["contact"], "email", timezone.now())
     response = Client().get(reverse("messaging:preferences", args=[send_token(send.pk)]))
@@ -214,7 +214,7 @@ def test_htmx_is_configured_never_to_evaluate_code_nor_inject_styles(db):
 
 def test_markup_is_built_in_python_only_where_reviewed():
     """``mark_safe`` trusts a string as HTML: only the public skeleton's slot markers (digits) may."""
-    reviewed = {"messaging/views/public_skeleton.py"}
+    reviewed = {"messaging/public/skeleton.py"}
     users = {
         str(path.relative_to(settings.BASE_DIR))
         for root in ("contacts", "messaging", "preference_center")

@@ -167,7 +167,7 @@ def test_a_failed_log_in_whose_user_agent_holds_a_nul_is_refused_with_400_and_re
 def test_a_public_page_post_whose_user_agent_holds_a_nul_is_refused_and_changes_nothing(contact, email):
     from contacts.models import DoNotContact
     from messaging.tests.factories import past_send
-    from messaging.tokens import send_token
+    from messaging.public.tokens import send_token
 
     send = past_send(contact, "email", datetime.datetime.now(datetime.timezone.utc))
     url = reverse("messaging:preferences", args=[send_token(send.pk)])

@@ -50,7 +50,7 @@ from contacts.services import (
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
 from messaging.models import Dispatch, DispatchBatch, OutboxMessage, Outcome, Send
 from messaging.tests.factories import MessageFactory
-from messaging.tokens import send_token
+from messaging.public.tokens import send_token
 
 pytestmark = pytest.mark.django_db
 

@@ -96,7 +96,7 @@ def assert_clean(page, problems: list[str]) -> None:
 @pytest.fixture
 def poisoned(transactional_db, settings):
     """Every text staff can type holds a payload; a dispatch went out and deferred one contact."""
-    settings.EMAIL_BACKEND = "messaging.backends.outbox.OutboxEmailBackend"
+    settings.EMAIL_BACKEND = "messaging.delivery.backends.outbox.OutboxEmailBackend"
     settings.PUBLIC_RATELIMIT = "100000/m"
     PreferenceSettings.objects.update_or_create(
         pk=1, defaults={"show_preferences": True, "show_segments": True,

@@ -1,6 +1,6 @@
 """The contact's side (SPEC §4): the preference page and the unsubscribe link of every message.
 
-A link names one send (``messaging.tokens``). GET only ever shows; every change is a POST that
+A link names one send (``messaging.public.tokens``). GET only ever shows; every change is a POST that
 goes through the ``contacts.services`` write path with the send, IP and user agent in the
 history row. What a POST does is a small table from the button pressed to an action.
 """
@@ -35,8 +35,8 @@ from contacts.services import (
 )
 from messaging.models import Send
 from preference_center.client_ip import client_ip
-from messaging.public_page import channel_label, posted_preferences, public_page_load, send_for_token
-from messaging.views.public_render import Outcome, show_page
+from messaging.public.page import channel_label, posted_preferences, public_page_load, send_for_token
+from messaging.public.render import Outcome, show_page
 
 # No script at all, styles and images from this site only, never inside a frame.
 PUBLIC_CSP = {

@@ -2,7 +2,7 @@
 
 ``decision_sql`` returns a SELECT over any set of candidate contacts; the worker wraps it in an
 ``INSERT … SELECT`` (a dispatch batch) or an ``UPDATE … FROM`` (due deferred sends). The rules
-are the same as ``messaging.decision.rules.decide``; a property-based test keeps them in
+are the same as ``messaging.engine.decision.rules.decide``; a property-based test keeps them in
 agreement. The statement is written for the message's channels (one set of columns each), so
 its text depends on how many channels the message has. Run these statements with ``jit = off``:
 at batches of thousands, compiling the plan costs more than executing it.
@@ -133,6 +133,18 @@ def decision_params(plan: MessagePlan, now: datetime.datetime) -> dict:
     return params
 
 
+class UnknownAddressColumn(ValueError):
+    """A channel names an address field that is not a column of the contact."""
+
+
+def address_column_check(name: str) -> str:
+    """``name`` goes into the SQL text as a column: only the known address fields may (checked
+    always, not by ``assert``, which ``python -O`` drops)."""
+    if name not in Channel.AddressField.values:
+        raise UnknownAddressColumn(f"{name!r} is not an address field of a contact")
+    return name
+
+
 def _any(terms: list[str]) -> str:
     return "(" + " OR ".join(terms) + ")" if terms else "false"
 
@@ -144,8 +156,7 @@ def decision_sql(plan: MessagePlan, candidates: str, columns: str = "contact_id"
     lets the planner read the contacts by a range of their primary key."""
     channels = range(len(plan.channels))
     for channel in plan.channels:
-        # address_field names a contact column: only the known names reach the SQL text.
-        assert channel.address_field in Channel.AddressField.values, channel.address_field
+        address_column_check(channel.address_field)
     usable = [f"(reachable{i} AND pause_ends{i} IS NULL AND free_at{i} IS NULL)" for i in channels]
 
     def first_of(conditions: list[str]) -> str:

@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 
 from contacts.models import PreferenceSettings
 
-from .models import Message, MessageVersion
-from .tokens import preferences_url, send_token, unsubscribe_url
+from messaging.models import Message, MessageVersion
+from messaging.public.tokens import preferences_url, send_token, unsubscribe_url
 
 TOKENS = ("{first_name}", "{unsubscribe_url}", "{preferences_url}", "{unsubscribe_text}")
 _TOKEN_RE = re.compile("(" + "|".join(re.escape(token) for token in TOKENS) + ")")

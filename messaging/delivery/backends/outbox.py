@@ -6,7 +6,7 @@ from email import message_from_bytes, policy
 
 from django.core.mail.backends.base import BaseEmailBackend
 
-from ..models import OutboxMessage
+from messaging.models import OutboxMessage
 
 
 class OutboxEmailBackend(BaseEmailBackend):

@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from messaging.inbound import email_events  # noqa: F401 - connects the anymail tracking receiver
 from messaging.inbound.sms import sms_keyword_process, twilio_signature_valid
-from messaging.views.public import posted_form
+from messaging.public.views import posted_form
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,14 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from contacts.models import Channel, Contact, SegmentMembership
-from messaging.backends import backend_for
-from messaging.decision import decide, message_plan
-from messaging.decision.inputs import contact_facts
+from messaging.delivery.backends import backend_for
+from messaging.delivery.handover import ClaimedRow, DeliveryReport, decided_sends_hand_over
+from messaging.engine.decision import decide, message_plan
+from messaging.engine.decision.inputs import contact_facts
 from messaging.models import BatchStatus, Dispatch, DispatchBatch, DispatchStatus, Message, Send
-from messaging.queue import DISPATCH_PLAN, enqueue_on_commit
-
-from .delivery import DeliveryReport, decided_sends_hand_over
+from messaging.sql import OUTCOMES, address_columns, sql_compose
+from messaging.engine import locks
+from messaging.engine.queue import DISPATCH_PLAN, enqueue_on_commit
 
 DECISION_FAILED = "decision_failed"
 
@@ -46,13 +47,6 @@ def message_recipients_sql(*, batch: bool = False) -> str:
             )
         """
     return sql
-
-
-def message_recipient_count(*, message: Message) -> int:
-    """The recipient estimate shown before sending: members of the source segments, each once."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({message_recipients_sql()}) r", {"message_id": message.pk})
-        return cursor.fetchone()[0]
 
 
 def dispatch_errors(message: Message) -> list[str]:
@@ -132,51 +126,31 @@ def batch_claim(*, batch_id: int) -> DispatchBatch | None:
     return DispatchBatch.objects.select_related("dispatch__message__category").get(pk=batch_id)
 
 
-LOCK_SQL = f"""
-    SELECT c.id FROM {Contact._meta.db_table} c
-    WHERE c.id BETWEEN %(lo)s AND %(hi)s AND c.id IN ({{candidates}})
-    ORDER BY c.id FOR NO KEY UPDATE OF c
-"""
-# What foreign keys would hold for the sends about to be inserted, once per batch instead of
-# once per row: the dispatch, its message and the channels cannot be deleted until commit.
-PARENTS_LOCK_SQL = f"""
-    WITH dispatch AS (
-        SELECT d.id FROM {Dispatch._meta.db_table} d JOIN {Message._meta.db_table} m ON m.id = d.message_id
-        WHERE d.id = %(dispatch_id)s FOR KEY SHARE
-    ), channels AS (
-        SELECT ch.id FROM {Channel._meta.db_table} ch WHERE ch.id = ANY(%(ch_ids)s::bigint[]) FOR KEY SHARE
-    )
-    SELECT (SELECT count(*) FROM dispatch), (SELECT count(*) FROM channels)
-"""
-
-_ADDRESS_COLUMNS = ", ".join(f'c."{name}"' for name in Channel.AddressField.values)
-# Sends decided ``sending`` on a channel whose backend hands over in the transaction are stored
-# as ``sent`` at once. The rows handed back are those a backend reads, laid out as the
-# delivery's claimed rows; the first column is how many sends were inserted.
-INSERT_SQL = f"""
+_INSERT = """
     WITH decided AS (
-        INSERT INTO {Send._meta.db_table} (
+        INSERT INTO {sends} (
             message_id, dispatch_id, contact_id, channel_id, outcome, reason, transactional,
             decided_at, evaluated_at, deferred_until, sent_at, delivered_at, attempts, last_error
         )
         SELECT %(message_id)s, %(dispatch_id)s, d.contact_id, d.channel_id,
-            CASE WHEN d.outcome = 'sending' AND d.channel_id = ANY(%(in_transaction)s::bigint[])
-                THEN 'sent' ELSE d.outcome END,
+            CASE WHEN d.outcome = %(outcome_sending)s AND d.channel_id = ANY(%(in_transaction)s::bigint[])
+                THEN %(outcome_sent)s ELSE d.outcome END,
             d.reason, %(transactional)s, %(now)s, %(now)s, d.deferred_until,
-            CASE WHEN d.outcome = 'sending' THEN %(now)s::timestamptz END,
-            CASE WHEN d.outcome = 'sending' AND d.channel_id = ANY(%(in_transaction)s::bigint[])
+            CASE WHEN d.outcome = %(outcome_sending)s THEN %(now)s::timestamptz END,
+            CASE WHEN d.outcome = %(outcome_sending)s AND d.channel_id = ANY(%(in_transaction)s::bigint[])
                 THEN %(now)s::timestamptz END,
             0, ''
-        FROM ({{decision}}) d
+        FROM ({decision}) d
         ON CONFLICT (message_id, contact_id) DO NOTHING
         RETURNING id, contact_id, channel_id, outcome
     )
-    SELECT total.n, s.id, %(message_id)s, s.channel_id, s.contact_id, 0, c.first_name, c.last_name, c.locale,
-        {_ADDRESS_COLUMNS}
+    SELECT total.n AS decided, s.id AS send_id, %(message_id)s AS message_id, s.channel_id, s.contact_id,
+        0 AS attempts, c.first_name, c.last_name, c.locale,
+        {addresses}
     FROM (SELECT count(*) AS n FROM decided) total
     LEFT JOIN (
-        decided s JOIN {Contact._meta.db_table} c
-            ON c.id = s.contact_id AND s.outcome = 'sent' AND s.channel_id = ANY(%(recipients_read)s::bigint[])
+        decided s JOIN {contacts} c
+            ON c.id = s.contact_id AND s.outcome = %(outcome_sent)s AND s.channel_id = ANY(%(recipients_read)s::bigint[])
     ) ON true
 """
 
@@ -214,13 +188,14 @@ def batch_decide(*, batch: DispatchBatch, now: datetime.datetime | None = None) 
 
 
 def _batch_decide_sql(batch, plan, now) -> BatchReport:
-    from messaging.decision.sql import decision_params, decision_sql, jit_off
+    from messaging.engine.decision.sql import decision_params, decision_sql, jit_off
 
     backends = [backend_for(channel) for channel in Channel.objects.filter(pk__in=[c.id for c in plan.channels])]
     in_transaction = [backend.channel.pk for backend in backends if backend.in_transaction]
     candidates = message_recipients_sql(batch=True)
     params = {
         **decision_params(plan, now),
+        **OUTCOMES,
         "lo": batch.first_contact_id,
         "hi": batch.last_contact_id,
         "message_id": plan.message_id,
@@ -230,18 +205,21 @@ def _batch_decide_sql(batch, plan, now) -> BatchReport:
     }
     with connection.cursor() as cursor:
         jit_off(cursor)
-        cursor.execute(PARENTS_LOCK_SQL, params)
+        cursor.execute(locks.PARENTS_LOCK_SQL, params)
         if cursor.fetchone() != (1, len(plan.channels)):
             raise DispatchInvalid("The dispatch, its message or one of its channels was deleted.")
-        cursor.execute(LOCK_SQL.replace("{candidates}", candidates), params)
-    insert = INSERT_SQL.replace("{decision}", decision_sql(plan, candidates, contact_range=True))
+        cursor.execute(locks.batch_contacts_lock_sql(candidates), params)
+    insert = sql_compose(
+        _INSERT, decision=decision_sql(plan, candidates, contact_range=True), addresses=address_columns("c")
+    )
     report = BatchReport()
 
-    def insert_range(lo: int, hi: int) -> list[tuple]:
+    def insert_range(lo: int, hi: int) -> list[dict]:
         with connection.cursor() as cursor:
             cursor.execute(insert, {**params, "lo": lo, "hi": hi})
-            rows = cursor.fetchall()
-        report.decided += rows[0][0]
+            columns = [column.name for column in cursor.description]
+            rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+        report.decided += rows[0]["decided"]
         return rows
 
     def decision_failed(contact_id: int, error: Exception) -> None:
@@ -253,7 +231,7 @@ def _batch_decide_sql(batch, plan, now) -> BatchReport:
         report.failed.append(contact_id)
 
     rows = in_halves_on_bad_data(insert_range, batch.first_contact_id, batch.last_contact_id, decision_failed)
-    recipients = [row[1:] for row in rows if row[1] is not None]
+    recipients = [ClaimedRow.named(row) for row in rows if row["send_id"] is not None]
     if recipients:
         report.handed_over = decided_sends_hand_over(rows=recipients, now=now)
     # Sends of a backend that reads nobody's details were accepted as they were inserted.

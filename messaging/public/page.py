@@ -22,7 +22,7 @@ from contacts.forms import channel_choice, error_target
 from contacts.selectors import contact_preference_state
 from contacts.services.channels import dnc_locked_message
 from messaging.models import Message, Send
-from messaging.tokens import send_id_from_token
+from messaging.public.tokens import send_id_from_token
 
 MAX_SEND_ID = 2**63 - 1
 # The seeded channels' names, so that the page shows them in the contact's language.

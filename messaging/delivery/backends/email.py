@@ -27,11 +27,11 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
-from ..addresses import sender_parts
-from ..rendering import Delivery, MessageRenderer
-from . import ChannelBackend
+from messaging.addresses import sender_parts
+from messaging.delivery.rendering import Delivery, MessageRenderer
+from messaging.delivery.backends import ChannelBackend
 
-OUTBOX_EMAIL_BACKEND = "messaging.backends.outbox.OutboxEmailBackend"
+OUTBOX_EMAIL_BACKEND = "messaging.delivery.backends.outbox.OutboxEmailBackend"
 # An envelope address the SMTP connection may take as it is: printable ASCII, no space. Anything
 # else (an international domain, say) goes through Django's send_messages, which encodes it.
 PLAIN_ADDRESS = re.compile(r"[!-~]+\Z")

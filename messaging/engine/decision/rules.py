@@ -1,7 +1,7 @@
 """The send decision of SPEC §3 for one contact, in plain Python.
 
 This is the readable statement of the rules. The worker decides thousands of recipients per
-statement with ``messaging.decision.sql`` on PostgreSQL; a property-based test proves both give
+statement with ``messaging.engine.decision.sql`` on PostgreSQL; a property-based test proves both give
 the same answer on random data. Previews and the embedded SQLite demo use this version.
 """
 

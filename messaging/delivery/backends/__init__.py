@@ -20,11 +20,11 @@ from django.utils.module_loading import import_string
 
 from contacts.models import Channel, delivery_backend_known
 
-from ..rendering import Delivery, MessageRenderer
+from messaging.delivery.rendering import Delivery, MessageRenderer
 
 DEFAULT_BACKENDS = {
-    Channel.AddressField.EMAIL: "messaging.backends.email.EmailBackend",
-    Channel.AddressField.PHONE: "messaging.backends.sms.DevelopmentSmsBackend",
+    Channel.AddressField.EMAIL: "messaging.delivery.backends.email.EmailBackend",
+    Channel.AddressField.PHONE: "messaging.delivery.backends.sms.DevelopmentSmsBackend",
 }
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from . import ChannelBackend
+from messaging.delivery.backends import ChannelBackend
 
 
 class NoopBackend(ChannelBackend):

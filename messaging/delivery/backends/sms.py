@@ -10,9 +10,9 @@ import urllib.request
 
 from django.conf import settings
 
-from ..models import OutboxMessage
-from ..rendering import Delivery, MessageRenderer
-from . import ChannelBackend
+from messaging.models import OutboxMessage
+from messaging.delivery.rendering import Delivery, MessageRenderer
+from messaging.delivery.backends import ChannelBackend
 
 
 class SmsBackend(ChannelBackend):

@@ -11,16 +11,16 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from contacts.models import Contact, StaffChange
+from contacts.models import StaffChange
 from contacts.services.staff_audit import actor_label, staff_change_record
-from messaging.decision import decide, message_plan
-from messaging.decision.inputs import contact_facts
+from messaging.engine.decision import decide, message_plan
+from messaging.engine.decision.inputs import contact_facts
 from messaging.models import BatchStatus, Dispatch, DispatchBatch, Message, Send
-
-from .delivery import delivery_lease, sends_deliver
-from .dispatch import (
+from messaging.sql import OUTCOMES, sql_compose
+from messaging.delivery.handover import delivery_lease, sends_deliver
+from messaging.engine import locks
+from messaging.engine.dispatch import (
     DECISION_FAILED,
-    PARENTS_LOCK_SQL,
     batch_claim,
     batch_decide,
     batch_finish,
@@ -48,22 +48,14 @@ class DeferredReport:
     to_deliver: list[int] = field(default_factory=list)
 
 
-REEVALUATE_SQL = f"""
-    UPDATE {Send._meta.db_table} s SET
+_REEVALUATE = """
+    UPDATE {sends} s SET
         outcome = d.outcome, channel_id = d.channel_id, reason = d.reason, evaluated_at = %(now)s,
         deferred_until = d.deferred_until,
-        sent_at = CASE WHEN d.outcome = 'sending' THEN %(now)s::timestamptz END
-    FROM ({{decision}}) d
-    WHERE s.id = d.send_id AND s.outcome = 'deferred'
+        sent_at = CASE WHEN d.outcome = %(outcome_sending)s THEN %(now)s::timestamptz END
+    FROM ({decision}) d
+    WHERE s.id = d.send_id AND s.outcome = %(outcome_deferred)s
     RETURNING s.id, s.outcome
-"""
-DUE_CANDIDATES = f"""
-    SELECT contact_id, id AS send_id FROM {Send._meta.db_table}
-    WHERE id = ANY(%(send_ids)s::bigint[]) AND outcome = 'deferred'
-"""
-LOCK_SQL = f"""
-    SELECT c.id FROM {Contact._meta.db_table} c
-    WHERE c.id IN (SELECT contact_id FROM ({DUE_CANDIDATES}) due) ORDER BY c.id FOR NO KEY UPDATE OF c
 """
 
 
@@ -102,14 +94,14 @@ def _reevaluate(dispatch_id: int, send_ids: list[int], now: datetime.datetime) -
     dispatch = Dispatch.objects.select_related("message__category").get(pk=dispatch_id)
     plan = message_plan(dispatch.message, deliver_until=dispatch.deliver_until)
     if connection.vendor == "postgresql":
-        from messaging.decision.sql import decision_params, decision_sql, jit_off
+        from messaging.engine.decision.sql import decision_params, decision_sql, jit_off
 
-        params = {**decision_params(plan, now), "send_ids": send_ids, "dispatch_id": dispatch_id}
+        params = {**decision_params(plan, now), **OUTCOMES, "send_ids": send_ids, "dispatch_id": dispatch_id}
         with connection.cursor() as cursor:
             jit_off(cursor)
-            cursor.execute(PARENTS_LOCK_SQL, params)  # the channels a send may move to stay
-            cursor.execute(LOCK_SQL, params)
-        sql = REEVALUATE_SQL.replace("{decision}", decision_sql(plan, DUE_CANDIDATES, "contact_id, send_id"))
+            cursor.execute(locks.PARENTS_LOCK_SQL, params)  # the channels a send may move to stay
+            cursor.execute(locks.DUE_CONTACTS_LOCK_SQL, params)
+        sql = sql_compose(_REEVALUATE, decision=decision_sql(plan, locks.DUE_CANDIDATES, "contact_id, send_id"))
         send_ids = sorted(send_ids)
         results: list[tuple[int, str]] = []
 
@@ -280,12 +272,3 @@ def stalled_sends(*, now: datetime.datetime | None = None) -> list[int]:
     # Released and looked at now: the next sweeps leave them to the task enqueued for them.
     Send.objects.filter(pk__in=ids).update(claim_token=None, claimed_at=None, evaluated_at=now)
     return ids
-
-
-def dispatches_planning_stalled(*, now: datetime.datetime | None = None) -> list[int]:
-    """Dispatches whose planning task was lost: planning is the broker's until ``ORPHAN_AFTER``
-    (a planning task merely queued behind others must not be issued twice)."""
-    now = now or timezone.now()
-    return list(
-        Dispatch.objects.filter(planned_at__isnull=True, created_at__lte=now - ORPHAN_AFTER).values_list("pk", flat=True)
-    )

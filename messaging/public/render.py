@@ -1,4 +1,4 @@
-"""Rendering the contact's page from plain data; ``public_skeleton`` shares the rendering of pages
+"""Rendering the contact's page from plain data; ``skeleton`` shares the rendering of pages
 that look alike."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from django.urls import reverse
 from contacts.models import CapUnit
 from contacts.services.channels import MAX_CAP
 from messaging.models import Send
-from messaging.public_page import PublicPage, public_page_load
-from messaging.views.public_skeleton import Slots, render_page
+from messaging.public.page import PublicPage, public_page_load
+from messaging.public.skeleton import Slots, render_page
 
 # Off only to measure the plain path beside it (bench/public_page.py --plain-too).
 SHARED = os.environ.get("PUBLIC_PAGE_PLAIN") != "1"

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from anymail.utils import EmailAddress
 from django.core.mail import EmailMultiAlternatives
 
-from ..rendering import Delivery, MessageRenderer
-from .email import EmailBackend
+from messaging.delivery.rendering import Delivery, MessageRenderer
+from messaging.delivery.backends.email import EmailBackend
 
 BATCH_ENDPOINT = "email/batch"
 

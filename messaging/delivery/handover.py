@@ -10,16 +10,18 @@ import uuid
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from contacts.models import Channel, Contact, DoNotContact
-from messaging.backends import backend_for
+from contacts.models import Channel, DoNotContact
+from messaging.delivery.backends import backend_for
+from messaging.delivery.rendering import Delivery, MessageRenderer
+from messaging.engine import locks
 from messaging.models import BatchStatus, DispatchBatch, Message, MessageVersion, Send
-from messaging.rendering import Delivery, MessageRenderer
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +66,8 @@ def sends_deliver(*, sends: Q, chunk: int | None = None, batch_id: int | None = 
             rows = sends_claim(sends=sends & Q(pk__gt=after), token=claim.token, chunk=chunk)
             if not rows:
                 return report
-            after = rows[-1][0]
-            claim.send_ids = [row[0] for row in rows]
+            after = rows[-1].send_id
+            claim.send_ids = [row.send_id for row in rows]
             report.add(_claimed_deliver(rows, claim))
 
 
@@ -92,23 +94,44 @@ def _delivery_session():
                 cursor.execute("RESET synchronous_commit; RESET plan_cache_mode")
 
 
-_ADDRESS_COLUMNS = ", ".join(f'c."{name}"' for name in Channel.AddressField.values)
-# A claimed row: send id, message, channel, contact, attempts, first name, last name, locale,
-# then the address columns in Channel.AddressField order.
-_ADDRESS_START = 8
-# The outer WHERE re-checks the outcome and the claim on the row it takes (a concurrent claimer
-# or recorder that committed since this statement's snapshot is seen there, not in the subquery).
-CLAIM_SQL = f"""
-    UPDATE {Send._meta.db_table} s SET claim_token = %s, claimed_at = %s
-    FROM {Contact._meta.db_table} c
-    WHERE c.id = s.contact_id AND s.id IN ({{ids}})
-        AND s.outcome = 'sending' AND (s.claimed_at IS NULL OR s.claimed_at < %s)
-    RETURNING s.id, s.message_id, s.channel_id, s.contact_id, s.attempts, c.first_name, c.last_name, c.locale,
-        {_ADDRESS_COLUMNS}
-"""
 
 
-def sends_claim(*, sends: Q, token: uuid.UUID, chunk: int | None = None) -> list[tuple]:
+class ClaimedRow(NamedTuple):
+    """A decided send as its backend reads it, claimed by a deliverer or just decided in the
+    deciding transaction; built from a statement's columns by name."""
+
+    send_id: int
+    message_id: int
+    channel_id: int
+    contact_id: int
+    attempts: int
+    first_name: str
+    last_name: str
+    locale: str
+    addresses: dict[str, str | None]
+
+    @classmethod
+    def named(cls, columns: dict) -> ClaimedRow:
+        """From a row as {column name: value}; the address columns are named as ``Channel.AddressField``."""
+        return cls(
+            **{name: columns[name] for name in cls._fields if name != "addresses"},
+            addresses={name: columns[name] for name in Channel.AddressField.values},
+        )
+
+    def address(self, address_field: str) -> str:
+        return self.addresses[address_field] or ""
+
+
+def _claimed(cursor) -> list[ClaimedRow]:
+    columns = [column.name for column in cursor.description]
+    return sorted((ClaimedRow.named(dict(zip(columns, row))) for row in cursor.fetchall()), key=_by_send)
+
+
+def _by_send(row: ClaimedRow) -> int:
+    return row.send_id
+
+
+def sends_claim(*, sends: Q, token: uuid.UUID, chunk: int | None = None) -> list[ClaimedRow]:
     """Take up to ``chunk`` decided sends nobody holds (or whose holder's lease ran out), in id
     order, for the deliverer ``token``; commits at once. Returns the claimed rows."""
     for _ in range(3):
@@ -120,8 +143,8 @@ def sends_claim(*, sends: Q, token: uuid.UUID, chunk: int | None = None) -> list
         if connection.vendor == "postgresql":
             with transaction.atomic(), connection.cursor() as cursor:
                 ids_sql, ids_params = candidates.query.sql_with_params()
-                cursor.execute(CLAIM_SQL.format(ids=ids_sql), [token, now, *ids_params, stale])
-                rows = sorted(cursor.fetchall())
+                cursor.execute(locks.claim_sql(ids_sql), [token, now, *ids_params, Send.Outcome.SENDING, stale])
+                rows = _claimed(cursor)
         else:
             rows = _claim_portable(candidates, claimable, token, now)
         if rows or not Send.objects.filter(sends & claimable).exists():
@@ -130,14 +153,17 @@ def sends_claim(*, sends: Q, token: uuid.UUID, chunk: int | None = None) -> list
     return []
 
 
-def _claim_portable(candidates, claimable: Q, token: uuid.UUID, now) -> list[tuple]:
+def _claim_portable(candidates, claimable: Q, token: uuid.UUID, now) -> list[ClaimedRow]:
     # The embedded SQLite demo: it serialises writers, and its RETURNING cannot name a joined table.
     with transaction.atomic():
         ids = list(candidates.values_list("pk", flat=True))
         Send.objects.filter(claimable, pk__in=ids).update(claim_token=token, claimed_at=now)
-        fields = ["pk", "message_id", "channel_id", "contact_id", "attempts", "contact__first_name",
-                  "contact__last_name", "contact__locale", *(f"contact__{name}" for name in Channel.AddressField.values)]
-        return list(Send.objects.filter(pk__in=ids, claim_token=token).order_by("pk").values_list(*fields))
+        contact_fields = ["first_name", "last_name", "locale", *Channel.AddressField.values]
+        claimed = Send.objects.filter(pk__in=ids, claim_token=token).order_by("pk").values(
+            "message_id", "channel_id", "contact_id", "attempts", send_id=F("pk"),
+            **{name: F(f"contact__{name}") for name in contact_fields},
+        )
+        return [ClaimedRow.named(row) for row in claimed]
 
 
 @dataclass
@@ -269,11 +295,11 @@ class HandOverLedger:
             self.step(channel_id=channel_id, next_group=[])
 
 
-def _claimed_deliver(rows: list[tuple], claim: DeliveryClaim) -> DeliveryReport:
+def _claimed_deliver(rows: list[ClaimedRow], claim: DeliveryClaim) -> DeliveryReport:
     """Hand the claimed rows over, group by group of the backend's size, one provider session
     per (message, channel)."""
     report = DeliveryReport()
-    ledger = HandOverLedger(report, {row[0]: row[4] for row in rows})
+    ledger = HandOverLedger(report, {row.send_id: row.attempts for row in rows})
     for channel, backend, renderer, deliveries in _backend_groups(rows):
         size = max(1, backend.batch_size)
         handled: set[int] = set()
@@ -298,11 +324,11 @@ def _claimed_deliver(rows: list[tuple], claim: DeliveryClaim) -> DeliveryReport:
     return report
 
 
-def _backend_groups(rows: list[tuple]):
+def _backend_groups(rows: list[ClaimedRow]):
     """(channel, backend, renderer, deliveries) per (message, channel) of the claimed rows."""
-    groups: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+    groups: dict[tuple[int, int], list[ClaimedRow]] = defaultdict(list)
     for row in rows:
-        groups[(row[1], row[2])].append(row)
+        groups[(row.message_id, row.channel_id)].append(row)
     channels = Channel.objects.in_bulk({channel_id for _, channel_id in groups})
     messages = Message.objects.in_bulk({message_id for message_id, _ in groups})
     versions = {
@@ -314,16 +340,15 @@ def _backend_groups(rows: list[tuple]):
         yield channel, backend_for(channel), MessageRenderer(messages[message_id], versions[(message_id, channel_id)]), _deliveries(channel, group)
 
 
-def _deliveries(channel: Channel, rows: list[tuple]) -> list[Delivery]:
-    address = _ADDRESS_START + Channel.AddressField.values.index(channel.address_field)
+def _deliveries(channel: Channel, rows: list[ClaimedRow]) -> list[Delivery]:
     return [
-        Delivery(send_id=row[0], contact_id=row[3], first_name=row[5], last_name=row[6],
-                 address=row[address] or "", locale=row[7])
+        Delivery(send_id=row.send_id, contact_id=row.contact_id, first_name=row.first_name, last_name=row.last_name,
+                 address=row.address(channel.address_field), locale=row.locale)
         for row in rows
     ]
 
 
-def _hand_over(groups: dict[tuple[int, int], list[tuple]]) -> tuple[list[int], dict[int, str]]:
+def _hand_over(groups: dict[tuple[int, int], list[ClaimedRow]]) -> tuple[list[int], dict[int, str]]:
     """Give each (message, channel) group of claimed rows to its channel's backend: the ids it
     accepted, and the error of each send it did not."""
     channels = Channel.objects.in_bulk({channel_id for _, channel_id in groups})
@@ -366,19 +391,19 @@ def _errors_record(errors: dict[int, str], attempts_by_send: dict[int, int], now
             report.retry.append(send_id)
 
 
-def decided_sends_hand_over(*, rows: list[tuple], now) -> DeliveryReport:
+def decided_sends_hand_over(*, rows: list[ClaimedRow], now) -> DeliveryReport:
     """Hand sends just decided as ``sent`` to their in-transaction backends, in the deciding
-    transaction (rows as claimed rows). A send the backend refused goes back to ``sending``
+    transaction. A send the backend refused goes back to ``sending``
     with its error, for the retries of the ordinary delivery."""
     report = DeliveryReport()
-    groups: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+    groups: dict[tuple[int, int], list[ClaimedRow]] = defaultdict(list)
     for row in rows:
-        groups[(row[1], row[2])].append(row)
+        groups[(row.message_id, row.channel_id)].append(row)
     try:
         with transaction.atomic():  # a savepoint: a backend's failed write must not abort the decision
             delivered, errors = _hand_over(groups)
     except Exception as error:  # noqa: BLE001 - the database refused the backend's writes
-        delivered, errors = [], {row[0]: f"{type(error).__name__}: {error}"[:1000] for row in rows}
+        delivered, errors = [], {row.send_id: f"{type(error).__name__}: {error}"[:1000] for row in rows}
     report.delivered = len(delivered)
-    _errors_record(errors, {row[0]: row[4] for row in rows}, now, report)
+    _errors_record(errors, {row.send_id: row.attempts for row in rows}, now, report)
     return report
