@@ -11,7 +11,7 @@ from contacts.selectors import message_names_using
 
 from .audit import Source, change_record, contact_lock
 from .errors import ObjectInUse
-from .staff_audit import Action, field_values, model_update, staff_change_record
+from .staff_audit import Action, field_values, model_created_record, model_update, staff_change_record
 
 Status = CategorySubscription.Status
 CATEGORY_FIELDS = ("name", "slug", "description", "public", "opt_in")
@@ -52,18 +52,13 @@ def category_create(
 ) -> Category:
     """Create a category; the audit keeps who created it with its first values."""
     category = Category.objects.create(name=name, slug=slug, description=description, public=public, opt_in=opt_in)
-    staff_change_record(
-        acting_user=acting_user, subject_type="category", subject_id=category.pk, subject_label=category.name,
-        action=Action.CREATED, changes={name: [None, value] for name, value in field_values(category, CATEGORY_FIELDS).items()},
-    )
+    model_created_record(instance=category, fields=CATEGORY_FIELDS, acting_user=acting_user, subject_type="category")
     return category
 
 
 @transaction.atomic
 def category_update(*, category: Category, acting_user, **values) -> Category:
     """Change a category's fields (``CATEGORY_FIELDS``); only changed fields are saved and audited."""
-    if unknown := values.keys() - set(CATEGORY_FIELDS):
-        raise TypeError(f"category_update: unknown fields {sorted(unknown)}")
     locked = Category.objects.select_for_update().get(pk=category.pk)
     model_update(instance=locked, values=values, fields=CATEGORY_FIELDS, acting_user=acting_user, subject_type="category")
     return locked

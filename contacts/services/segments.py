@@ -11,7 +11,7 @@ from contacts.selectors import message_names_using
 
 from .audit import Source, change_record, contact_lock
 from .errors import ObjectInUse
-from .staff_audit import Action, field_values, model_update, staff_change_record
+from .staff_audit import Action, field_values, model_created_record, model_update, staff_change_record
 
 SEGMENT_FIELDS = ("name", "slug", "public_name", "description", "public")
 
@@ -60,18 +60,13 @@ def segment_create(
 ) -> Segment:
     """Create a segment; the audit keeps who created it with its first values."""
     segment = Segment.objects.create(name=name, slug=slug, public_name=public_name, description=description, public=public)
-    staff_change_record(
-        acting_user=acting_user, subject_type="segment", subject_id=segment.pk, subject_label=segment.name,
-        action=Action.CREATED, changes={name: [None, value] for name, value in field_values(segment, SEGMENT_FIELDS).items()},
-    )
+    model_created_record(instance=segment, fields=SEGMENT_FIELDS, acting_user=acting_user, subject_type="segment")
     return segment
 
 
 @transaction.atomic
 def segment_update(*, segment: Segment, acting_user, **values) -> Segment:
     """Change a segment's fields (``SEGMENT_FIELDS``); only changed fields are saved and audited."""
-    if unknown := values.keys() - set(SEGMENT_FIELDS):
-        raise TypeError(f"segment_update: unknown fields {sorted(unknown)}")
     locked = Segment.objects.select_for_update().get(pk=segment.pk)
     model_update(instance=locked, values=values, fields=SEGMENT_FIELDS, acting_user=acting_user, subject_type="segment")
     return locked

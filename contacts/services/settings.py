@@ -15,8 +15,6 @@ SETTINGS_FIELDS = (*PAGE_SWITCHES, *PAGE_TEXTS)
 def settings_update(*, acting_user, **values) -> PreferenceSettings:
     """Change the global page switches and texts (``SETTINGS_FIELDS``); only changed fields are
     saved, and they leave one staff audit row (old → new per field)."""
-    if unknown := values.keys() - set(SETTINGS_FIELDS):
-        raise TypeError(f"settings_update: unknown fields {sorted(unknown)}")
     PreferenceSettings.load()
     settings = PreferenceSettings.objects.select_for_update().get(pk=1)
     model_update(instance=settings, values=values, fields=SETTINGS_FIELDS, acting_user=acting_user, subject_type="settings")

@@ -77,6 +77,8 @@ def model_update(
 
     Returns the changes (empty when nothing changed: then nothing is saved or recorded).
     """
+    if unknown := values.keys() - set(fields):
+        raise TypeError(f"{subject_type}: unknown fields {sorted(unknown)}")
     fields = [name for name in fields if name in values]
     before = field_values(instance, fields)
     changed = [name for name in fields if getattr(instance, name) != values[name]]
@@ -90,3 +92,11 @@ def model_update(
             action=Action.UPDATED, changes=changes,
         )
     return changes
+
+
+def model_created_record(*, instance: models.Model, fields: Iterable[str], acting_user, subject_type: str) -> None:
+    """Audit a row just created by staff: who, and its first values."""
+    staff_change_record(
+        acting_user=acting_user, subject_type=subject_type, subject_id=instance.pk, subject_label=str(instance),
+        action=Action.CREATED, changes=values_changed({}, field_values(instance, fields)),
+    )
