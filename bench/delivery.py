@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+import benchdb
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pc_bench_delivery_emails")
@@ -239,16 +241,7 @@ def main() -> None:
 
 
 def ensure_database() -> None:
-    import psycopg2
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    server = psycopg2.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres")
-    server.autocommit = True
-    with server.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if not cursor.fetchone():
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    server.close()
+    benchdb.ensure_database(DATABASE_URL)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,18 @@
+"""What the benchmark scripts share: a database of their own, created when missing."""
+
+from __future__ import annotations
+
+
+def ensure_database(url: str) -> None:
+    """Create the database named at the end of ``url`` on its server if it does not exist yet."""
+    import psycopg2
+    from psycopg2 import sql
+
+    server_url, name = url.rsplit("/", 1)
+    server = psycopg2.connect(server_url + "/postgres")
+    server.autocommit = True
+    with server.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if not cursor.fetchone():
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    server.close()
