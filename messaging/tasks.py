@@ -26,7 +26,7 @@ def lease_countdown() -> int:
     return int(batch_lease().total_seconds()) + 1
 
 
-@shared_task(name=DISPATCH_PLAN, acks_late=True)
+@shared_task(name=DISPATCH_PLAN)
 def dispatch_plan_task(dispatch_id: int) -> int:
     """Split a dispatch into batches and enqueue one task per batch still to do."""
     batch_ids = services.dispatch_plan(dispatch_id=dispatch_id)
@@ -35,7 +35,7 @@ def dispatch_plan_task(dispatch_id: int) -> int:
     return len(batch_ids)
 
 
-@shared_task(name="messaging.dispatch_batch", bind=True, acks_late=True, **DELIVERY_RETRIES)
+@shared_task(name="messaging.dispatch_batch", bind=True, **DELIVERY_RETRIES)
 def dispatch_batch_task(self, batch_id: int) -> dict:
     """Decide, then deliver, one batch; delivery errors are retried with backoff."""
     try:
@@ -45,7 +45,7 @@ def dispatch_batch_task(self, batch_id: int) -> dict:
         raise self.retry(countdown=lease_countdown()) from None
 
 
-@shared_task(name="messaging.deliver_sends", bind=True, acks_late=True, **DELIVERY_RETRIES)
+@shared_task(name="messaging.deliver_sends", bind=True, **DELIVERY_RETRIES)
 def deliver_sends_task(self, send_ids: list[int]) -> dict:
     """Deliver decided sends; delivery errors are retried with backoff."""
     try:
@@ -57,7 +57,7 @@ def deliver_sends_task(self, send_ids: list[int]) -> dict:
 DELIVERY_TASK_SIZE = 1000
 
 
-@shared_task(name="messaging.process_deferred", acks_late=True)
+@shared_task(name="messaging.process_deferred")
 def process_deferred_task() -> dict:
     """The periodic sweep: re-decide due deferred sends, and pick up work whose worker died."""
     return process_deferred()
