@@ -20,7 +20,7 @@ from messaging.sql import OUTCOMES, address_columns, sql_compose
 from messaging.engine import locks
 from messaging.engine.queue import DISPATCH_PLAN, enqueue_on_commit
 
-DECISION_FAILED = "decision_failed"
+DECISION_FAILED = Send.Reason.DECISION_FAILED
 
 logger = logging.getLogger(__name__)
 
