@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import string
 
-from contacts.models import CategorySubscription, Channel, ChannelPreference, Contact, DoNotContact
+from contacts.models import CategorySubscription, Channel, ChannelPreference, Contact, DoNotContact, SegmentMembership
 from messaging.models import Dispatch, Message, Send
 
 TABLES = {
@@ -16,7 +16,9 @@ TABLES = {
     "contacts": Contact._meta.db_table,
     "dispatches": Dispatch._meta.db_table,
     "do_not_contact": DoNotContact._meta.db_table,
+    "message_segments": Message.segments.through._meta.db_table,
     "messages": Message._meta.db_table,
+    "segment_memberships": SegmentMembership._meta.db_table,
     "sends": Send._meta.db_table,
 }
 
