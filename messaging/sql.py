@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import string
 
-from contacts.models import CategorySubscription, Channel, ChannelPreference, Contact, DoNotContact, SegmentMembership
+from contacts.models import (
+    CategorySubscription, Channel, ChannelPreference, Contact, DoNotContact, PreferenceSettings, SegmentMembership,
+)
 from messaging.models import Dispatch, Message, Send
 
 TABLES = {
@@ -18,6 +20,7 @@ TABLES = {
     "do_not_contact": DoNotContact._meta.db_table,
     "message_segments": Message.segments.through._meta.db_table,
     "messages": Message._meta.db_table,
+    "preference_settings": PreferenceSettings._meta.db_table,
     "segment_memberships": SegmentMembership._meta.db_table,
     "sends": Send._meta.db_table,
 }
