@@ -189,6 +189,24 @@ class Outcome(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class Reason(models.TextChoices):
+    """Why a send has its outcome, as the decision and the hand-over write it into ``Send.reason``
+    (a plain column: staff cancellations and category blocks write their own text there too)."""
+
+    PREFERRED = "preferred", _("Preferred channel")
+    CHANNEL_ORDER = "channel_order", _("Channel order")
+    FALLBACK = "fallback", _("Fallback channel")
+    DNC = "dnc", _("Do not contact")
+    NO_ADDRESS = "no_address", _("No address")
+    DEADLINE = "deadline", _("Deadline passed")
+    PAUSED = "paused", _("Paused")
+    CAPPED = "capped", _("Capped")
+    PAUSED_AND_CAPPED = "paused_and_capped", _("Paused and capped")
+    DNC_BEFORE_DELIVERY = "dnc_before_delivery", _("Do not contact before delivery")
+    DNC_DURING_HANDOVER = "dnc_during_handover", _("Do not contact during hand-over")
+    DECISION_FAILED = "decision_failed", _("Decision failed")
+
+
 # Sends that count toward frequency caps (SPEC §3: only those handed to a backend).
 CAP_COUNTED = (Outcome.SENDING, Outcome.SENT)
 
@@ -197,6 +215,7 @@ class Send(models.Model):
     """The one outcome of one message for one contact."""
 
     Outcome = Outcome
+    Reason = Reason
 
     # No single-column indexes: the composite ones below lead with these columns, and every
     # extra index slows the million-row inserts of a dispatch. No foreign-key constraints either:

@@ -17,6 +17,7 @@ from .engine.deferred import ORPHAN_AFTER
 from .engine.dispatch import message_recipients_sql
 from .models import BatchStatus, Dispatch, Message, Outcome, OutboxMessage, Send
 from .public.tokens import tokens_hide
+from .sql import sql_compose
 
 
 @dataclass
@@ -94,7 +95,10 @@ def outbox_message_links_hidden(item: OutboxMessage) -> OutboxMessage:
 def message_recipient_count(*, message: Message) -> int:
     """The recipient estimate shown before sending: members of the source segments, each once."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({message_recipients_sql()}) r", {"message_id": message.pk})
+        cursor.execute(
+            sql_compose("SELECT count(*) FROM ({recipients}) r", recipients=message_recipients_sql()),
+            {"message_id": message.pk},
+        )
         return cursor.fetchone()[0]
 
 

@@ -1,26 +1,35 @@
 """The one way raw SQL is written in messaging: a plain template with ``{name}`` parts, filled in
 one step by ``sql_compose``. Table names come from the models' ``_meta`` (``{sends}``,
-``{contacts}``, …); values, outcomes included, are query parameters, never text."""
+``{contacts}``, …); values, outcomes and reasons included, are query parameters, never text."""
 
 from __future__ import annotations
 
 import string
 
-from contacts.models import Channel, Contact, DoNotContact
+from contacts.models import (
+    CategorySubscription, Channel, ChannelPreference, Contact, DoNotContact, PreferenceSettings, SegmentMembership,
+)
 from messaging.models import Dispatch, Message, Send
 
 TABLES = {
+    "category_subscriptions": CategorySubscription._meta.db_table,
+    "channel_preferences": ChannelPreference._meta.db_table,
     "channels": Channel._meta.db_table,
     "contacts": Contact._meta.db_table,
     "dispatches": Dispatch._meta.db_table,
     "do_not_contact": DoNotContact._meta.db_table,
+    "message_segments": Message.segments.through._meta.db_table,
     "messages": Message._meta.db_table,
+    "preference_settings": PreferenceSettings._meta.db_table,
+    "segment_memberships": SegmentMembership._meta.db_table,
     "sends": Send._meta.db_table,
 }
 
 
 # Outcomes as query parameters: ``%(outcome_sending)s`` and so on.
 OUTCOMES = {f"outcome_{outcome.value}": outcome.value for outcome in Send.Outcome}
+# Reasons likewise: ``%(reason_dnc)s`` and so on.
+REASONS = {f"reason_{reason.value}": reason.value for reason in Send.Reason}
 
 
 class SqlTemplateError(ValueError):

@@ -22,6 +22,7 @@ from messaging.delivery.backends import backend_for
 from messaging.delivery.rendering import Delivery, MessageRenderer
 from messaging.engine import locks
 from messaging.models import BatchStatus, DispatchBatch, Message, MessageVersion, Send
+from messaging.sql import OUTCOMES, REASONS, sql_compose
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def _delivery_session():
         cursor.execute("SET synchronous_commit TO off; SET plan_cache_mode TO force_generic_plan")
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'pc_delivery_step'")
         if not cursor.fetchone()[0]:  # prepared once per database connection, kept with it
-            cursor.execute(PREPARE_STEP_SQL)
+            cursor.execute(PREPARE_STEP_SQL, {**OUTCOMES, **REASONS})
     try:
         yield
     finally:
@@ -213,25 +214,27 @@ class DeliveryClaim:
 # accepted (marked when a do-not-contact arrived while it was in flight: the check before the
 # hand-over saw none), skip what the last check found do-not-contact, and read do-not-contact
 # for the next group, just before it goes out.
-PREPARE_STEP_SQL = f"""
+# Outcomes and reasons are filled in by the driver when the statement is prepared (client-side,
+# as literals), not as $n parameters: the generic plan then still sees the outcome it filters on.
+PREPARE_STEP_SQL = sql_compose("""
     PREPARE pc_delivery_step(timestamptz, bigint[], bigint[], bigint[], bigint) AS
     WITH sent AS (
-        UPDATE {Send._meta.db_table} s SET outcome = 'sent', delivered_at = $1, claim_token = NULL,
+        UPDATE {sends} s SET outcome = %(outcome_sent)s, delivered_at = $1, claim_token = NULL,
             claimed_at = NULL,
             reason = CASE WHEN EXISTS (
-                SELECT 1 FROM {DoNotContact._meta.db_table} d WHERE d.contact_id = s.contact_id AND d.channel_id = s.channel_id
-            ) THEN 'dnc_during_handover' ELSE s.reason END
-        WHERE s.id = ANY($2) AND s.outcome = 'sending'
+                SELECT 1 FROM {do_not_contact} d WHERE d.contact_id = s.contact_id AND d.channel_id = s.channel_id
+            ) THEN %(reason_dnc_during_handover)s ELSE s.reason END
+        WHERE s.id = ANY($2) AND s.outcome = %(outcome_sending)s
         RETURNING s.id
     ), skipped AS (
-        UPDATE {Send._meta.db_table} s SET outcome = 'skipped_dnc', reason = 'dnc_before_delivery',
+        UPDATE {sends} s SET outcome = %(outcome_skipped_dnc)s, reason = %(reason_dnc_before_delivery)s,
             evaluated_at = $1, claim_token = NULL, claimed_at = NULL
-        WHERE s.id = ANY($3) AND s.outcome = 'sending'
+        WHERE s.id = ANY($3) AND s.outcome = %(outcome_sending)s
         RETURNING s.id
     )
-    SELECT d.contact_id FROM {DoNotContact._meta.db_table} d
+    SELECT d.contact_id FROM {do_not_contact} d
     WHERE d.contact_id = ANY($4) AND d.channel_id = $5
-"""
+""")
 
 
 class HandOverLedger:
@@ -264,7 +267,7 @@ class HandOverLedger:
                 )
             if self.skipped:
                 Send.objects.filter(pk__in=self.skipped, outcome=Send.Outcome.SENDING).update(
-                    outcome=Send.Outcome.SKIPPED_DNC, reason="dnc_before_delivery", evaluated_at=now,
+                    outcome=Send.Outcome.SKIPPED_DNC, reason=Send.Reason.DNC_BEFORE_DELIVERY, evaluated_at=now,
                     claim_token=None, claimed_at=None,
                 )
         do_not_contact = set(

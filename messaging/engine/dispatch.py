@@ -6,11 +6,12 @@ import datetime
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import DataError, connection, transaction
 from django.utils import timezone
 
-from contacts.models import Channel, Contact, SegmentMembership
+from contacts.models import Channel, Contact
 from messaging.delivery.backends import backend_for
 from messaging.delivery.handover import ClaimedRow, DeliveryReport, decided_sends_hand_over
 from messaging.engine.decision import decide, message_plan
@@ -20,7 +21,7 @@ from messaging.sql import OUTCOMES, address_columns, sql_compose
 from messaging.engine import locks
 from messaging.engine.queue import DISPATCH_PLAN, enqueue_on_commit
 
-DECISION_FAILED = "decision_failed"
+DECISION_FAILED = Send.Reason.DECISION_FAILED
 
 logger = logging.getLogger(__name__)
 
@@ -29,24 +30,41 @@ class DispatchInvalid(Exception):
     """The message cannot be sent as it is; the message says why."""
 
 
+_RECIPIENTS = """
+    SELECT DISTINCT sm.contact_id FROM {segment_memberships} sm
+    JOIN {message_segments} ms ON ms.segment_id = sm.segment_id AND ms.message_id = %(message_id)s
+    WHERE NOT sm.removed{batch}
+"""
+_RECIPIENTS_BATCH = """
+        AND sm.contact_id BETWEEN %(lo)s AND %(hi)s
+        AND sm.contact_id NOT IN (
+            SELECT s.contact_id FROM {sends} s
+            WHERE s.message_id = %(message_id)s AND s.contact_id BETWEEN %(lo)s AND %(hi)s
+        )"""
+
+
 def message_recipients_sql(*, batch: bool = False) -> str:
     """SPEC §3: the recipients of a message are the distinct members of its source segments, minus
     those removed from them. ``batch``: only those within ``%(lo)s``–``%(hi)s`` with no send yet."""
-    through = Message.segments.through._meta.db_table
-    sql = f"""
-        SELECT DISTINCT sm.contact_id FROM {SegmentMembership._meta.db_table} sm
-        JOIN {through} ms ON ms.segment_id = sm.segment_id AND ms.message_id = %(message_id)s
-        WHERE NOT sm.removed
-    """
-    if batch:
-        sql += f"""
-            AND sm.contact_id BETWEEN %(lo)s AND %(hi)s
-            AND sm.contact_id NOT IN (
-                SELECT s.contact_id FROM {Send._meta.db_table} s
-                WHERE s.message_id = %(message_id)s AND s.contact_id BETWEEN %(lo)s AND %(hi)s
-            )
-        """
-    return sql
+    return sql_compose(_RECIPIENTS, batch=sql_compose(_RECIPIENTS_BATCH) if batch else "")
+
+
+# The next row (lead), not a count over all rows, marks the last recipient: the window then needs
+# no buffer of the whole recipient list.
+_BATCH_STARTS = """
+    SELECT contact_id, rn FROM (
+        SELECT contact_id, row_number() OVER w AS rn, lead(contact_id) OVER w IS NULL AS last
+        FROM ({recipients}) r
+        WINDOW w AS (ORDER BY contact_id)
+    ) x WHERE (rn - 1) %% %(size)s = 0 OR last ORDER BY rn
+"""
+
+
+class BatchStart(NamedTuple):
+    """A recipient that opens a batch (or is the last one), with its rank among the recipients."""
+
+    contact_id: int
+    rn: int
 
 
 def dispatch_errors(message: Message) -> list[str]:
@@ -90,26 +108,19 @@ def dispatch_plan(*, dispatch_id: int) -> list[int]:
     """
     dispatch = Dispatch.objects.select_for_update().get(pk=dispatch_id)
     if dispatch.planned_at is None:
-        # The next row (lead), not a count over all rows, marks the last recipient: the window
-        # then needs no buffer of the whole recipient list.
-        sql = f"""
-            SELECT contact_id, rn FROM (
-                SELECT contact_id, row_number() OVER w AS rn, lead(contact_id) OVER w IS NULL AS last
-                FROM ({message_recipients_sql()}) r
-                WINDOW w AS (ORDER BY contact_id)
-            ) x WHERE (rn - 1) %% %(size)s = 0 OR last ORDER BY rn
-        """
+        sql = sql_compose(_BATCH_STARTS, recipients=message_recipients_sql())
         with connection.cursor() as cursor:
             cursor.execute(sql, {"message_id": dispatch.message_id, "size": dispatch.batch_size})
-            rows = cursor.fetchall()
-        starts = [contact_id for contact_id, rn in rows if (rn - 1) % dispatch.batch_size == 0]
-        last = rows[-1][0] if rows else None
+            names = [column.name for column in cursor.description]
+            rows = [BatchStart(**dict(zip(names, row))) for row in cursor.fetchall()]
+        starts = [row.contact_id for row in rows if (row.rn - 1) % dispatch.batch_size == 0]
+        last = rows[-1].contact_id if rows else None
         ends = [start - 1 for start in starts[1:]] + ([last] if rows else [])
         DispatchBatch.objects.bulk_create(
             DispatchBatch(dispatch=dispatch, first_contact_id=start, last_contact_id=end)
             for start, end in zip(starts, ends)
         )
-        dispatch.recipients = rows[-1][1] if rows else 0
+        dispatch.recipients = rows[-1].rn if rows else 0
         dispatch.planned_at = timezone.now()
         dispatch.status = DispatchStatus.RUNNING if rows else DispatchStatus.DONE
         dispatch.finished_at = None if rows else dispatch.planned_at

@@ -23,6 +23,7 @@ from contacts.selectors import contact_preference_state
 from contacts.services.channels import dnc_locked_message
 from messaging.models import Message, Send
 from messaging.public.tokens import send_id_from_token
+from messaging.sql import sql_compose
 
 MAX_SEND_ID = 2**63 - 1
 # The seeded channels' names, so that the page shows them in the contact's language.
@@ -57,17 +58,24 @@ def _select(alias: str, model, names) -> str:
 
 # The send with what its page needs of the message, the contact, the channel and the settings row
 # (a LEFT JOIN: a GET reads the row without creating it, and a missing row means the defaults).
-SEND_SQL = f"""
-    SELECT {_select("s", Send, SEND_FIELDS)}, {_select("m", Message, MESSAGE_FIELDS)},
-           {_select("c", Contact, CONTACT_FIELDS)}, {_select("ch", Channel, CHANNEL_FIELDS)},
-           ps.id, {_select("ps", PreferenceSettings, SETTINGS_FIELDS)}
-    FROM {Send._meta.db_table} s
-    JOIN {Message._meta.db_table} m ON m.id = s.message_id
-    JOIN {Contact._meta.db_table} c ON c.id = s.contact_id
-    JOIN {Channel._meta.db_table} ch ON ch.id = s.channel_id
-    LEFT JOIN {PreferenceSettings._meta.db_table} ps ON ps.id = 1
+SEND_SQL = sql_compose(
+    """
+    SELECT {send}, {message}, {contact}, {channel}, ps.id, {settings}
+    FROM {sends} s
+    JOIN {messages} m ON m.id = s.message_id
+    JOIN {contacts} c ON c.id = s.contact_id
+    JOIN {channels} ch ON ch.id = s.channel_id
+    LEFT JOIN {preference_settings} ps ON ps.id = 1
     WHERE s.id = %s
-"""
+    """,
+    send=_select("s", Send, SEND_FIELDS),
+    message=_select("m", Message, MESSAGE_FIELDS),
+    contact=_select("c", Contact, CONTACT_FIELDS),
+    channel=_select("ch", Channel, CHANNEL_FIELDS),
+    settings=_select("ps", PreferenceSettings, SETTINGS_FIELDS),
+)
+
+
 def _instance(model, names, values):
     """A model instance loaded from a row, its other fields deferred (the ORM's own ``.only()``)."""
     return model.from_db("default", list(names), list(values))

@@ -27,8 +27,8 @@ def decide_contacts(plan: MessagePlan, contact_ids: list[int], now: datetime.dat
 
         rows = decide_contacts_sql(plan, contact_ids, now)
         return {
-            contact_id: Decision(outcome, channel_id=channel_id, reason=reason, deferred_until=until)
-            for contact_id, (outcome, channel_id, reason, until) in rows.items()
+            contact_id: Decision(row.outcome, channel_id=row.channel_id, reason=row.reason, deferred_until=row.deferred_until)
+            for contact_id, row in rows.items()
         }
     facts = contact_facts(plan, contact_ids, now)
     return {contact_id: decide(facts[contact_id], plan, now) for contact_id in contact_ids if contact_id in facts}

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 
 from contacts import rules as contact_rules
 from contacts.rules import category_block, contact_today, contact_zone, paused_on
+from messaging.models import Outcome, Reason
 
 UTC = datetime.timezone.utc
 # A pause ends at the midnight after its last day; Python's calendar ends on 9999-12-31, so a pause
 # to that day ends then (a day early: no deadline lies beyond it). PostgreSQL's dates go further.
 LAST_PAUSE_DAY_ENDING = datetime.date.max - datetime.timedelta(days=1)
 
-SENDING, DEFERRED, EXPIRED = "sending", "deferred", "expired"
-SKIPPED_CATEGORY, SKIPPED_DNC, SKIPPED_NO_ADDRESS = "skipped_category", "skipped_dnc", "skipped_no_address"
+SENDING, DEFERRED, EXPIRED = Outcome.SENDING, Outcome.DEFERRED, Outcome.EXPIRED
+SKIPPED_CATEGORY, SKIPPED_DNC, SKIPPED_NO_ADDRESS = Outcome.SKIPPED_CATEGORY, Outcome.SKIPPED_DNC, Outcome.SKIPPED_NO_ADDRESS
 
 
 @dataclass(frozen=True)
@@ -180,24 +181,24 @@ def decide(contact: ContactFacts, plan: MessagePlan, now: datetime.datetime) -> 
     reachable = sorted((v for v in verdicts if v.reachable), key=lambda v: not v.preferred)
     if not reachable:
         if any(v.has_address for v in verdicts):
-            return Decision(SKIPPED_DNC, reason="dnc", verdicts=verdicts)
-        return Decision(SKIPPED_NO_ADDRESS, reason="no_address", verdicts=verdicts)
+            return Decision(SKIPPED_DNC, reason=Reason.DNC, verdicts=verdicts)
+        return Decision(SKIPPED_NO_ADDRESS, reason=Reason.NO_ADDRESS, verdicts=verdicts)
 
     for verdict in reachable:
         if not (verdict.paused or verdict.capped):
             if verdict is not reachable[0]:
-                reason = "fallback"
+                reason = Reason.FALLBACK
             else:
-                reason = "preferred" if verdict.preferred else "channel_order"
+                reason = Reason.PREFERRED if verdict.preferred else Reason.CHANNEL_ORDER
             return Decision(SENDING, channel_id=verdict.channel.id, reason=reason, verdicts=verdicts)
 
     if now >= plan.deliver_until:
-        return Decision(EXPIRED, reason="deadline", verdicts=verdicts)
+        return Decision(EXPIRED, reason=Reason.DEADLINE, verdicts=verdicts)
     if all(v.paused for v in reachable):
-        reason = "paused"
+        reason = Reason.PAUSED
     elif not any(v.paused for v in reachable):
-        reason = "capped"
+        reason = Reason.CAPPED
     else:
-        reason = "paused_and_capped"
+        reason = Reason.PAUSED_AND_CAPPED
     until = min(min(v.ready_at for v in reachable), plan.deliver_until)
     return Decision(DEFERRED, reason=reason, deferred_until=until, verdicts=verdicts)
