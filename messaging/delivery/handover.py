@@ -124,7 +124,7 @@ class ClaimedRow(NamedTuple):
 
 
 def _claimed(cursor) -> list[ClaimedRow]:
-    columns = [column.name for column in cursor.description]
+    columns = [column[0] for column in cursor.description]
     return sorted((ClaimedRow.named(dict(zip(columns, row))) for row in cursor.fetchall()), key=_by_send)
 
 

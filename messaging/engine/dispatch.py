@@ -111,7 +111,7 @@ def dispatch_plan(*, dispatch_id: int) -> list[int]:
         sql = sql_compose(_BATCH_STARTS, recipients=message_recipients_sql())
         with connection.cursor() as cursor:
             cursor.execute(sql, {"message_id": dispatch.message_id, "size": dispatch.batch_size})
-            names = [column.name for column in cursor.description]
+            names = [column[0] for column in cursor.description]
             rows = [BatchStart(**dict(zip(names, row))) for row in cursor.fetchall()]
         starts = [row.contact_id for row in rows if (row.rn - 1) % dispatch.batch_size == 0]
         last = rows[-1].contact_id if rows else None
@@ -228,7 +228,7 @@ def _batch_decide_sql(batch, plan, now) -> BatchReport:
     def insert_range(lo: int, hi: int) -> list[dict]:
         with connection.cursor() as cursor:
             cursor.execute(insert, {**params, "lo": lo, "hi": hi})
-            columns = [column.name for column in cursor.description]
+            columns = [column[0] for column in cursor.description]
             rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
         report.decided += rows[0]["decided"]
         return rows

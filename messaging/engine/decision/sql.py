@@ -222,6 +222,6 @@ def decide_contacts_sql(plan: MessagePlan, contact_ids: list[int], now: datetime
     sql = decision_sql(plan, "SELECT unnest(%(contact_ids)s::bigint[]) AS contact_id")
     with connection.cursor() as cursor:
         cursor.execute(sql, {**decision_params(plan, now), "contact_ids": list(contact_ids)})
-        names = [column.name for column in cursor.description]
+        names = [column[0] for column in cursor.description]
         rows = [dict(zip(names, row)) for row in cursor.fetchall()]
     return {row["contact_id"]: DecidedRow(**{name: row[name] for name in DecidedRow._fields}) for row in rows}
