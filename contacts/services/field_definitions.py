@@ -14,12 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models.fields.json import KeyTransform
 from django.db.models import Count, F, Func, JSONField, Value
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from contacts.models import Contact, ContactField
+from contacts.selectors.fields import contacts_holding
 
 from .errors import FieldChangeRefused
 from .fields import field_value_clean, field_value_text
@@ -85,7 +87,7 @@ def field_value_conversions(field: ContactField, new: ContactField) -> tuple[dic
     refused = 0
     rows = (
         Contact.objects.filter(fields__has_key=field.key)
-        .values(stored=F(f"fields__{field.key}"))
+        .values(stored=KeyTransform(field.key, "fields"))
         .annotate(holders=Count("id"))
         .order_by()
     )
@@ -99,13 +101,6 @@ def field_value_conversions(field: ContactField, new: ContactField) -> tuple[dic
         if converted != stored or type(converted) is not type(stored):
             conversions[_hashable(stored)] = (stored, converted)
     return conversions, refused
-
-
-def _holding(key: str, stored: Any):
-    """Contacts whose value for ``key`` is ``stored``: jsonb containment on PostgreSQL (the GIN index)."""
-    if connection.vendor == "postgresql":
-        return Contact.objects.filter(fields__contains={key: stored})
-    return Contact.objects.filter(**{f"fields__{key}": stored})
 
 
 def _hashable(value: Any) -> Any:
@@ -150,7 +145,7 @@ def field_definition_update(*, field: ContactField, acting_user, **values) -> Co
                 refused,
             ) % {"count": refused, "label": field.label})
         for stored, new_value in conversions.values():
-            converted += _holding(field.key, stored).update(
+            converted += contacts_holding(Contact.objects.all(), field.key, stored).update(
                 fields=JSONKeySet("fields", field.key, new_value)
             )
     if "choices" in values:
