@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
+from contacts.tests.factories import CategoryFactory, ContactFactory, ContactFieldFactory, SegmentFactory, UserFactory
 from messaging.models import Dispatch
 from messaging.tests.factories import MessageFactory
 
@@ -80,7 +80,9 @@ def objects(db):
     segment = SegmentFactory()
     message = MessageFactory(segments=[segment], category=category)
     dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=7))
-    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch}
+    field = ContactFieldFactory(key="company", label="Company")
+    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
+            "field": field}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -98,6 +100,9 @@ def staff_urls(o) -> dict[str, str]:
         "contacts:segment_delete": [o["segment"].pk],
         "contacts:segment_member_add": [o["segment"].pk],
         "contacts:segment_member_remove": [o["segment"].pk, o["contact"].pk],
+        "contacts:segment_export": [o["segment"].pk],
+        "contacts:field_edit": [o["field"].pk],
+        "contacts:field_delete": [o["field"].pk],
         "messaging:message_detail": [o["message"].pk],
         "messaging:message_edit": [o["message"].pk],
         "messaging:message_preview": [o["message"].pk],
