@@ -134,22 +134,26 @@ def export_through_the_view(user, limit: int | None) -> tuple[int, int, float, f
     request.htmx = False
     original = staff_views.contacts_filtered
     if limit is not None:
+        from contacts.models import Contact
+
+        last = Contact.objects.order_by("pk").values_list("pk", flat=True)[limit - 1]
+
         def limited(params):
             form, field_form, contacts = original(params)
-            return form, field_form, contacts.filter(pk__lte=limit)
+            return form, field_form, contacts.filter(pk__lte=last)
         export_view.contacts_filtered = limited
     try:
         with PeakRss() as memory:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             response = export_view.contact_export(request)
             size = lines = 0
             for chunk in response.streaming_content:
                 size += len(chunk)
                 lines += chunk.count(b"\n")
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         export_view.contacts_filtered = original
-    return lines - 1, size, elapsed, memory.growth_mb
+    return lines - 1, size, elapsed, cpu, memory.growth_mb
 
 
 def naive_export(sample: int) -> tuple[int, float, float]:
@@ -159,7 +163,7 @@ def naive_export(sample: int) -> tuple[int, float, float]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     with PeakRss() as memory:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         writer.writerow(COLUMNS)
         rows = 0
         for contact in Contact.objects.prefetch_related("dnc_entries__channel").order_by("pk")[:sample]:
@@ -171,8 +175,8 @@ def naive_export(sample: int) -> tuple[int, float, float]:
                 contact.fields.get("company", ""), contact.fields.get("employees", ""), contact.fields.get("vip", ""),
             ])
             rows += 1
-        elapsed = time.perf_counter() - started
-    return rows, elapsed, memory.growth_mb
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return rows, elapsed, cpu, memory.growth_mb
 
 
 def main() -> None:
@@ -193,16 +197,19 @@ def main() -> None:
     baseline = naive_export(options.baseline)
 
     print(f"columns: {', '.join(COLUMNS)}")
-    for label, (rows, size, seconds, growth) in (("export, first 10 %", small), ("export, all", full)):
-        print(f"{label:>22}: {rows:>9,} rows, {size / 2**20:7.1f} MB of CSV in {seconds:6.2f} s = "
-              f"{rows / seconds:>9,.0f} rows/s; peak RSS growth {growth:6.1f} MB")
-    rows, seconds, growth = baseline
-    print(f"{'baseline (naive ORM)':>22}: {rows:>9,} rows in {seconds:6.2f} s = {rows / seconds:>9,.0f} rows/s; "
-          f"peak RSS growth {growth:6.1f} MB")
-    full_rate = full[0] / full[2]
-    print(f"ratio export / baseline: {full_rate / (rows / seconds):.1f}x; "
-          f"target >= 100,000 rows/s: {'met' if full_rate >= 100_000 else 'NOT met'}")
-
+    print(f"load average before the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+          "(wall time counts waiting for a CPU; CPU time is this process's own)")
+    for label, (rows, size, seconds, cpu, growth) in (("export, first 10 %", small), ("export, all", full)):
+        print(f"{label:>22}: {rows:>9,} rows, {size / 2**20:7.1f} MB of CSV in {seconds:6.2f} s wall = "
+              f"{rows / seconds:>9,.0f} rows/s; {cpu:6.2f} s CPU = {rows / cpu:>9,.0f} rows/CPU-s; "
+              f"peak RSS growth {growth:6.1f} MB")
+    rows, seconds, cpu, growth = baseline
+    print(f"{'baseline (naive ORM)':>22}: {rows:>9,} rows in {seconds:6.2f} s wall = {rows / seconds:>9,.0f} rows/s; "
+          f"{cpu:6.2f} s CPU = {rows / cpu:>9,.0f} rows/CPU-s; peak RSS growth {growth:6.1f} MB")
+    full_rate, full_cpu_rate = full[0] / full[2], full[0] / full[3]
+    print(f"ratio export / baseline: {full_rate / (rows / seconds):.1f}x wall, {full_cpu_rate / (rows / cpu):.1f}x CPU; "
+          f"target >= 100,000 rows/s: {'met' if full_rate >= 100_000 else 'not met'} in wall time, "
+          f"{'met' if full_cpu_rate >= 100_000 else 'not met'} per CPU-second")
 
 if __name__ == "__main__":
     main()
