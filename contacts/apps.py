@@ -15,6 +15,7 @@ CONTACTS_MODELS = (
     "segmentmembership",
     "preferencechange",
     "preferencesettings",
+    "contactimport",
 )
 VIEWER_PERMISSIONS = tuple(f"view_{model}" for model in CONTACTS_MODELS)
 EDITOR_PERMISSIONS = VIEWER_PERMISSIONS + (
@@ -28,6 +29,7 @@ EDITOR_PERMISSIONS = VIEWER_PERMISSIONS + (
     "change_segment",
     "delete_segment",
     "change_preferencesettings",
+    "add_contactimport",
 )
 STAFF_GROUPS = {"Viewers": VIEWER_PERMISSIONS, "Editors": EDITOR_PERMISSIONS}
 
