@@ -54,7 +54,7 @@ class ChunkResult:
 
 def _copy_literal(value) -> str:
     if value is None:
-        return r"\N"
+        return ""  # unquoted and empty: NULL in COPY's csv format (an empty string is quoted)
     return '"' + str(value).replace('"', '""') + '"'
 
 
@@ -76,6 +76,8 @@ def _json(value: dict) -> str | None:
 
 def chunk_stage(cursor, rows: list[CleanRow]) -> None:
     cursor.execute(SETUP)
+    # Emptied at commit; emptied here too for a chunk that runs inside a longer transaction.
+    cursor.execute("TRUNCATE import_stage, import_prefs, import_plan")
     _copy(cursor, "import_stage", STAGE_COLUMNS, (
         (row.line, row.key, *(row.contact.get(name) for name in BUILT_IN), _json(row.fields)) for row in rows
     ))

@@ -12,26 +12,23 @@ import re
 
 from django.utils.translation import gettext as _
 
-from contacts.models import Category, Channel, ImportMapping, Segment
+from contacts.models import Category, Channel, ContactField, ImportMapping, Segment
+from contacts.services.fields import field_definitions
 
 IGNORE = "ignore"
 BUILT_IN = ("first_name", "last_name", "email", "phone", "locale", "time_zone")
 PREFERENCE_KINDS = ("channel", "category", "segment")
 
 
-def custom_fields() -> dict[str, object]:
-    """The custom fields staff defined, by key (none until the custom fields exist)."""
-    try:
-        from contacts.models import ContactField
-    except ImportError:
-        return {}
-    return {field.key: field for field in ContactField.objects.all()}
+def custom_fields() -> dict[str, ContactField]:
+    """The custom fields staff defined, by key."""
+    return field_definitions()
 
 
 def target_choices() -> list[tuple[str, list[tuple[str, str]] | str]]:
     """The choices of the mapping step, grouped as the select shows them."""
     built_in = [(f"contact:{name}", _(name.replace("_", " ").capitalize())) for name in BUILT_IN]
-    fields = [(f"field:{key}", str(getattr(field, "label", key))) for key, field in custom_fields().items()]
+    fields = [(f"field:{key}", field.label) for key, field in custom_fields().items()]
     channels = [(f"channel:{c.slug}", _("%(name)s: contactable") % {"name": c.name}) for c in Channel.objects.all()]
     categories = [(f"category:{c.slug}", _("%(name)s: subscribed") % {"name": c.name}) for c in Category.objects.all()]
     segments = [(f"segment:{s.slug}", _("%(name)s: member") % {"name": s.name}) for s in Segment.objects.all()]

@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from contacts.models import E164_VALIDATOR, Category, Channel, Contact, Segment, email_normalise, phone_normalise
+from contacts.services.fields import field_definitions, field_values_clean
 from contacts.spreadsheet import formula_like
 
 from .mapping import IGNORE
@@ -83,7 +84,7 @@ class RowCleaner:
                 continue
             kind, _sep, name = target.partition(":")
             self.columns.append((index, kind, name, ids[kind].get(name) if kind in ids else None))
-        self.field_keys = [name for _i, kind, name, _t in self.columns if kind == "field"]
+        self.definitions = field_definitions([name for _i, kind, name, _t in self.columns if kind == "field"])
         self.locales = {code for code, _name in settings.LANGUAGES}
         self.max_lengths = {name: Contact._meta.get_field(name).max_length for name in ("first_name", "last_name", "email")}
 
@@ -105,7 +106,7 @@ class RowCleaner:
             column = self.header[index]
             if not value:
                 continue
-            if formula_like(value) and not (kind == "contact" and name == "phone" and value.startswith("+")):
+            if formula_like(value):
                 problems.append(Problem(line, column, value, _(
                     "Looks like a spreadsheet formula; formulas are not imported (remove the leading “%(char)s”)."
                 ) % {"char": value[0]}))
@@ -155,10 +156,8 @@ class RowCleaner:
         return value
 
     def _fields_into(self, row: CleanRow, raw: dict[str, str], line: int) -> list[Problem]:
-        from contacts.services.fields import field_values_clean
-
         try:
-            row.fields = field_values_clean(raw)
+            row.fields = field_values_clean(raw, definitions=self.definitions)
         except ValidationError as error:
             by_key = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
             columns = {name: self.header[i] for i, kind, name, _t in self.columns if kind == "field"}
