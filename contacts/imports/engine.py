@@ -223,16 +223,19 @@ def _apply(cursor, *, source: Source) -> None:
             FROM import_plan p
             WHERE p.kind = 'channel' AND p.action = 'insert' AND cp.contact_id = p.contact_id
               AND cp.channel_id = p.target_id AND cp.preferred
-            RETURNING cp.id, cp.contact_id, cp.channel_id
-        ), history AS (
-    """ + HISTORY_INSERT + """
-            SELECT d.contact_id, 'preferred_channel', NULL, NULL, NULL, '', to_jsonb(ch.slug::text), NULL, %s,
-                   NULL, NULL, '', now()
-            FROM dropped d JOIN contacts_channel ch ON ch.id = d.channel_id
+            RETURNING cp.contact_id, cp.channel_id
         )
-        DELETE FROM contacts_channelpreference cp USING dropped d
-        WHERE cp.id = d.id AND cp.cap_number IS NULL AND cp.pause_from IS NULL
+    """ + HISTORY_INSERT + """
+        SELECT d.contact_id, 'preferred_channel', NULL, NULL, NULL, '', to_jsonb(ch.slug::text), NULL, %s,
+               NULL, NULL, '', now()
+        FROM dropped d JOIN contacts_channel ch ON ch.id = d.channel_id
     """, [label])
+    # A preference row that says nothing any more goes, as _preference_store does.
+    cursor.execute("""
+        DELETE FROM contacts_channelpreference cp USING import_plan p
+        WHERE p.kind = 'channel' AND p.action = 'insert' AND cp.contact_id = p.contact_id
+          AND cp.channel_id = p.target_id AND NOT cp.preferred AND cp.cap_number IS NULL AND cp.pause_from IS NULL
+    """)
     cursor.execute("""
         INSERT INTO contacts_categorysubscription (contact_id, category_id, status, source, changed_at)
         SELECT contact_id, target_id, new, %s, now() FROM import_plan WHERE kind = 'category' AND action = 'insert'
