@@ -41,7 +41,7 @@ CREATE TEMP TABLE IF NOT EXISTS import_prefs (
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS import_plan (
     line integer NOT NULL, contact_id bigint, kind text NOT NULL, target_id bigint NOT NULL,
-    old text, new text, action text NOT NULL
+    old text, new text, action text  -- insert, update, kept; NULL: nothing to do
 ) ON COMMIT DELETE ROWS;
 """
 
@@ -141,7 +141,7 @@ PLAN_CATEGORY = """
 INSERT INTO import_plan (line, contact_id, kind, target_id, old, new, action)
 SELECT s.line, s.contact_id, 'category', p.target_id, sub.status, t.status,
        CASE WHEN p.wanted AND {kept} THEN 'kept'
-            WHEN ({block_old}) IS NOT DISTINCT FROM ({block_new}) THEN NULL
+            WHEN (({block_old}) IS NULL) = (({block_new}) IS NULL) THEN NULL
             WHEN p.wanted AND sub.status IS NOT NULL THEN NULL
             WHEN sub.id IS NULL THEN 'insert' ELSE 'update' END
 FROM import_prefs p JOIN import_stage s ON s.line = p.line
