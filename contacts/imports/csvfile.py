@@ -34,7 +34,9 @@ def size_limit() -> int:
 
 
 def size_limit_text() -> str:
-    return f"{size_limit() / (1 << 20):.0f} MB"
+    from django.template.defaultfilters import filesizeformat
+
+    return filesizeformat(size_limit())
 
 
 @dataclass(frozen=True)

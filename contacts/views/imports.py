@@ -36,10 +36,10 @@ def _too_large(request: HttpRequest) -> bool:
 @require_http_methods(["GET", "POST"])
 @staff_page(view=VIEW, change=ADD)
 def import_list(request: HttpRequest) -> HttpResponse:
-    form = ImportUploadForm()
+    form, refused = ImportUploadForm(), ""
     if request.method == "POST":
         if _too_large(request):
-            form.add_error(None, _("The file is larger than %(limit)s.") % {"limit": csvfile.size_limit_text()})
+            refused = _("The file is larger than %(limit)s.") % {"limit": csvfile.size_limit_text()}
         else:
             form = ImportUploadForm(request.POST, request.FILES)
             if form.is_valid():
@@ -51,8 +51,9 @@ def import_list(request: HttpRequest) -> HttpResponse:
                 else:
                     return redirect("contacts:import_detail", pk=contact_import.pk)
     imports = ContactImport.objects.all()[:20]
-    status = 400 if form.errors else 200
-    return render(request, "contacts/import_list.html", {"form": form, "imports": imports}, status=status)
+    status = 400 if form.errors or refused else 200
+    context = {"form": form, "imports": imports, "refused": refused}
+    return render(request, "contacts/import_list.html", context, status=status)
 
 
 def _report(contact_import: ContactImport, phase: str) -> dict:

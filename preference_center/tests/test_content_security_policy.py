@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
+from contacts.models import ContactImport
 from messaging.models import Dispatch
 from messaging.tests.factories import MessageFactory
 
@@ -36,6 +37,8 @@ POST_ONLY = {
     "contacts:segment_member_remove",
     "messaging:deferred_cancel",
     "messaging:message_archive",
+    "contacts:import_start",
+    "contacts:import_cancel",
 }
 
 
@@ -80,7 +83,11 @@ def objects(db):
     segment = SegmentFactory()
     message = MessageFactory(segments=[segment], category=category)
     dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=7))
-    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch}
+    contact_import = ContactImport.objects.create(
+        file_name="a.csv", stored_path="missing.csv", size=10, sha256="0" * 64, encoding="utf-8-sig", delimiter=",",
+        header=["email"], rows_total=1, created_by="alice")
+    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
+            "import": contact_import}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -106,6 +113,11 @@ def staff_urls(o) -> dict[str, str]:
         "messaging:message_archive": [o["message"].pk],
         "messaging:dispatch_detail": [o["dispatch"].pk],
         "messaging:deferred_cancel": [o["dispatch"].pk],
+        "contacts:import_detail": [o["import"].pk],
+        "contacts:import_progress": [o["import"].pk],
+        "contacts:import_start": [o["import"].pk],
+        "contacts:import_cancel": [o["import"].pk],
+        "contacts:import_report": [o["import"].pk, "check"],
     }
     query = {
         "contacts:contact_history": {"before": (timezone.now() + datetime.timedelta(days=1)).isoformat()},
