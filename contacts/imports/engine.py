@@ -43,6 +43,7 @@ CREATE TEMP TABLE IF NOT EXISTS import_plan (
     line integer NOT NULL, contact_id bigint, kind text NOT NULL, target_id bigint NOT NULL,
     old text, new text, action text  -- insert, update, kept; NULL: nothing to do
 ) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS import_plan_line ON import_plan (line);
 """
 
 
@@ -85,6 +86,8 @@ def chunk_stage(cursor, rows: list[CleanRow]) -> None:
         (row.line, kind, target, "t" if wanted else "f")
         for row in rows for kind, target, wanted in row.preferences if wanted is not None
     ))
+    # Temporary tables have no statistics until analysed: without them the joins below go row by row.
+    cursor.execute("ANALYZE import_stage; ANALYZE import_prefs")
 
 
 def _match(cursor, *, match_on: str) -> None:
@@ -310,6 +313,7 @@ def chunk_run(*, rows: list[CleanRow], contact_import: ContactImport, apply: boo
         else:
             cursor.execute("UPDATE import_stage SET is_new = true WHERE contact_id IS NULL AND reject IS NULL")
         _plan(cursor, source=source)
+        cursor.execute("ANALYZE import_plan")
         cursor.execute("""
             SELECT s.line, s.reject, s.reject_column, COALESCE(s.email, s.phone, '') FROM import_stage s
             WHERE s.reject IS NOT NULL ORDER BY s.line
@@ -331,10 +335,11 @@ def chunk_run(*, rows: list[CleanRow], contact_import: ContactImport, apply: boo
               count(*) FILTER (WHERE s.reject IS NOT NULL),
               count(*) FILTER (WHERE s.reject IS NULL AND s.is_new),
               count(*) FILTER (WHERE s.reject IS NULL AND NOT s.is_new AND NOT s.skipped AND (
-                  s.details_changed OR s.n_fields IS DISTINCT FROM s.o_fields
-                  OR EXISTS (SELECT 1 FROM import_plan p WHERE p.line = s.line AND p.action IN ('insert', 'update')))),
+                  s.details_changed OR s.n_fields IS DISTINCT FROM s.o_fields OR changes.line IS NOT NULL)),
               (SELECT count(*) FROM import_plan WHERE action = 'kept')
             FROM import_stage s
+            LEFT JOIN (SELECT DISTINCT line FROM import_plan WHERE action IN ('insert', 'update')) changes
+                   ON changes.line = s.line
         """)
         rejected, new, updated, kept = cursor.fetchone()
         result.counts.update({"rejected": rejected, "new": new, "updated": updated,
