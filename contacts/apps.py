@@ -16,6 +16,7 @@ CONTACTS_MODELS = (
     "preferencechange",
     "preferencesettings",
     "contactimport",
+    "contactfield",
 )
 VIEWER_PERMISSIONS = tuple(f"view_{model}" for model in CONTACTS_MODELS)
 EDITOR_PERMISSIONS = VIEWER_PERMISSIONS + (
@@ -30,6 +31,9 @@ EDITOR_PERMISSIONS = VIEWER_PERMISSIONS + (
     "delete_segment",
     "change_preferencesettings",
     "add_contactimport",
+    "add_contactfield",
+    "change_contactfield",
+    "delete_contactfield",
 )
 STAFF_GROUPS = {"Viewers": VIEWER_PERMISSIONS, "Editors": EDITOR_PERMISSIONS}
 

@@ -489,6 +489,7 @@ class StaffChangeAction(models.TextChoices):
     DELETED = "deleted", _("deleted")
     ARCHIVED = "archived", _("archived")
     CANCELLED = "cancelled", _("deferred sends cancelled")
+    EXPORTED = "exported", _("exported")
 
 
 class StaffChange(models.Model):

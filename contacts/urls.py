@@ -1,6 +1,6 @@
 from django.urls import path
 
-from contacts.views import imports, staff
+from contacts.views import export, fields, imports, staff
 
 app_name = "contacts"
 urlpatterns = [
@@ -35,4 +35,10 @@ urlpatterns = [
     path("imports/<int:pk>/start/", imports.import_start_view, name="import_start"),
     path("imports/<int:pk>/cancel/", imports.import_cancel_view, name="import_cancel"),
     path("imports/<int:pk>/report/<str:phase>.csv", imports.import_report, name="import_report"),
+    path("fields/", fields.field_list, name="field_list"),
+    path("fields/new/", fields.field_create, name="field_create"),
+    path("fields/<int:pk>/edit/", fields.field_edit, name="field_edit"),
+    path("fields/<int:pk>/delete/", fields.field_delete, name="field_delete"),
+    path("contacts/export/", export.contact_export, name="contact_export"),
+    path("segments/<int:pk>/export/", export.segment_export, name="segment_export"),
 ]

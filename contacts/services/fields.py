@@ -118,6 +118,22 @@ def _choice(value: object, choices: list[str]) -> str:
     )
 
 
+def field_value_text(value: Any) -> str:
+    """A stored value as text: what the list, the export, tokens and a type change read.
+
+    Booleans are "yes"/"no" and numbers their plain form, so the text cleans back to the same value.
+    """
+    if value is None:
+        return ""
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def field_value_clean(field: ContactField, value: object) -> Any:
     """One value in its stored JSON form for ``field``'s type; ``None`` for a blank value (no value).
 

@@ -13,8 +13,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
 from contacts.models import ContactImport
+from contacts.tests.factories import CategoryFactory, ContactFactory, ContactFieldFactory, SegmentFactory, UserFactory
 from messaging.models import Dispatch
 from messaging.tests.factories import MessageFactory
 
@@ -86,8 +86,9 @@ def objects(db):
     contact_import = ContactImport.objects.create(
         file_name="a.csv", stored_path="missing.csv", size=10, sha256="0" * 64, encoding="utf-8-sig", delimiter=",",
         header=["email"], rows_total=1, created_by="alice")
+    field = ContactFieldFactory(key="company", label="Company")
     return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
-            "import": contact_import}
+            "field": field, "import": contact_import}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -105,6 +106,9 @@ def staff_urls(o) -> dict[str, str]:
         "contacts:segment_delete": [o["segment"].pk],
         "contacts:segment_member_add": [o["segment"].pk],
         "contacts:segment_member_remove": [o["segment"].pk, o["contact"].pk],
+        "contacts:segment_export": [o["segment"].pk],
+        "contacts:field_edit": [o["field"].pk],
+        "contacts:field_delete": [o["field"].pk],
         "messaging:message_detail": [o["message"].pk],
         "messaging:message_edit": [o["message"].pk],
         "messaging:message_preview": [o["message"].pk],
