@@ -13,7 +13,7 @@ from pathlib import Path
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,6 +48,8 @@ def import_create(*, upload, acting_user_name: str) -> ContactImport:
     One import at a time per file (by content hash): the ``contactimport_one_active_per_file``
     constraint refuses a second one while the first is not finished or cancelled.
     """
+    if connection.vendor != "postgresql":  # COPY, temporary tables and jsonb: the set-based path is PostgreSQL's
+        raise ImportRefused(_("Importing needs the PostgreSQL database (DATABASE_URL); the embedded demo database cannot import."))
     path, sha, size = csvfile.file_store(upload, Path(settings.IMPORT_DIR))
     layout = csvfile.csv_layout(path)
     total = csvfile.row_count(path, layout)
