@@ -129,8 +129,9 @@ def field_value_text(value: Any) -> str:
         return "yes"
     if value is False:
         return "no"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        # Positional, never "1e-07": the same text PostgreSQL gives for the stored jsonb number.
+        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
     return str(value)
 
 

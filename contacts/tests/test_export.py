@@ -9,7 +9,13 @@ from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
 
-from contacts.models import StaffChange
+from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis.extra.django import TestCase as HypothesisTestCase
+
+from contacts.models import Contact, ContactField, StaffChange
+from contacts.selectors.export import export_columns, export_rows
+from contacts.services.fields import field_value_text
+from contacts.spreadsheet import cell_neutralise
 from contacts.services import channel_unsubscribe, contact_fields_update, segment_membership_add, \
     segment_membership_remove
 
@@ -123,3 +129,26 @@ def test_the_export_reads_rows_through_a_server_side_cursor_while_it_streams(vie
         cursor.execute("SELECT count(*) FROM pg_cursors WHERE name LIKE '_django_curs_%%'")
         assert cursor.fetchone() == (1,)  # the rows come from a named cursor, not a list in memory
     list(chunks)
+
+
+class TestExportText(HypothesisTestCase):
+    """The export reads field values as text from PostgreSQL; it must say what ``field_value_text`` says."""
+
+    @hsettings(max_examples=60, deadline=None)
+    @given(st.one_of(
+        st.tuples(st.just("number"), st.integers(-(2**53) + 1, 2**53 - 1)),
+        st.tuples(st.just("number"), st.floats(-1e15, 1e15, allow_nan=False, allow_infinity=False)),
+        st.tuples(st.just("number"), st.floats(-1, 1, allow_nan=False).filter(lambda f: 0 < abs(f) < 1e-4)),
+        st.tuples(st.just("boolean"), st.booleans()),
+        st.tuples(st.just("text"), st.sampled_from(["true", "false", "Acme", "-5", "=1+1"])),
+        st.tuples(st.just("date"), st.dates().map(lambda d: d.isoformat())),
+    ))
+    def test_export_agrees_with_field_value_text(self, case):
+        kind, raw = case
+        key = f"f_{kind}"
+        field, _ = ContactField.objects.get_or_create(key=key, defaults={"label": key, "type": kind})
+        contact = ContactFactory()
+        stored = contact_fields_update(contact=contact, values={key: raw}, source="system")[key][1]
+        column = next(c for c in export_columns() if c.header == key)
+        (_header, (cell,)) = list(export_rows(Contact.objects.filter(pk=contact.pk), [column]))
+        assert cell == cell_neutralise(field_value_text(stored))

@@ -150,3 +150,11 @@ def test_a_contact_inserted_without_fields_gets_an_empty_object(contact):
         cursor.execute("INSERT INTO contacts_contact (first_name, last_name, email, phone, locale, time_zone, "
                        "created_at, updated_at) VALUES ('', '', 'raw@example.com', '', 'en', 'UTC', now(), now())")
     assert Contact.objects.get(email="raw@example.com").fields == {}
+
+
+@pytest.mark.parametrize("values", [{"key": "Bad Key"}, {"key": "ok", "type": "colour"}])
+def test_the_database_refuses_a_definition_with_a_bad_key_or_type(values):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ContactField.objects.create(**{"key": "ok", "label": "X", "type": "text", **values})
