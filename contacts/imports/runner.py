@@ -158,8 +158,10 @@ def import_run(*, import_id: int, progress: Callable[[int], None] | None = None)
         if progress:
             progress(done)
         return status
-    except csvfile.CsvRefused as error:  # the file changed on disk since it was checked
-        ContactImport.objects.filter(pk=import_id).update(status=Status.FAILED, error=str(error), finished_at=timezone.now())
+    except (csvfile.CsvRefused, OSError) as error:  # the stored file changed or went away since it was checked
+        message = str(error) if isinstance(error, csvfile.CsvRefused) else _(
+            "The uploaded file can no longer be read; upload it again.")
+        ContactImport.objects.filter(pk=import_id).update(status=Status.FAILED, error=message, finished_at=timezone.now())
         return Status.FAILED
 
 

@@ -237,3 +237,17 @@ def test_running_a_finished_import_again_changes_nothing():
     contact_import = import_file(csv_bytes("email", "ana@example.com"), {"email": "contact:email"})
     assert import_run(import_id=contact_import.pk) == ContactImport.Status.DONE
     assert Contact.objects.count() == 1
+
+
+def test_an_import_whose_file_went_away_fails_with_a_message_instead_of_hanging():
+    contact_import = uploaded(csv_bytes("email", "ana@example.com"))
+    from pathlib import Path
+
+    from contacts.imports.runner import import_mapping_set
+
+    import_mapping_set(contact_import=contact_import, mapping=["contact:email"], match_on="email",
+                       policy="empty_only", enqueue=False)
+    Path(contact_import.stored_path).unlink()
+    assert import_run(import_id=contact_import.pk) == ContactImport.Status.FAILED
+    contact_import.refresh_from_db()
+    assert "upload it again" in contact_import.error and not Contact.objects.exists()
