@@ -163,13 +163,6 @@ def file_store(upload, directory: Path) -> tuple[Path, str, int]:
     return path, sha, size
 
 
-def bytes_upload(data: bytes):
-    """Wrap bytes as an upload (the command line and tests store files the same way as the browser)."""
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    return SimpleUploadedFile("upload.csv", data)
-
-
 def row_count(path: Path, layout: CsvLayout) -> int:
     """The number of records, reading the whole file once: a row too wide or unreadable refuses it here."""
     return sum(1 for _row in text_rows(path, layout))

@@ -24,7 +24,6 @@ from .mapping import IGNORE
 
 YES = frozenset({"1", "yes", "y", "true", "t", "x", "oui", "subscribed", "member", "contactable"})
 NO = frozenset({"0", "no", "n", "false", "f", "non", "unsubscribed", "removed", "dnc", "do not contact"})
-REPORT_VALUE_CHARS = 200
 
 
 @dataclass
@@ -33,9 +32,6 @@ class Problem:
     column: str
     value: str
     reason: str
-
-    def as_row(self) -> tuple[int, str, str, str]:
-        return self.line, self.column[:200], self.value[:REPORT_VALUE_CHARS], self.reason[:300]
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
@@ -83,7 +84,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("contacts:import_detail", pk=pk)
     layout = csvfile.CsvLayout(contact_import.encoding, contact_import.delimiter, contact_import.header)
     try:
-        preview = csvfile.preview_rows(csvfile.Path(contact_import.stored_path), layout)
+        preview = csvfile.preview_rows(Path(contact_import.stored_path), layout)
     except (OSError, csvfile.CsvRefused):
         preview = []
     context = {
