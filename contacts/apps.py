@@ -15,6 +15,7 @@ CONTACTS_MODELS = (
     "segmentmembership",
     "preferencechange",
     "preferencesettings",
+    "contactimport",
     "contactfield",
 )
 VIEWER_PERMISSIONS = tuple(f"view_{model}" for model in CONTACTS_MODELS)
@@ -29,6 +30,7 @@ EDITOR_PERMISSIONS = VIEWER_PERMISSIONS + (
     "change_segment",
     "delete_segment",
     "change_preferencesettings",
+    "add_contactimport",
     "add_contactfield",
     "change_contactfield",
     "delete_contactfield",

@@ -445,3 +445,51 @@ ChannelDefaultCapFormSet = forms.modelformset_factory(
     Channel, form=ChannelDefaultCapForm, formset=ChannelDefaultCapBaseFormSet, extra=0, can_delete=False,
     edit_only=True, validate_max=True,
 )
+
+
+# --- CSV import ----------------------------------------------------------------------------------
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"))
+
+    def __init__(self, *args, **kwargs):
+        from contacts.imports.csvfile import size_limit_text
+
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _(
+            "UTF-8 (with or without BOM) or Windows-1252, comma or semicolon separated, the first line naming "
+            "the columns; at most %(limit)s."
+        ) % {"limit": size_limit_text()}
+        self.fields["file"].widget.attrs["accept"] = ".csv,text/csv"
+
+
+class ImportMappingForm(forms.Form):
+    """One target per column of the file, how contacts are matched, and what happens to existing ones."""
+
+    match_on = forms.ChoiceField(label=_("Match existing contacts by"), choices=())
+    policy = forms.ChoiceField(label=_("Existing contacts"), choices=())
+
+    def __init__(self, *args, header: list[str], initial: dict | None = None, **kwargs):
+        from contacts.imports.mapping import target_choices
+        from contacts.models import ContactImport
+
+        initial = dict(initial or {})
+        mapping = initial.pop("mapping", [])
+        for index, target in enumerate(mapping):
+            initial[f"column_{index}"] = target
+        super().__init__(*args, initial=initial, **kwargs)
+        self.header = header
+        self.fields["match_on"].choices = ContactImport.Match.choices
+        self.fields["policy"].choices = ContactImport.Policy.choices
+        choices = target_choices()
+        for index, name in enumerate(header):
+            self.fields[f"column_{index}"] = forms.ChoiceField(label=name or _("(no name)"), choices=choices)
+
+    def mapping_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "mapping": [data[f"column_{index}"] for index in range(len(self.header))],
+            "match_on": data["match_on"],
+            "policy": data["policy"],
+        }

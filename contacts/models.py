@@ -576,3 +576,120 @@ class PreferenceSettings(models.Model):
     def load(cls) -> PreferenceSettings:
         obj, _created = cls.objects.get_or_create(pk=1)
         return obj
+
+
+class ImportStatus(models.TextChoices):
+    MAPPING = "mapping", _("Waiting for the column mapping")
+    CHECKING = "checking", _("Dry run in progress")
+    CHECKED = "checked", _("Dry run done")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Imported")
+    CANCELLED = "cancelled", _("Cancelled")
+    FAILED = "failed", _("Failed")
+
+
+class ContactImport(models.Model):
+    """One uploaded CSV file on its way in: its mapping, the dry run's counts, then the import's.
+
+    ``rows_done`` is the checkpoint: it moves in the same transaction as the rows of each chunk,
+    so a worker that dies resumes after the last committed chunk and never writes a row twice.
+    """
+
+    Status = ImportStatus
+    ACTIVE = (ImportStatus.MAPPING, ImportStatus.CHECKING, ImportStatus.CHECKED, ImportStatus.IMPORTING)
+
+    class Match(models.TextChoices):
+        EMAIL = "email", _("Email address")
+        PHONE = "phone", _("Phone number")
+
+    class Policy(models.TextChoices):
+        EMPTY_ONLY = "empty_only", _("Fill empty fields only")
+        OVERWRITE = "overwrite", _("Overwrite with the file's values")
+        SKIP = "skip", _("Leave existing contacts alone")
+
+    file_name = models.CharField(max_length=255)
+    stored_path = models.CharField(max_length=500)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=1)
+    header = models.JSONField(default=list)
+    mapping = models.JSONField(default=list, blank=True)  # one target per column, see contacts.imports.mapping
+    match_on = models.CharField(max_length=5, choices=Match.choices, default=Match.EMAIL)
+    policy = models.CharField(max_length=10, choices=Policy.choices, default=Policy.EMPTY_ONLY)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.MAPPING)
+    cancel_requested = models.BooleanField(default=False)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    check_counts = models.JSONField(default=dict, blank=True)
+    import_counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One import at a time per file: a second upload of the same bytes waits for the first.
+            models.UniqueConstraint(
+                fields=["sha256"], condition=Q(status__in=["mapping", "checking", "checked", "importing"]),
+                name="contactimport_one_active_per_file",
+            ),
+            models.CheckConstraint(name="contactimport_status_known", condition=Q(status__in=ImportStatus.values)),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk}: {self.file_name}"
+
+    @property
+    def source_label(self) -> str:
+        return f"import:{self.pk}"
+
+    @property
+    def running(self) -> bool:
+        return self.status in (ImportStatus.CHECKING, ImportStatus.IMPORTING)
+
+    @property
+    def progress(self) -> int:
+        return min(100, round(100 * self.rows_done / self.rows_total)) if self.rows_total else 0
+
+
+class ImportProblem(models.Model):
+    """One line of an import's report: a rejected row, or a row whose opt-out was kept against the file."""
+
+    class Phase(models.TextChoices):
+        CHECK = "check", _("Dry run")
+        IMPORT = "import", _("Import")
+
+    class Kind(models.TextChoices):
+        REJECTED = "rejected", _("Row rejected")
+        KEPT = "kept", _("Opt-out kept")
+
+    contact_import = models.ForeignKey(ContactImport, on_delete=models.CASCADE, related_name="problems")
+    phase = models.CharField(max_length=6, choices=Phase.choices)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    line = models.PositiveIntegerField()
+    column = models.CharField(max_length=200, blank=True)
+    value = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["line", "id"]
+        indexes = [models.Index(fields=["contact_import", "phase", "line"], name="importproblem_report_idx")]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+class ImportMapping(models.Model):
+    """The mapping last used for a header, offered again for the next file with the same columns."""
+
+    header_key = models.CharField(max_length=64, unique=True)
+    mapping = models.JSONField(default=list)
+    match_on = models.CharField(max_length=5, default="email")
+    policy = models.CharField(max_length=10, default="empty_only")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.header_key

@@ -174,3 +174,25 @@ def names_listed(names: list[str], *, shown: int = 10) -> str:
     listed = ", ".join(f"“{name}”" for name in names[:shown])
     return listed if len(names) <= shown else f"{listed} (+{len(names) - shown})"
 
+
+
+# --- An import never resubscribes (docs/import.md) -------------------------------------------------
+# ``current`` is the contact's state as the history names it: a channel's DNC reason, a category's
+# subscription status, a segment's membership value (``MEMBER`` / ``REMOVED``); None: no choice.
+
+def import_keeps_opt_out(*, kind: str, current: str | None) -> bool:
+    """A file's “yes” meets an opt-out the contact (or staff, or a bounce) made: the opt-out stays."""
+    if kind == "channel":
+        return current is not None
+    if kind == "category":
+        return current == CategorySubscription.Status.UNSUBSCRIBED
+    return current == REMOVED
+
+
+def import_keeps_opt_out_sql(*, kind: str, current: str) -> str:
+    """``import_keeps_opt_out`` in SQL over a ``current`` text expression (NULL: no choice)."""
+    if kind == "channel":
+        return f"({current} IS NOT NULL)"
+    if kind == "category":
+        return f"({current} IS NOT DISTINCT FROM '{CategorySubscription.Status.UNSUBSCRIBED}')"
+    return f"({current} IS NOT DISTINCT FROM '{REMOVED}')"

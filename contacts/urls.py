@@ -1,6 +1,6 @@
 from django.urls import path
 
-from contacts.views import export, fields, staff
+from contacts.views import export, fields, imports, staff
 
 app_name = "contacts"
 urlpatterns = [
@@ -29,6 +29,12 @@ urlpatterns = [
         name="segment_member_remove",
     ),
     path("settings/", staff.settings_edit, name="settings"),
+    path("imports/", imports.import_list, name="import_list"),
+    path("imports/<int:pk>/", imports.import_detail, name="import_detail"),
+    path("imports/<int:pk>/progress/", imports.import_progress, name="import_progress"),
+    path("imports/<int:pk>/start/", imports.import_start_view, name="import_start"),
+    path("imports/<int:pk>/cancel/", imports.import_cancel_view, name="import_cancel"),
+    path("imports/<int:pk>/report/<str:phase>.csv", imports.import_report, name="import_report"),
     path("fields/", fields.field_list, name="field_list"),
     path("fields/new/", fields.field_create, name="field_create"),
     path("fields/<int:pk>/edit/", fields.field_edit, name="field_edit"),

@@ -15,6 +15,8 @@ SOURCE_KINDS = frozenset(
      "system"}
 )
 NAMED = frozenset({"staff", "api"})
+# Sources that may name themselves: "import:42" is the import with id 42.
+MAY_BE_NAMED = frozenset({"import"})
 # Sources that speak for the contact: unticking a channel there records "unsubscribed", not "manual".
 CONTACT_SOURCES = frozenset({"public_page", "one_click", "mailto", "sms_stop"})
 
@@ -32,7 +34,7 @@ class Source:
         kind, _, name = self.label.partition(":")
         if kind not in SOURCE_KINDS:
             raise ValueError(f"Unknown change source {self.label!r}.")
-        if (kind in NAMED) != bool(name):
+        if (kind in NAMED) != bool(name) and kind not in MAY_BE_NAMED:
             raise ValueError(f"Source {self.label!r}: 'staff' and 'api' need a name, the others none.")
 
     @property
@@ -46,6 +48,10 @@ class Source:
     @classmethod
     def staff(cls, user) -> Source:
         return cls(f"staff:{user.get_username()}")
+
+    @classmethod
+    def contact_import(cls, contact_import) -> Source:
+        return cls(contact_import.source_label)
 
     @classmethod
     def of(cls, value: Source | str) -> Source:

@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from contacts.models import ContactImport
 from contacts.tests.factories import CategoryFactory, ContactFactory, ContactFieldFactory, SegmentFactory, UserFactory
 from messaging.models import Dispatch
 from messaging.tests.factories import MessageFactory
@@ -36,6 +37,8 @@ POST_ONLY = {
     "contacts:segment_member_remove",
     "messaging:deferred_cancel",
     "messaging:message_archive",
+    "contacts:import_start",
+    "contacts:import_cancel",
 }
 
 
@@ -80,9 +83,12 @@ def objects(db):
     segment = SegmentFactory()
     message = MessageFactory(segments=[segment], category=category)
     dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=7))
+    contact_import = ContactImport.objects.create(
+        file_name="a.csv", stored_path="missing.csv", size=10, sha256="0" * 64, encoding="utf-8-sig", delimiter=",",
+        header=["email"], rows_total=1, created_by="alice")
     field = ContactFieldFactory(key="company", label="Company")
     return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
-            "field": field}
+            "field": field, "import": contact_import}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -111,6 +117,11 @@ def staff_urls(o) -> dict[str, str]:
         "messaging:message_archive": [o["message"].pk],
         "messaging:dispatch_detail": [o["dispatch"].pk],
         "messaging:deferred_cancel": [o["dispatch"].pk],
+        "contacts:import_detail": [o["import"].pk],
+        "contacts:import_progress": [o["import"].pk],
+        "contacts:import_start": [o["import"].pk],
+        "contacts:import_cancel": [o["import"].pk],
+        "contacts:import_report": [o["import"].pk, "check"],
     }
     query = {
         "contacts:contact_history": {"before": (timezone.now() + datetime.timedelta(days=1)).isoformat()},

@@ -38,7 +38,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts.models import Channel, Contact
+from contacts.models import Channel, Contact, ContactImport
 from contacts.services import (
     Source,
     category_unsubscribe,
@@ -204,6 +204,10 @@ def _world() -> World:
         "channel": ["email", "sms"],
         "esp": ["postmark", "sendgrid"],
         "send": [str(deferred.pk), str(sent.pk)],
+        "imports": [str(ContactImport.objects.create(
+            file_name="a.csv", stored_path="missing.csv", size=10, sha256="0" * 64, encoding="utf-8-sig",
+            delimiter=",", header=["email", "name"], rows_total=1, created_by="alice").pk)],
+        "phase": ["check", "import"],
     }
     return World(users={"viewer": viewer, "editor": editor, "admin": admin}, ids=ids,
                  tokens=[send_token(sent.pk), send_token(deferred.pk)])
@@ -226,7 +230,7 @@ def _valid_values(route: Route, world: World, name: str, converter: str) -> list
         return ["1"]
     if name == "app_label":
         return ["auth", "contacts", "messaging"]
-    for prefix in ("contacts", "categories", "segments", "dispatches", "fields"):
+    for prefix in ("contacts", "categories", "segments", "dispatches", "imports", "fields"):
         if f"{prefix}/<" in text:
             return world.ids[prefix]
     if text.startswith("messaging/<"):

@@ -1,0 +1,358 @@
+"""The set-based write path of an import: one chunk of checked rows at a time, in one transaction.
+
+Rows are checked in Python by their one validation home (``contacts.imports.rows``), copied into
+temporary tables (COPY), matched and compared with SQL, then written with INSERT … SELECT and
+UPDATE … FROM, history rows included. The dry run runs the same statements up to the plan and
+writes nothing but its report. Each rule has its home in ``contacts.rules`` or the services
+(``unsubscribe_reason``, ``category_block_sql``, ``import_keeps_opt_out_sql``); the agreement test
+(``contacts/tests/test_import_agreement.py``) runs the same rows through the services.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from contacts.models import Contact, ContactImport
+from contacts.rules import MEMBER, REMOVED, category_block_sql, import_keeps_opt_out_sql
+from contacts.services.audit import Source
+from contacts.services.channels import unsubscribe_reason
+
+from .rows import CleanRow, Problem
+
+BUILT_IN = ("first_name", "last_name", "email", "phone", "locale", "time_zone")
+STAGE_COLUMNS = ("line", "key", *BUILT_IN, "fields")
+
+SETUP = """
+CREATE TEMP TABLE IF NOT EXISTS import_stage (
+    line integer PRIMARY KEY, key text NOT NULL,
+    first_name text, last_name text, email text, phone text, locale text, time_zone text, fields jsonb,
+    contact_id bigint, is_new boolean NOT NULL DEFAULT false, skipped boolean NOT NULL DEFAULT false,
+    reject text, reject_column text,
+    n_first_name text, n_last_name text, n_email text, n_phone text, n_locale text, n_time_zone text,
+    o_fields jsonb, n_fields jsonb, details_changed boolean NOT NULL DEFAULT false
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS import_prefs (
+    line integer NOT NULL, kind text NOT NULL, target_id bigint NOT NULL, wanted boolean NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS import_plan (
+    line integer NOT NULL, contact_id bigint, kind text NOT NULL, target_id bigint NOT NULL,
+    old text, new text, action text  -- insert, update, kept; NULL: nothing to do
+) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS import_plan_line ON import_plan (line);
+"""
+
+
+@dataclass
+class ChunkResult:
+    counts: Counter = field(default_factory=Counter)
+    problems: list[tuple[str, Problem]] = field(default_factory=list)  # (kind, problem)
+
+
+def _copy_literal(value) -> str:
+    if value is None:
+        return ""  # unquoted and empty: NULL in COPY's csv format (an empty string is quoted)
+    return '"' + str(value).replace('"', '""') + '"'
+
+
+def _copy(cursor, table: str, columns: tuple[str, ...], rows) -> None:
+    buffer = io.StringIO()
+    write = buffer.write
+    for row in rows:
+        write(",".join(_copy_literal(value) for value in row))
+        write("\n")
+    buffer.seek(0)
+    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer)
+
+
+def _json(value: dict) -> str | None:
+    import json
+
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False) if value else None
+
+
+def chunk_stage(cursor, rows: list[CleanRow]) -> None:
+    cursor.execute(SETUP)
+    # Emptied at commit; emptied here too for a chunk that runs inside a longer transaction.
+    cursor.execute("TRUNCATE import_stage, import_prefs, import_plan")
+    _copy(cursor, "import_stage", STAGE_COLUMNS, (
+        (row.line, row.key, *(row.contact.get(name) for name in BUILT_IN), _json(row.fields)) for row in rows
+    ))
+    _copy(cursor, "import_prefs", ("line", "kind", "target_id", "wanted"), (
+        (row.line, kind, target, "t" if wanted else "f")
+        for row in rows for kind, target, wanted in row.preferences if wanted is not None
+    ))
+    # Temporary tables have no statistics until analysed: without them the joins below go row by row.
+    cursor.execute("ANALYZE import_stage; ANALYZE import_prefs")
+
+
+def _match(cursor, *, match_on: str) -> None:
+    if match_on == "email":
+        # NOT (email = ''): the predicate of the contact_email_unique_ci index, so the lookup uses it.
+        cursor.execute("""
+            UPDATE import_stage s SET contact_id = c.id FROM contacts_contact c
+            WHERE NOT (c.email = '') AND lower(c.email) = s.key
+        """)
+        return
+    cursor.execute("""
+        UPDATE import_stage s SET contact_id = m.id,
+            reject = CASE WHEN m.n > 1 THEN %s END, reject_column = CASE WHEN m.n > 1 THEN 'phone' END
+        FROM (SELECT c.phone, min(c.id) AS id, count(*) AS n FROM contacts_contact c
+              WHERE c.phone IN (SELECT key FROM import_stage) GROUP BY c.phone) m
+        WHERE m.phone = s.key
+    """, [_("Several contacts have this phone number; the row matches none of them.")])
+    cursor.execute("""
+        UPDATE import_stage s SET reject = %s, reject_column = 'email'
+        FROM contacts_contact c
+        WHERE s.reject IS NULL AND s.email IS NOT NULL AND NOT (c.email = '') AND lower(c.email) = lower(s.email)
+          AND c.id IS DISTINCT FROM s.contact_id
+    """, [_("This email address belongs to another contact.")])
+
+
+def _details(cursor, *, policy: str) -> None:
+    """The new values of existing contacts under the policy; an empty cell never clears a value."""
+    def new(name: str) -> str:
+        if policy == ContactImport.Policy.OVERWRITE:
+            return f"COALESCE(s.{name}, c.{name})"
+        return f"CASE WHEN c.{name} = '' THEN COALESCE(s.{name}, c.{name}) ELSE c.{name} END"
+
+    fields_new = "c.fields || COALESCE(s.fields, '{}')" if policy == ContactImport.Policy.OVERWRITE \
+        else "COALESCE(s.fields, '{}') || c.fields"
+    assignments = ", ".join(f"n_{name} = {new(name)}" for name in BUILT_IN)
+    compared = " OR ".join(f"{new(name)} IS DISTINCT FROM c.{name}" for name in BUILT_IN)
+    cursor.execute(f"""
+        UPDATE import_stage s SET {assignments}, o_fields = c.fields, n_fields = {fields_new},
+            details_changed = ({compared})
+        FROM contacts_contact c WHERE c.id = s.contact_id AND s.reject IS NULL
+    """)
+
+
+PLAN_CHANNEL = """
+INSERT INTO import_plan (line, contact_id, kind, target_id, old, new, action)
+SELECT s.line, s.contact_id, 'channel', p.target_id, d.reason, %(reason)s,
+       CASE WHEN p.wanted AND {kept} THEN 'kept' WHEN NOT p.wanted AND d.id IS NULL THEN 'insert' END
+FROM import_prefs p JOIN import_stage s ON s.line = p.line
+LEFT JOIN contacts_donotcontact d ON d.contact_id = s.contact_id AND d.channel_id = p.target_id
+WHERE p.kind = 'channel' AND s.reject IS NULL AND NOT s.skipped
+"""
+# A yes fills only where no choice was made; a no applies over a yes; nothing lifts an opt-out.
+PLAN_CATEGORY = """
+INSERT INTO import_plan (line, contact_id, kind, target_id, old, new, action)
+SELECT s.line, s.contact_id, 'category', p.target_id, sub.status, t.status,
+       CASE WHEN p.wanted AND {kept} THEN 'kept'
+            WHEN (({block_old}) IS NULL) = (({block_new}) IS NULL) THEN NULL
+            WHEN p.wanted AND sub.status IS NOT NULL THEN NULL
+            WHEN sub.id IS NULL THEN 'insert' ELSE 'update' END
+FROM import_prefs p JOIN import_stage s ON s.line = p.line
+JOIN contacts_category cat ON cat.id = p.target_id
+CROSS JOIN LATERAL (SELECT CASE WHEN p.wanted THEN 'subscribed' ELSE 'unsubscribed' END AS status) t
+LEFT JOIN contacts_categorysubscription sub ON sub.contact_id = s.contact_id AND sub.category_id = p.target_id
+WHERE p.kind = 'category' AND s.reject IS NULL AND NOT s.skipped
+"""
+PLAN_SEGMENT = """
+INSERT INTO import_plan (line, contact_id, kind, target_id, old, new, action)
+SELECT s.line, s.contact_id, 'segment', p.target_id, cur.value,
+       CASE WHEN p.wanted THEN %(member)s ELSE %(removed)s END,
+       CASE WHEN p.wanted AND {kept} THEN 'kept'
+            WHEN p.wanted AND cur.value IS NULL THEN 'insert'
+            WHEN NOT p.wanted AND cur.value = %(member)s THEN 'update' END
+FROM import_prefs p JOIN import_stage s ON s.line = p.line
+LEFT JOIN contacts_segmentmembership m ON m.contact_id = s.contact_id AND m.segment_id = p.target_id
+CROSS JOIN LATERAL (SELECT CASE WHEN m.id IS NULL THEN NULL WHEN m.removed THEN %(removed)s
+                                ELSE %(member)s END AS value) cur
+WHERE p.kind = 'segment' AND s.reject IS NULL AND NOT s.skipped
+"""
+
+
+def _plan(cursor, *, source: Source) -> None:
+    cursor.execute(
+        PLAN_CHANNEL.format(kept=import_keeps_opt_out_sql(kind="channel", current="d.reason")),
+        {"reason": unsubscribe_reason(source)},
+    )
+    cursor.execute(PLAN_CATEGORY.format(
+        kept=import_keeps_opt_out_sql(kind="category", current="sub.status"),
+        block_old=category_block_sql(status="sub.status", opt_in="cat.opt_in"),
+        block_new=category_block_sql(status="t.status", opt_in="cat.opt_in"),
+    ))
+    cursor.execute(
+        PLAN_SEGMENT.format(kept=import_keeps_opt_out_sql(kind="segment", current="cur.value")),
+        {"member": MEMBER, "removed": REMOVED},
+    )
+
+
+HISTORY_INSERT = """
+INSERT INTO contacts_preferencechange
+    (contact_id, kind, channel_id, category_id, segment_id, subject, old_value, new_value, source, send_id,
+     ip_address, user_agent, created_at)
+"""
+
+
+def _apply(cursor, *, source: Source) -> None:
+    label = source.label
+    contact_defaults = {"locale": Contact._meta.get_field("locale").default,
+                        "time_zone": Contact._meta.get_field("time_zone").default}
+    cursor.execute("""
+        INSERT INTO contacts_contact (id, first_name, last_name, email, phone, locale, time_zone, fields,
+                                      created_at, updated_at)
+        SELECT contact_id, COALESCE(first_name, ''), COALESCE(last_name, ''), COALESCE(email, ''),
+               COALESCE(phone, ''), COALESCE(locale, %(locale)s), COALESCE(time_zone, %(time_zone)s),
+               COALESCE(fields, '{}'), now(), now()
+        FROM import_stage WHERE is_new ORDER BY line
+    """, contact_defaults)
+    assignments = ", ".join(f"{name} = s.n_{name}" for name in BUILT_IN)
+    cursor.execute(f"""
+        UPDATE contacts_contact c SET {assignments}, fields = s.n_fields, updated_at = now()
+        FROM import_stage s
+        WHERE c.id = s.contact_id AND NOT s.is_new AND s.reject IS NULL AND NOT s.skipped
+          AND (s.details_changed OR s.n_fields IS DISTINCT FROM s.o_fields)
+    """)
+    # Do-not-contact, then the preferred channel it ends (as channel_unsubscribe does), then the rest.
+    cursor.execute("""
+        INSERT INTO contacts_donotcontact (contact_id, channel_id, reason, source, created_at)
+        SELECT contact_id, target_id, new, %s, now() FROM import_plan WHERE kind = 'channel' AND action = 'insert'
+    """, [label])
+    cursor.execute(HISTORY_INSERT + """
+        SELECT p.contact_id, 'dnc', p.target_id, NULL, NULL, ch.slug, NULL, to_jsonb(p.new), %s, NULL, NULL, '', now()
+        FROM import_plan p JOIN contacts_channel ch ON ch.id = p.target_id
+        WHERE p.kind = 'channel' AND p.action = 'insert' ORDER BY p.line
+    """, [label])
+    cursor.execute("""
+        WITH dropped AS (
+            UPDATE contacts_channelpreference cp SET preferred = false, updated_at = now()
+            FROM import_plan p
+            WHERE p.kind = 'channel' AND p.action = 'insert' AND cp.contact_id = p.contact_id
+              AND cp.channel_id = p.target_id AND cp.preferred
+            RETURNING cp.contact_id, cp.channel_id
+        )
+    """ + HISTORY_INSERT + """
+        SELECT d.contact_id, 'preferred_channel', NULL, NULL, NULL, '', to_jsonb(ch.slug::text), NULL, %s,
+               NULL, NULL, '', now()
+        FROM dropped d JOIN contacts_channel ch ON ch.id = d.channel_id
+    """, [label])
+    # A preference row that says nothing any more goes, as _preference_store does.
+    cursor.execute("""
+        DELETE FROM contacts_channelpreference cp USING import_plan p
+        WHERE p.kind = 'channel' AND p.action = 'insert' AND cp.contact_id = p.contact_id
+          AND cp.channel_id = p.target_id AND NOT cp.preferred AND cp.cap_number IS NULL AND cp.pause_from IS NULL
+    """)
+    cursor.execute("""
+        INSERT INTO contacts_categorysubscription (contact_id, category_id, status, source, changed_at)
+        SELECT contact_id, target_id, new, %s, now() FROM import_plan WHERE kind = 'category' AND action = 'insert'
+    """, [label])
+    cursor.execute("""
+        UPDATE contacts_categorysubscription sub SET status = p.new, source = %s, changed_at = now()
+        FROM import_plan p
+        WHERE p.kind = 'category' AND p.action = 'update' AND sub.contact_id = p.contact_id
+          AND sub.category_id = p.target_id
+    """, [label])
+    cursor.execute("""
+        INSERT INTO contacts_segmentmembership (contact_id, segment_id, removed, source, added_at, changed_at)
+        SELECT contact_id, target_id, false, %s, now(), now() FROM import_plan WHERE kind = 'segment' AND action = 'insert'
+    """, [label])
+    cursor.execute("""
+        UPDATE contacts_segmentmembership m SET removed = true, source = %s, changed_at = now()
+        FROM import_plan p
+        WHERE p.kind = 'segment' AND p.action = 'update' AND m.contact_id = p.contact_id AND m.segment_id = p.target_id
+    """, [label])
+    cursor.execute(HISTORY_INSERT + """
+        SELECT p.contact_id, p.kind, NULL,
+               CASE WHEN p.kind = 'category' THEN p.target_id END, CASE WHEN p.kind = 'segment' THEN p.target_id END,
+               COALESCE(cat.slug, seg.slug), to_jsonb(p.old), to_jsonb(p.new), %s, NULL, NULL, '', now()
+        FROM import_plan p
+        LEFT JOIN contacts_category cat ON p.kind = 'category' AND cat.id = p.target_id
+        LEFT JOIN contacts_segment seg ON p.kind = 'segment' AND seg.id = p.target_id
+        WHERE p.kind IN ('category', 'segment') AND p.action IN ('insert', 'update') ORDER BY p.line
+    """, [label])
+    _fields_history(cursor, label=label)
+
+
+def _fields_history(cursor, *, label: str) -> None:
+    """One history row per custom field value that changed, as ``contact_fields_update`` writes them."""
+    cursor.execute(HISTORY_INSERT + """
+        SELECT s.contact_id, 'field', NULL, NULL, NULL, k.key,
+               CASE WHEN s.is_new THEN NULL ELSE s.o_fields -> k.key END,
+               COALESCE(s.n_fields, s.fields) -> k.key, %s, NULL, NULL, '', now()
+        FROM import_stage s CROSS JOIN LATERAL jsonb_object_keys(COALESCE(s.n_fields, s.fields)) AS k(key)
+        WHERE s.reject IS NULL AND NOT s.skipped AND (s.is_new OR NOT s.is_new AND s.fields ? k.key)
+          AND (s.is_new OR (s.o_fields -> k.key) IS DISTINCT FROM (s.n_fields -> k.key))
+        ORDER BY s.line, k.key
+    """, [label])
+
+
+def chunk_run(*, rows: list[CleanRow], contact_import: ContactImport, apply: bool, columns: dict) -> ChunkResult:
+    """Match, compare and (``apply``) write one chunk of checked rows, in the caller's transaction.
+
+    ``columns`` names the file's column of each target, for the report: {("channel", id): "Email ok"}.
+    """
+    result = ChunkResult()
+    source = Source.contact_import(contact_import)
+    with connection.cursor() as cursor:
+        chunk_stage(cursor, rows)
+        if apply:
+            # Lock the matched contacts, as contact_lock does, so each history row's old value is the true one.
+            _match(cursor, match_on=contact_import.match_on)
+            cursor.execute("""
+                SELECT c.id FROM contacts_contact c
+                WHERE c.id IN (SELECT contact_id FROM import_stage WHERE contact_id IS NOT NULL)
+                ORDER BY c.id FOR UPDATE
+            """)
+        else:
+            _match(cursor, match_on=contact_import.match_on)
+        if contact_import.policy == ContactImport.Policy.SKIP:
+            cursor.execute("UPDATE import_stage SET skipped = true WHERE contact_id IS NOT NULL AND reject IS NULL")
+        _details(cursor, policy=contact_import.policy)
+        if apply:
+            cursor.execute("""
+                UPDATE import_stage SET contact_id = nextval(pg_get_serial_sequence('contacts_contact', 'id')),
+                    is_new = true WHERE contact_id IS NULL AND reject IS NULL
+            """)
+        else:
+            cursor.execute("UPDATE import_stage SET is_new = true WHERE contact_id IS NULL AND reject IS NULL")
+        _plan(cursor, source=source)
+        cursor.execute("ANALYZE import_plan")
+        cursor.execute("""
+            SELECT s.line, s.reject, s.reject_column, COALESCE(s.email, s.phone, '') FROM import_stage s
+            WHERE s.reject IS NOT NULL ORDER BY s.line
+        """)
+        for line, reason, column_name, value in cursor.fetchall():
+            column = columns.get(("contact", column_name), column_name)
+            result.problems.append(("rejected", Problem(line, column, value, reason)))
+        cursor.execute("""
+            SELECT p.line, p.kind, p.target_id, COALESCE(ch.name, cat.name, seg.name), p.old FROM import_plan p
+            LEFT JOIN contacts_channel ch ON p.kind = 'channel' AND ch.id = p.target_id
+            LEFT JOIN contacts_category cat ON p.kind = 'category' AND cat.id = p.target_id
+            LEFT JOIN contacts_segment seg ON p.kind = 'segment' AND seg.id = p.target_id
+            WHERE p.action = 'kept' ORDER BY p.line
+        """)
+        for line, kind, target, name, old in cursor.fetchall():
+            result.problems.append(("kept", Problem(line, columns.get((kind, target), ""), "yes", _kept_reason(kind, name, old))))
+        cursor.execute("""
+            SELECT
+              count(*) FILTER (WHERE s.reject IS NOT NULL),
+              count(*) FILTER (WHERE s.reject IS NULL AND s.is_new),
+              count(*) FILTER (WHERE s.reject IS NULL AND NOT s.is_new AND NOT s.skipped AND (
+                  s.details_changed OR s.n_fields IS DISTINCT FROM s.o_fields OR changes.line IS NOT NULL)),
+              (SELECT count(*) FROM import_plan WHERE action = 'kept')
+            FROM import_stage s
+            LEFT JOIN (SELECT DISTINCT line FROM import_plan WHERE action IN ('insert', 'update')) changes
+                   ON changes.line = s.line
+        """)
+        rejected, new, updated, kept = cursor.fetchone()
+        result.counts.update({"rejected": rejected, "new": new, "updated": updated,
+                              "unchanged": len(rows) - rejected - new - updated, "kept": kept})
+        if apply:
+            _apply(cursor, source=source)
+    return result
+
+
+def _kept_reason(kind: str, name: str, old: str | None) -> str:
+    if kind == "channel":
+        return _("Do-not-contact on %(name)s (%(reason)s) kept: an import never resubscribes anyone.") % {
+            "name": name, "reason": old}
+    if kind == "category":
+        return _("Unsubscribed from %(name)s: kept, an import never resubscribes anyone.") % {"name": name}
+    return _("Left the segment %(name)s: kept, an import never adds anyone back.") % {"name": name}
