@@ -4,6 +4,6 @@ from .views import staff
 
 app_name = "api_keys"
 urlpatterns = [
-    path("", staff.api_key_list, name="list"),
-    path("<int:pk>/revoke/", staff.api_key_revoke, name="revoke"),
+    path("", staff.api_key_list_page, name="list"),
+    path("<int:pk>/revoke/", staff.api_key_revoke_page, name="revoke"),
 ]

@@ -18,7 +18,7 @@ from ..services import ApiKeyInvalid, api_key_create, api_key_revoke
 
 @require_http_methods(["GET", "POST"])
 @staff_page(view="api.view_apikey", change="api.add_apikey")
-def api_key_list(request: HttpRequest) -> HttpResponse:
+def api_key_list_page(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
     issued = None
     if request.method == "POST" and form.is_valid():
@@ -44,7 +44,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_page(view="api.view_apikey", change="api.change_apikey")
-def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def api_key_revoke_page(request: HttpRequest, pk: int) -> HttpResponse:
     api_key = api_key_revoke(acting_user=request.user, api_key=get_object_or_404(ApiKey, pk=pk))
     messages.success(request, _("Key %(name)s revoked.") % {"name": api_key.name})
     return redirect("api_keys:list")
