@@ -1,6 +1,6 @@
 """``/api/v1/``: the REST API, its OpenAPI schema and its browsable docs."""
 
-from django.urls import path, register_converter
+from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView
 
 from .views import api, docs
@@ -43,4 +43,5 @@ urlpatterns = [
     path("messages/<id:pk>/", api.MessageDetail.as_view(), name="message_detail"),
     path("messages/<id:pk>/dispatch/", api.MessageDispatch.as_view(), name="message_dispatch"),
     path("dispatches/<id:pk>/", api.DispatchDetail.as_view(), name="dispatch_detail"),
+    re_path(r"", api.not_found),  # any other path under /api/v1/: a JSON 404 in the error shape
 ]

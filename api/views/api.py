@@ -7,6 +7,7 @@ import hashlib
 import json
 
 from django.db import transaction
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -434,3 +435,7 @@ class DispatchDetail(ApiView):
         dispatch = get_object_or_404(Dispatch, pk=pk)
         progress = messaging_selectors.dispatch_progress(dispatch=dispatch)
         return Response(s.DispatchSerializer(dispatch, context={"progress": progress}).data)
+
+
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    return JsonResponse({"error": {"code": "not_found", "message": "No such endpoint: see /api/v1/docs/."}}, status=404)
