@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -49,7 +50,8 @@ IDEMPOTENCY = OpenApiParameter(
 
 
 def errors(*codes: int) -> dict:
-    return {code: ERRORS.get(code) or OpenApiResponse(s.ErrorSerializer) for code in codes}
+    """Error responses in the one error shape; 400 (a bad query or header) is possible everywhere."""
+    return {code: ERRORS.get(code) or OpenApiResponse(s.ErrorSerializer) for code in {400, *codes}}
 
 
 class Cursor(CursorPagination):
@@ -58,14 +60,37 @@ class Cursor(CursorPagination):
     max_page_size = 1000
     ordering = "id"
 
+    def get_page_size(self, request) -> int:
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= self.max_page_size:
+            raise serializers.ValidationError(
+                {self.page_size_query_param: [f"Enter a whole number from 1 to {self.max_page_size}."]})
+        return int(value)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update({"minimum": 1, "maximum": self.max_page_size})
+        return parameters
+
 
 class NewestFirst(Cursor):
     ordering = "-id"
 
 
 class ApiView(GenericAPIView):
+    metadata_class = None  # OPTIONS answers 405: the OpenAPI document describes every endpoint
     read_scope = Scope.READ
     write_scope: str | None = None
+    query_parameters: frozenset[str] = frozenset()  # any other query parameter is refused: a typo is an error
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if unknown := sorted(set(request.query_params) - self.query_parameters):
+            raise serializers.ValidationError({name[:100]: ["Unknown query parameter."] for name in unknown[:20]})
 
     def source(self) -> Source:
         return Source(f"api:{self.request.auth.name}")
@@ -73,6 +98,7 @@ class ApiView(GenericAPIView):
 
 class ListView(ApiView):
     pagination_class = Cursor
+    query_parameters = frozenset({"cursor", "page_size"})
 
     def list_response(self, queryset) -> Response:
         page = self.paginate_queryset(queryset)
@@ -85,6 +111,7 @@ class ListView(ApiView):
 class ContactList(ListView):
     serializer_class = s.ContactSerializer
     write_scope = Scope.WRITE_CONTACTS
+    query_parameters = ListView.query_parameters | {"segment"}
 
     @extend_schema(
         parameters=[OpenApiParameter("segment", str, description="Only current members of the segment with this slug.")],
@@ -127,7 +154,7 @@ class ContactLookup(ApiView):
 class ContactDetail(ApiView):
     serializer_class = s.ContactSerializer
     write_scope = Scope.WRITE_CONTACTS
-    http_method_names = ["get", "patch", "options"]
+    http_method_names = ["get", "patch"]
 
     @extend_schema(responses={200: s.ContactSerializer, **errors(401, 403, 404, 429)})
     def get(self, request, pk: int):
@@ -173,7 +200,7 @@ class ContactPreferences(ApiView):
 
     write_scope = Scope.WRITE_PREFERENCES
     serializer_class = s.PreferencesSerializer
-    http_method_names = ["get", "put", "patch", "options"]
+    http_method_names = ["get", "put", "patch"]
 
     @extend_schema(responses={200: s.PreferencesSerializer, **errors(401, 403, 404, 429)})
     def get(self, request, pk: int):
@@ -252,6 +279,7 @@ class ContactDncAdd(ApiView):
 class ContactDncRemove(ApiView):
     write_scope = Scope.WRITE_PREFERENCES
     serializer_class = None
+    query_parameters = frozenset({"hard"})
 
     @extend_schema(
         parameters=[IDEMPOTENCY, OpenApiParameter(
@@ -437,5 +465,6 @@ class DispatchDetail(ApiView):
         return Response(s.DispatchSerializer(dispatch, context={"progress": progress}).data)
 
 
+@csrf_exempt  # no session is ever used under /api/v1/: a JSON 404, not a CSRF page
 def not_found(request, *args, **kwargs) -> JsonResponse:
     return JsonResponse({"error": {"code": "not_found", "message": "No such endpoint: see /api/v1/docs/."}}, status=404)
