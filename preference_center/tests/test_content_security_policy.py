@@ -13,6 +13,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from api import urls as api_urls
+from api.services import api_key_create
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
 from messaging.models import Dispatch
 from messaging.tests.factories import MessageFactory
@@ -26,6 +28,8 @@ NOT_STAFF = {
     "messaging:email_tracking_webhook",
     "messaging:twilio_sms_webhook",
 }
+# The REST API's resources answer JSON to API keys only (api/tests check them); its docs and schema are walked.
+NOT_STAFF |= {f"api:{p.name}" for p in api_urls.urlpatterns if p.name and p.name not in ("docs", "schema")}
 
 
 # Actions that only take a POST (and logout, which redirects).
@@ -36,6 +40,7 @@ POST_ONLY = {
     "contacts:segment_member_remove",
     "messaging:deferred_cancel",
     "messaging:message_archive",
+    "api_keys:revoke",
 }
 
 
@@ -80,7 +85,9 @@ def objects(db):
     segment = SegmentFactory()
     message = MessageFactory(segments=[segment], category=category)
     dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=7))
-    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch}
+    api_key = api_key_create(acting_user=None, name="crm", scopes=["read"]).api_key
+    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
+            "api_key": api_key}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -106,6 +113,7 @@ def staff_urls(o) -> dict[str, str]:
         "messaging:message_archive": [o["message"].pk],
         "messaging:dispatch_detail": [o["dispatch"].pk],
         "messaging:deferred_cancel": [o["dispatch"].pk],
+        "api_keys:revoke": [o["api_key"].pk],
     }
     query = {
         "contacts:contact_history": {"before": (timezone.now() + datetime.timedelta(days=1)).isoformat()},
