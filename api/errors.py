@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError
+from django.db import DataError, IntegrityError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -82,6 +82,9 @@ def api_exception_handler(exc, context):
         return error_response("not_found", "Not found.", 404)
     if isinstance(exc, PermissionDenied):
         return error_response("permission_denied", "You do not have permission to do this.", 403)
+    if isinstance(exc, IntegrityError):  # a constraint lost a race the serializer's check could not see
+        set_rollback()
+        return error_response("conflict", "The change conflicts with another one made at the same time: retry.", 409)
     if isinstance(exc, DataError):  # a value out of the column's range that no serializer bound caught
         set_rollback()
         return error_response("invalid", "A value is out of range.", 400, {"__all__": ["A value is out of range."]})

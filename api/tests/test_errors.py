@@ -64,3 +64,14 @@ def test_a_bad_cursor_is_404(api):
 def test_a_method_not_offered_is_405_in_the_same_shape(api):
     contact = ContactFactory()
     assert_error(api.delete(reverse("api:contact_detail", args=[contact.pk])), 405)
+
+
+def test_an_unknown_query_parameter_is_a_400_not_a_silent_no_op(api):
+    response = api.get(reverse("api:contact_list"), {"segmnt": "vip"})
+    assert_error(response, 400)
+    assert "segmnt" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("page_size", ["0", "1001", "-1", "abc", "²"])
+def test_a_bad_page_size_is_a_400(api, page_size):
+    assert_error(api.get(reverse("api:contact_list"), {"page_size": page_size}), 400)

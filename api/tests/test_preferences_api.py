@@ -135,3 +135,47 @@ def test_an_api_write_leaves_the_same_history_as_the_same_staff_write(api, db):
     assert history(by_api) == history(by_staff)
     assert set(PreferenceChange.objects.filter(contact=by_staff).values_list("source", flat=True)) == {"staff:edith"}
     assert set(PreferenceChange.objects.filter(contact=by_api).values_list("source", flat=True)) == {"api:crm"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_that_passed_if_match_holds_the_contact_until_it_commits(issue_key, monkeypatch):
+    """Two writers with the same ETag, the second arriving while the first is between its check and
+    its commit: the second waits for the row, sees the new version and gets 412."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from api.views import api as views
+
+    from .conftest import client_for
+
+    contact = ContactFactory()
+    secret = issue_key().secret
+    etag = client_for(secret).get(url(contact))["ETag"]
+    real_update, first_checked = views.contact_preferences_update, threading.Event()
+
+    def slow_first_update(**kwargs):
+        if not first_checked.is_set():
+            first_checked.set()
+            time.sleep(0.5)  # the first writer has passed If-Match and not yet written
+        real_update(**kwargs)
+
+    monkeypatch.setattr(views, "contact_preferences_update", slow_first_update)
+    statuses = {}
+
+    def write(name, body):
+        try:
+            statuses[name] = client_for(secret).patch(url(contact), body, format="json", HTTP_IF_MATCH=etag).status_code
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=write, args=("first", {"channels": {"sms": {"subscribed": False}}}))
+    first.start()
+    first_checked.wait(5)
+    second = threading.Thread(target=write, args=("second", {"channels": {"email": {"subscribed": False}}}))
+    second.start()
+    first.join()
+    second.join()
+    assert statuses == {"first": 200, "second": 412}
+    assert list(DoNotContact.objects.values_list("channel__slug", flat=True)) == ["sms"]
