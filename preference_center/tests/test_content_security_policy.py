@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from api import urls as api_urls
 from api.services import api_key_create
-from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
+from contacts.tests.factories import CategoryFactory, ContactFactory, ContactFieldFactory, SegmentFactory, UserFactory
 from messaging.models import Dispatch
 from messaging.tests.factories import MessageFactory
 
@@ -85,9 +85,10 @@ def objects(db):
     segment = SegmentFactory()
     message = MessageFactory(segments=[segment], category=category)
     dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=7))
+    field = ContactFieldFactory(key="company", label="Company")
     api_key = api_key_create(acting_user=None, name="crm", scopes=["read"]).api_key
     return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
-            "api_key": api_key}
+            "field": field, "api_key": api_key}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -105,6 +106,9 @@ def staff_urls(o) -> dict[str, str]:
         "contacts:segment_delete": [o["segment"].pk],
         "contacts:segment_member_add": [o["segment"].pk],
         "contacts:segment_member_remove": [o["segment"].pk, o["contact"].pk],
+        "contacts:segment_export": [o["segment"].pk],
+        "contacts:field_edit": [o["field"].pk],
+        "contacts:field_delete": [o["field"].pk],
         "messaging:message_detail": [o["message"].pk],
         "messaging:message_edit": [o["message"].pk],
         "messaging:message_preview": [o["message"].pk],
