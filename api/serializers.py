@@ -4,6 +4,7 @@ about what may change lives in the services they feed."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from contacts.models import (
@@ -18,6 +19,7 @@ from contacts.models import (
     phone_normalise,
 )
 from contacts.selectors import contacts_with_email
+from contacts.services import field_values_clean
 from messaging.models import Dispatch, DispatchStatus, Message, Outcome, Send
 
 ID_MAX = 10**18 - 1  # ids beyond a bigint are refused as input, never sent to the database
@@ -35,9 +37,15 @@ class StrictSerializer(serializers.Serializer):
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    fields = serializers.DictField(
+        required=False, child=serializers.JSONField(allow_null=True),
+        help_text="Custom field values by key. On write only the keys sent change; null removes a value.",
+    )
+
     class Meta:
         model = Contact
-        fields = ["id", "first_name", "last_name", "email", "phone", "locale", "time_zone", "created_at", "updated_at"]
+        fields = ["id", "first_name", "last_name", "email", "phone", "locale", "time_zone", "fields", "created_at",
+                  "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def to_internal_value(self, data):
@@ -58,6 +66,12 @@ class ContactSerializer(serializers.ModelSerializer):
 
     def validate_phone(self, value: str) -> str:
         return phone_normalise(value)
+
+    def validate_fields(self, value: dict) -> dict:
+        try:
+            return field_values_clean(value)  # the one rule for custom field values
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict)
 
 
 class ContactLookupSerializer(StrictSerializer):

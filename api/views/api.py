@@ -7,6 +7,7 @@ import hashlib
 import json
 
 from django.db import transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -28,8 +29,10 @@ from contacts.services import (
     channel_dnc_clear,
     channel_subscribe,
     channel_unsubscribe,
+    contact_fields_update,
     contact_preferences_update,
     contact_save,
+    field_values_clean,
     segment_membership_add,
     segment_membership_remove,
 )
@@ -111,10 +114,15 @@ class ListView(ApiView):
 class ContactList(ListView):
     serializer_class = s.ContactSerializer
     write_scope = Scope.WRITE_CONTACTS
-    query_parameters = ListView.query_parameters | {"segment"}
+    query_parameters = ListView.query_parameters | {"segment", "field"}
 
     @extend_schema(
-        parameters=[OpenApiParameter("segment", str, description="Only current members of the segment with this slug.")],
+        parameters=[
+            OpenApiParameter("segment", str, description="Only current members of the segment with this slug."),
+            OpenApiParameter("field", str, many=True, description=(
+                "`<key>:<value>`: only contacts whose custom field has this value (typed as the field is); "
+                "`<key>:` for contacts without a value. Repeat to combine.")),
+        ],
         responses={200: s.ContactSerializer(many=True), **errors(400, 401, 403, 404, 429)},
     )
     def get(self, request):
@@ -122,6 +130,17 @@ class ContactList(ListView):
         if "segment" in request.query_params:
             segment = get_object_or_404(Segment, slug=request.query_params["segment"][:50])
             contacts = contact_selectors.segment_members(segment=segment).order_by("id")
+        for condition in request.query_params.getlist("field"):
+            key, colon, raw = condition.partition(":")
+            if not colon:
+                raise serializers.ValidationError({"field": ["Send <key>:<value>."]})
+            try:
+                value = field_values_clean({key: raw})[key]
+            except DjangoValidationError as error:
+                raise serializers.ValidationError({"field": error.messages})
+            # jsonb containment: the GIN index on Contact.fields answers it
+            contacts = contacts.exclude(fields__has_key=key) if value is None else contacts.filter(
+                fields__contains={key: value})
         return self.list_response(contacts)
 
     @extend_schema(parameters=[IDEMPOTENCY], responses={201: s.ContactSerializer, **errors(400, 401, 403, 409, 422, 429)})
@@ -129,7 +148,12 @@ class ContactList(ListView):
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        contact = contact_save(contact=Contact(**serializer.validated_data), source=self.source())
+        details = dict(serializer.validated_data)
+        values = details.pop("fields", None)
+        with transaction.atomic():
+            contact = contact_save(contact=Contact(**details), source=self.source())
+            if values:
+                contact_fields_update(contact=contact, values=values, source=self.source())
         return Response(self.get_serializer(contact).data, status=status.HTTP_201_CREATED,
                         headers={"Location": reverse("api:contact_detail", args=[contact.pk])})
 
@@ -166,9 +190,15 @@ class ContactDetail(ApiView):
         contact = get_object_or_404(Contact, pk=pk)
         serializer = self.get_serializer(contact, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        for name, value in serializer.validated_data.items():
-            setattr(contact, name, value)
-        contact_save(contact=contact, source=self.source())
+        details = dict(serializer.validated_data)
+        values = details.pop("fields", None)
+        with transaction.atomic():
+            for name, value in details.items():
+                setattr(contact, name, value)
+            contact_save(contact=contact, source=self.source())
+            if values:
+                contact_fields_update(contact=contact, values=values, source=self.source())
+        contact.refresh_from_db()
         return Response(self.get_serializer(contact).data)
 
 
