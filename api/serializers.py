@@ -22,8 +22,6 @@ from contacts.selectors import contacts_with_email
 from contacts.services import field_values_clean
 from messaging.models import Dispatch, DispatchStatus, Message, Outcome, Send
 
-ID_MAX = 10**18 - 1  # ids beyond a bigint are refused as input, never sent to the database
-
 
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know: a typo is an error, not a silently ignored change."""
@@ -133,10 +131,8 @@ class CategorySubscriptionSerializer(StrictSerializer):
 
 
 class MembershipBatchSerializer(StrictSerializer):
-    add = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=ID_MAX), required=False, default=list)
-    remove = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=ID_MAX), required=False, default=list
-    )
+    add = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list)
+    remove = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list)
 
     def validate(self, attrs):
         if not attrs["add"] and not attrs["remove"]:

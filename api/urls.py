@@ -1,24 +1,10 @@
 """``/api/v1/``: the REST API, its OpenAPI schema and its browsable docs."""
 
-from django.urls import path, re_path, register_converter
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from .views import api, docs
 
-
-class IdConverter:
-    """A row id: at most 18 digits, so no id in a URL overflows a bigint column (a 404, never a 500)."""
-
-    regex = "[0-9]{1,18}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value) -> str:
-        return str(value)
-
-
-register_converter(IdConverter, "id")
 
 app_name = "api"
 urlpatterns = [
@@ -26,22 +12,22 @@ urlpatterns = [
     path("docs/", docs.swagger_ui, name="docs"),
     path("contacts/", api.ContactList.as_view(), name="contact_list"),
     path("contacts/lookup/", api.ContactLookup.as_view(), name="contact_lookup"),
-    path("contacts/<id:pk>/", api.ContactDetail.as_view(), name="contact_detail"),
-    path("contacts/<id:pk>/preferences/", api.ContactPreferences.as_view(), name="contact_preferences"),
-    path("contacts/<id:pk>/dnc/", api.ContactDncAdd.as_view(), name="contact_dnc_add"),
-    path("contacts/<id:pk>/dnc/<slug:channel>/", api.ContactDncRemove.as_view(), name="contact_dnc_remove"),
-    path("contacts/<id:pk>/categories/<slug:slug>/", api.ContactCategory.as_view(), name="contact_category"),
-    path("contacts/<id:pk>/segments/<slug:slug>/", api.ContactSegment.as_view(), name="contact_segment"),
-    path("contacts/<id:pk>/history/", api.ContactHistory.as_view(), name="contact_history"),
-    path("contacts/<id:pk>/sends/", api.ContactSends.as_view(), name="contact_sends"),
+    path("contacts/<int:pk>/", api.ContactDetail.as_view(), name="contact_detail"),
+    path("contacts/<int:pk>/preferences/", api.ContactPreferences.as_view(), name="contact_preferences"),
+    path("contacts/<int:pk>/dnc/", api.ContactDncAdd.as_view(), name="contact_dnc_add"),
+    path("contacts/<int:pk>/dnc/<slug:channel>/", api.ContactDncRemove.as_view(), name="contact_dnc_remove"),
+    path("contacts/<int:pk>/categories/<slug:slug>/", api.ContactCategory.as_view(), name="contact_category"),
+    path("contacts/<int:pk>/segments/<slug:slug>/", api.ContactSegment.as_view(), name="contact_segment"),
+    path("contacts/<int:pk>/history/", api.ContactHistory.as_view(), name="contact_history"),
+    path("contacts/<int:pk>/sends/", api.ContactSends.as_view(), name="contact_sends"),
     path("categories/", api.CategoryList.as_view(), name="category_list"),
-    path("categories/<id:pk>/", api.CategoryDetail.as_view(), name="category_detail"),
+    path("categories/<int:pk>/", api.CategoryDetail.as_view(), name="category_detail"),
     path("segments/", api.SegmentList.as_view(), name="segment_list"),
-    path("segments/<id:pk>/", api.SegmentDetail.as_view(), name="segment_detail"),
-    path("segments/<id:pk>/members/", api.SegmentMembers.as_view(), name="segment_members"),
+    path("segments/<int:pk>/", api.SegmentDetail.as_view(), name="segment_detail"),
+    path("segments/<int:pk>/members/", api.SegmentMembers.as_view(), name="segment_members"),
     path("messages/", api.MessageList.as_view(), name="message_list"),
-    path("messages/<id:pk>/", api.MessageDetail.as_view(), name="message_detail"),
-    path("messages/<id:pk>/dispatch/", api.MessageDispatch.as_view(), name="message_dispatch"),
-    path("dispatches/<id:pk>/", api.DispatchDetail.as_view(), name="dispatch_detail"),
+    path("messages/<int:pk>/", api.MessageDetail.as_view(), name="message_detail"),
+    path("messages/<int:pk>/dispatch/", api.MessageDispatch.as_view(), name="message_dispatch"),
+    path("dispatches/<int:pk>/", api.DispatchDetail.as_view(), name="dispatch_detail"),
     re_path(r"", api.not_found),  # any other path under /api/v1/: a JSON 404 in the error shape
 ]

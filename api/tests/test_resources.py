@@ -109,8 +109,11 @@ def test_a_batch_with_an_unknown_contact_or_over_the_limit_changes_nothing(api, 
     unknown = api.post(url, {"add": [contact.pk, 10**12]}, format="json")
     assert unknown.status_code == 400 and not SegmentMembership.objects.exists()
     settings.API_BATCH_MAX = 2
-    assert api.post(url, {"add": [contact.pk, contact.pk + 1, contact.pk + 2]}, format="json").status_code == 400
+    three = [contact.pk, ContactFactory().pk, ContactFactory().pk]
+    over = api.post(url, {"add": three[:1], "remove": three[1:]}, format="json")
+    assert over.status_code == 400 and "at most 2" in over.json()["error"]["fields"]["__all__"][0]
     assert not SegmentMembership.objects.exists()
+    assert api.post(url, {"add": three[:2]}, format="json").status_code == 200
 
 
 def test_history_and_sends_of_a_contact_newest_first(api):
