@@ -66,8 +66,12 @@ INSTALLED_APPS = [
     "bootstrap",
     "anymail",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "contacts",
     "messaging",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -327,6 +331,34 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 SESSION_COOKIE_HTTPONLY = True
+
+# --- REST API (docs/api.md) ----------------------------------------------------------------------
+# Keys only (no session): a browser logged in as staff cannot be driven into API writes.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")  # per API key
+API_BATCH_MAX = 1000  # contacts per segment-membership batch
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ScopeRequired"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Preference Center API",
+    "DESCRIPTION": "Contacts, their preferences, categories, segments, messages and dispatches (SPEC §6).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"DncReasonEnum": "contacts.models.DncReason"},
+}
 
 # --- Logging ----------------------------------------------------------------------------------------
 # LOG_LEVEL governs everything. The handler filters at it too: records that other loggers pass up

@@ -1,7 +1,7 @@
 """The one write path for everything a contact allows (SPEC §2).
 
 Each function makes one change inside a transaction and appends its history row in the same
-transaction. Views, the admin and tasks (and the REST API to come) call these, never the models directly.
+transaction. Views, the admin, tasks and the REST API (``api``) call these, never the models directly.
 Staff writes to categories, segments, settings and default caps take ``acting_user`` and append
 a staff audit row (``staff_audit``).
 """

@@ -14,6 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from contacts.models import ContactImport
+from api import urls as api_urls
+from api.services import api_key_create
 from contacts.tests.factories import CategoryFactory, ContactFactory, ContactFieldFactory, SegmentFactory, UserFactory
 from messaging.models import Dispatch
 from messaging.tests.factories import MessageFactory
@@ -27,6 +29,8 @@ NOT_STAFF = {
     "messaging:email_tracking_webhook",
     "messaging:twilio_sms_webhook",
 }
+# The REST API's resources answer JSON to API keys only (api/tests check them); its docs and schema are walked.
+NOT_STAFF |= {f"api:{p.name}" for p in api_urls.urlpatterns if p.name and p.name not in ("docs", "schema")}
 
 
 # Actions that only take a POST (and logout, which redirects).
@@ -39,6 +43,7 @@ POST_ONLY = {
     "messaging:message_archive",
     "contacts:import_start",
     "contacts:import_cancel",
+    "api_keys:revoke",
 }
 
 
@@ -87,8 +92,9 @@ def objects(db):
         file_name="a.csv", stored_path="missing.csv", size=10, sha256="0" * 64, encoding="utf-8-sig", delimiter=",",
         header=["email"], rows_total=1, created_by="alice")
     field = ContactFieldFactory(key="company", label="Company")
+    api_key = api_key_create(acting_user=None, name="crm", scopes=["read"]).api_key
     return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
-            "field": field, "import": contact_import}
+            "field": field, "import": contact_import, "api_key": api_key}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -122,6 +128,7 @@ def staff_urls(o) -> dict[str, str]:
         "contacts:import_start": [o["import"].pk],
         "contacts:import_cancel": [o["import"].pk],
         "contacts:import_report": [o["import"].pk, "check"],
+        "api_keys:revoke": [o["api_key"].pk],
     }
     query = {
         "contacts:contact_history": {"before": (timezone.now() + datetime.timedelta(days=1)).isoformat()},
