@@ -171,6 +171,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.process_deferred",
         "schedule": env.float("PROCESS_DEFERRED_EVERY_SECONDS", default=10.0),
     },
+    # Dynamic segments follow each change at once; this catches what time alone changes ("in the last 30 days").
+    "contacts.segments_rebuild": {
+        "task": "contacts.segments_rebuild",
+        "schedule": env.float("SEGMENTS_REBUILD_EVERY_SECONDS", default=3600.0),
+    },
 }
 CELERY_TIMEZONE = "UTC"
 

@@ -33,7 +33,7 @@ from contacts.models import (
     StaffChange,
     email_normalise,
 )
-from contacts.rules import category_receives_q, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q
+from contacts.rules import category_receives_q, channel_reachable, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q
 from contacts.timeline import TimelinePage, contact_timeline
 
 
@@ -225,7 +225,7 @@ class ChannelStatus:
 
     @property
     def contactable(self) -> bool:
-        return self.dnc is None and bool(self.address)
+        return channel_reachable(has_address=bool(self.address), dnc=self.dnc is not None)
 
     @property
     def dnc_clearable(self) -> bool:
