@@ -27,7 +27,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, JSONField, OuterRef, Q, TextField, Value
+from django.db.models.functions import Coalesce
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.lookups import (
+    GreaterThan, GreaterThanOrEqual, IContains, IEndsWith, IExact, IStartsWith, LessThan, LessThanOrEqual,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _, gettext_lazy
 
@@ -466,41 +471,47 @@ def _date_q(column: str, op: str, value: Any, now: datetime.datetime, *, date_of
     return Q(**{f"{date_of}{lookup}": value})
 
 
+def _jsonb(value: Any) -> Value:
+    """A value compared as jsonb with a stored one: numbers as numbers, ISO dates as strings."""
+    return Value(value, output_field=JSONField())
+
+
 def _custom_q(item: FilterField, op: str, value: Any, now: datetime.datetime) -> Q:
     """Custom fields live in the contact's ``fields`` jsonb: equality is a containment the GIN index
-    answers; ranges compare jsonb values of the stored type (numbers, "YYYY-MM-DD" strings)."""
+    answers; ranges compare jsonb values of the stored type (numbers, "YYYY-MM-DD" strings).
+    Expressions, not ``fields__<key>`` paths: a key such as "contains" must stay a key."""
     key = item.column
-    path = f"fields__{key}"
-    empty = ~Q(fields__has_key=key) | Q(fields__contains={key: ""}) | Q(fields__contains={key: None})
+    # No value reads as "": "does not contain" then includes contacts without one, as for built-in fields.
+    stored, text = KeyTransform(key, "fields"), Coalesce(KeyTextTransform(key, "fields"), Value(""), output_field=TextField())
+
+    def has(v: Any) -> Q:
+        return Q(fields__contains={key: v})
+
+    empty = ~Q(fields__has_key=key) | has("") | has(None)
     if op == "empty":
         return empty
     if op == "not_empty":
         return ~empty
     if item.type == "boolean":
-        return Q(fields__contains={key: op == "is_true"})
-    if item.type == "date":
+        return has(op == "is_true")
+    if item.type in ("number", "date") and op in ("gt", "lt", "before", "after", "between", "in_last", "more_than_ago"):
         if op in ("in_last", "more_than_ago"):
-            day = moment_ago(now, value["amount"], value["unit"]).date().isoformat()
-            return Q(**{f"{path}__gte" if op == "in_last" else f"{path}__lt": day})
-        if op == "equals":
-            return Q(fields__contains={key: value})
+            op, value = ("after_or_on" if op == "in_last" else "lt"), moment_ago(
+                now, value["amount"], value["unit"]).date().isoformat()
         if op == "between":
-            return Q(**{f"{path}__gte": value[0], f"{path}__lte": value[1]})
-        return Q(**{f"{path}__{'lt' if op == 'before' else 'gt'}": value})
-    if op in ("equals", "not_equals") and item.type in ("number", "choice"):
-        q = Q(fields__contains={key: value})
-        return ~q if op == "not_equals" else q
-    if op == "in" and item.type in ("number", "choice"):
-        return _joined([Q(fields__contains={key: v}) for v in value], "or")
-    if item.type == "number":
-        if op == "between":
-            return Q(**{f"{path}__gte": value[0], f"{path}__lte": value[1]})
-        return Q(**{f"{path}__{op}": value})
+            return Q(GreaterThanOrEqual(stored, _jsonb(value[0]))) & Q(LessThanOrEqual(stored, _jsonb(value[1])))
+        lookup = {"gt": GreaterThan, "after": GreaterThan, "lt": LessThan, "before": LessThan,
+                  "after_or_on": GreaterThanOrEqual}[op]
+        return Q(lookup(stored, _jsonb(value)))
+    if item.type in ("number", "choice", "date"):
+        if op == "in":
+            return _joined([has(v) for v in value], "or")
+        return ~has(value) if op == "not_equals" else has(value)
     if op == "in":
-        return _joined([Q(**{f"{path}__iexact": v}) for v in value], "or")
-    lookup = {"equals": "iexact", "not_equals": "iexact", "contains": "icontains", "not_contains": "icontains",
-              "starts_with": "istartswith", "ends_with": "iendswith"}[op]
-    q = Q(**{f"{path}__{lookup}": value})
+        return _joined([Q(IExact(text, v)) for v in value], "or")
+    lookup = {"equals": IExact, "not_equals": IExact, "contains": IContains, "not_contains": IContains,
+              "starts_with": IStartsWith, "ends_with": IEndsWith}[op]
+    q = Q(lookup(text, value))
     return ~q if op.startswith("not_") else q
 
 

@@ -171,3 +171,69 @@ def test_a_segment_cannot_depend_on_itself_through_other_segments():
         filter_clean(spec({"field": "segment", "op": "not_in_segment", "value": first.pk}), segment_id=first.pk)
     third = Segment.objects.create(name="Third", slug="third")
     assert filter_clean(back_to_second, segment_id=third.pk)["groups"][0]["conditions"][0]["value"] == second.pk
+
+
+@pytest.fixture
+def custom(people):
+    from contacts.models import ContactField
+    from contacts.services.fields import contact_fields_update
+
+    ContactField.objects.create(key="plan", label="Plan", type="choice", choices=["gold", "silver"])
+    ContactField.objects.create(key="score", label="Score", type="number")
+    ContactField.objects.create(key="renewal", label="Renewal", type="date")
+    ContactField.objects.create(key="vip", label="VIP", type="boolean")
+    ContactField.objects.create(key="contains", label="Company", type="text")
+    today = timezone.now().date()
+    values = {
+        "Ann": {"plan": "gold", "score": "12.5", "renewal": (today - datetime.timedelta(days=5)).isoformat(),
+                "vip": True, "contains": "Acme Inc"},
+        "Bob": {"plan": "silver", "score": 3, "renewal": (today - datetime.timedelta(days=800)).isoformat(),
+                "vip": False, "contains": "Mail Corp"},
+    }
+    for name, fields in values.items():
+        contact_fields_update(contact=Contact.objects.get(first_name=name), values=fields, source="import")
+    return today
+
+
+@pytest.mark.parametrize(("condition", "expected"), [
+    ({"field": "field:plan", "op": "equals", "value": "gold"}, {"Ann"}),
+    ({"field": "field:plan", "op": "not_equals", "value": "gold"}, {"Bob", "Cy"}),
+    ({"field": "field:plan", "op": "in", "value": ["gold", "silver"]}, {"Ann", "Bob"}),
+    ({"field": "field:plan", "op": "empty"}, {"Cy"}),
+    ({"field": "field:plan", "op": "not_empty"}, {"Ann", "Bob"}),
+    ({"field": "field:score", "op": "equals", "value": 3}, {"Bob"}),
+    ({"field": "field:score", "op": "gt", "value": 3}, {"Ann"}),
+    ({"field": "field:score", "op": "lt", "value": 12.5}, {"Bob"}),
+    ({"field": "field:score", "op": "between", "value": [3, 12.5]}, {"Ann", "Bob"}),
+    ({"field": "field:score", "op": "in", "value": [3, 4]}, {"Bob"}),
+    ({"field": "field:vip", "op": "is_true"}, {"Ann"}),
+    ({"field": "field:vip", "op": "is_false"}, {"Bob"}),
+    ({"field": "field:vip", "op": "empty"}, {"Cy"}),
+    ({"field": "field:contains", "op": "contains", "value": "acme"}, {"Ann"}),
+    ({"field": "field:contains", "op": "equals", "value": "mail corp"}, {"Bob"}),
+    ({"field": "field:contains", "op": "not_contains", "value": "acme"}, {"Bob", "Cy"}),
+    ({"field": "field:contains", "op": "starts_with", "value": "Mail"}, {"Bob"}),
+    ({"field": "field:contains", "op": "ends_with", "value": "inc"}, {"Ann"}),
+    ({"field": "field:contains", "op": "in", "value": ["ACME INC", "x"]}, {"Ann"}),
+    ({"field": "field:renewal", "op": "in_last", "value": {"amount": 1, "unit": "weeks"}}, {"Ann"}),
+    ({"field": "field:renewal", "op": "more_than_ago", "value": {"amount": 2, "unit": "years"}}, {"Bob"}),
+])
+def test_each_custom_field_operator_selects_by_the_stored_type(custom, condition, expected):
+    assert matching(spec(condition)) == expected
+
+
+def test_custom_dates_compare_as_days(custom):
+    five_days_ago = (custom - datetime.timedelta(days=5)).isoformat()
+    assert matching(spec({"field": "field:renewal", "op": "equals", "value": five_days_ago})) == {"Ann"}
+    assert matching(spec({"field": "field:renewal", "op": "before", "value": five_days_ago})) == {"Bob"}
+    assert matching(spec({"field": "field:renewal", "op": "after", "value": "2000-01-01"})) == {"Ann", "Bob"}
+    assert matching(spec({"field": "field:renewal", "op": "between", "value": [five_days_ago, five_days_ago]})) == {"Ann"}
+
+
+def test_a_custom_choice_outside_its_list_or_a_number_as_text_is_refused(custom):
+    with pytest.raises(ValidationError):
+        filter_clean(spec({"field": "field:plan", "op": "equals", "value": "bronze"}))
+    with pytest.raises(ValidationError):
+        filter_clean(spec({"field": "field:score", "op": "gt", "value": "3"}))
+    with pytest.raises(ValidationError):
+        filter_clean(spec({"field": "field:vip", "op": "equals", "value": True}))

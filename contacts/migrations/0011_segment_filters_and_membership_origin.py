@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0009_staff_change_audit'),
+        ('contacts', '0010_custom_fields'),
     ]
 
     operations = [
