@@ -438,7 +438,10 @@ class SegmentMembership(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="segment_memberships")
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
     removed = models.BooleanField(default=False)
-    origin = models.CharField(max_length=6, choices=MembershipOrigin.choices, default=MembershipOrigin.MANUAL)
+    # A database default too: rows written by raw SQL (seeding, imports by COPY) are manual.
+    origin = models.CharField(
+        max_length=6, choices=MembershipOrigin.choices, default=MembershipOrigin.MANUAL, db_default=MembershipOrigin.MANUAL
+    )
     source = models.CharField(max_length=150)
     added_at = models.DateTimeField(auto_now_add=True)
     changed_at = models.DateTimeField(auto_now=True)
