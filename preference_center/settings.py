@@ -178,6 +178,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_TIMEZONE = "UTC"
+# The segment builder's live count gives up after this long and says "more than N" instead.
+SEGMENT_COUNT_TIMEOUT_MS = env.int("SEGMENT_COUNT_TIMEOUT_MS", default=1000)
 
 # The demo keeps every email in the staff Outbox, links included; production sets the SMTP backend
 # (django.core.mail.backends.smtp.EmailBackend) or an ESP's (anymail).

@@ -15,6 +15,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     TextField,
     Value,
 )
@@ -33,7 +34,10 @@ from contacts.models import (
     StaffChange,
     email_normalise,
 )
-from contacts.rules import category_receives_q, channel_reachable, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q
+from contacts.rules import (
+    category_receives_q, channel_reachable, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q,
+    segment_member_q,
+)
 from contacts.timeline import TimelinePage, contact_timeline
 
 
@@ -94,9 +98,7 @@ def contact_list(
         for word in words:
             contacts = contacts.filter(search_text__contains=word)
     if segment is not None:
-        contacts = contacts.filter(
-            Exists(SegmentMembership.objects.filter(segment=segment, removed=False, contact=OuterRef("pk")))
-        )
+        contacts = contacts.filter(segment_member_q(segment.pk))
     if category is not None and category_status:
         if category_status == "unsubscribed":
             unsubscribed = CategorySubscription.objects.filter(
@@ -315,10 +317,14 @@ def segment_list() -> QuerySet[Segment]:
 
 
 def segment_members(*, segment: Segment) -> QuerySet[Contact]:
-    """Current members of a segment, by name; contacts who left (``removed``) are not members."""
-    return Contact.objects.filter(
-        Exists(SegmentMembership.objects.filter(segment=segment, removed=False, contact=OuterRef("pk")))
-    ).order_by("last_name", "first_name", "id")
+    """Current members of a segment, by name, each with how they came in (``membership_origin``:
+    filter or manual); contacts who left (``removed``) are not members."""
+    origin = SegmentMembership.objects.filter(segment=segment, contact=OuterRef("pk")).values("origin")[:1]
+    return (
+        Contact.objects.filter(segment_member_q(segment.pk))
+        .annotate(membership_origin=Subquery(origin))
+        .order_by("last_name", "first_name", "id")
+    )
 
 
 def contacts_with_email(email: str) -> QuerySet[Contact]:

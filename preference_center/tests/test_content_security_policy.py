@@ -34,6 +34,8 @@ POST_ONLY = {
     "contacts:contact_dnc_clear",
     "contacts:segment_member_add",
     "contacts:segment_member_remove",
+    "contacts:segment_rebuild",
+    "contacts:segment_filter_count",
     "messaging:deferred_cancel",
     "messaging:message_archive",
 }
@@ -98,6 +100,8 @@ def staff_urls(o) -> dict[str, str]:
         "contacts:segment_delete": [o["segment"].pk],
         "contacts:segment_member_add": [o["segment"].pk],
         "contacts:segment_member_remove": [o["segment"].pk, o["contact"].pk],
+        "contacts:segment_rebuild": [o["segment"].pk],
+        "contacts:segment_rebuild_status": [o["segment"].pk],
         "messaging:message_detail": [o["message"].pk],
         "messaging:message_edit": [o["message"].pk],
         "messaging:message_preview": [o["message"].pk],
