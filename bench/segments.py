@@ -51,7 +51,7 @@ ANALYZE;
 # 1 % of contacts change plan (gold ↔ silver), as an import by COPY would: only a rebuild notices.
 CHANGE_ONE_PERCENT = """
 UPDATE contacts_contact SET fields = jsonb_build_object('plan', CASE fields->>'plan' WHEN 'gold' THEN 'silver' ELSE 'gold' END)
-WHERE id %% 100 = 42 AND fields->>'plan' IN ('gold', 'silver')
+WHERE id % 100 = 42 AND fields->>'plan' IN ('gold', 'silver')
 """
 
 

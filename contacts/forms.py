@@ -368,14 +368,14 @@ class CategoryForm(SlugFromNameMixin, forms.ModelForm):
         labels = {"public": _("Shown on the public preference page"), "opt_in": _("Opt-in only")}
 
 
-class FilterField(forms.CharField):
+class FilterField(forms.Field):
     """A dynamic segment's filter as JSON text (the builder writes it); empty: a static segment."""
 
     widget = forms.HiddenInput
+    MAX_LENGTH = 50_000
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 50_000)
         super().__init__(**kwargs)
 
     def prepare_value(self, value):
@@ -384,12 +384,14 @@ class FilterField(forms.CharField):
         return value
 
     def to_python(self, value):
-        text = super().to_python(value)
+        text = str(value or "").strip()
         if not text:
             return None
+        if len(text) > self.MAX_LENGTH:
+            raise forms.ValidationError(_("The filter is too long."))
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or brackets nested beyond the parser
             raise forms.ValidationError(_("The filter is not valid JSON.")) from None
 
 

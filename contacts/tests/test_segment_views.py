@@ -144,3 +144,11 @@ def test_leaving_a_public_dynamic_segment_on_the_public_page_marks_removed():
     segment_membership_remove(contact=contact, segment=segment, source="public_page")
     segment_rebuild(segment_id=segment.pk)
     assert SegmentMembership.objects.get(segment=segment).how == "removed"
+
+
+@pytest.mark.parametrize("bad", ["123", '"text"', "[" * 100_000, "x" * 60_000, json.dumps({"groups": [1]})])
+def test_a_filter_that_is_not_an_object_is_a_form_error(editor_client, bad):
+    response = editor_client.post(reverse("contacts:segment_create"), segment_form(filter=bad))
+    assert response.status_code == 200 and "invalid-feedback" in response.content.decode()
+    count = editor_client.post(reverse("contacts:segment_filter_count"), {"filter": bad})
+    assert count.status_code == 400
