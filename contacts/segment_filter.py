@@ -130,15 +130,15 @@ class FilterCatalog:
         for channel in channels.values():
             key = CHANNEL_PREFIX + channel.slug
             fields[key] = FilterField(key, channel.name, "channel", tuple(DncReason.choices))
+        categories = {category.pk: category for category in Category.objects.order_by("name")}
         fields["category"] = FilterField(
             "category", _("Subscribed Categories"), "category",
-            tuple((str(category.pk), category.name) for category in Category.objects.order_by("name")),
+            tuple((str(pk), category.name) for pk, category in categories.items()),
         )
         segments = {segment.pk: segment for segment in Segment.objects.order_by("name")}
         fields["segment"] = FilterField(
             "segment", _("Segment"), "segment", tuple((str(pk), segment.name) for pk, segment in segments.items())
         )
-        categories = {category.pk: category for category in Category.objects.all()}
         dynamic = {pk: segment.filter for pk, segment in segments.items() if segment.filter is not None}
         return cls(fields=fields, channels=channels, categories=categories, segments=segments, dynamic=dynamic)
 

@@ -70,13 +70,17 @@ class RebuildResult:
     seconds: float
 
 
-def filter_compiled(spec: dict | None, catalog: FilterCatalog) -> Q | None:
-    """The filter's ``Q``, or None when it no longer holds (a category or segment it names is gone)."""
+def filter_compiled(spec: dict | None, catalog: FilterCatalog, *, checked: bool = False) -> Q | None:
+    """The filter's ``Q``, or None when it no longer holds (a category or segment it names is gone).
+
+    ``checked``: the stored filter was validated when saved; only what it names is looked up
+    (the per-contact path skips validating again).
+    """
     if spec is None:
         return None
     try:
-        return filter_q(filter_clean(spec, catalog=catalog), catalog=catalog)
-    except ValidationError:
+        return filter_q(spec if checked else filter_clean(spec, catalog=catalog), catalog=catalog)
+    except (ValidationError, KeyError):
         return None
 
 
@@ -176,19 +180,17 @@ def contact_segments_refresh(*, contact: Contact) -> None:
     segments), so a dispatch that plans right after sees the contact where the filters put them.
     Segments whose filters name other dynamic segments are evaluated after them.
     """
-    if contact.pk is None:
-        return
-    dynamic = dict(Segment.objects.filter(filter__isnull=False).values_list("pk", "filter"))
-    if not dynamic:
+    if contact.pk is None or not Segment.objects.filter(filter__isnull=False).exists():
         return
     catalog = FilterCatalog.load()
-    slugs = {pk: catalog.segments[pk].slug for pk in dynamic if pk in catalog.segments}
+    dynamic = catalog.dynamic
+    slugs = {pk: catalog.segments[pk].slug for pk in dynamic}
     rows = {
         row.segment_id: row
         for row in SegmentMembership.objects.filter(contact_id=contact.pk, segment_id__in=list(dynamic))
     }
     for level in segments_in_dependency_order(dynamic):
-        compiled = {pk: q for pk in level if (q := filter_compiled(dynamic[pk], catalog)) is not None}
+        compiled = {pk: q for pk in level if (q := filter_compiled(dynamic[pk], catalog, checked=True)) is not None}
         if not compiled:
             continue
         matches = (
