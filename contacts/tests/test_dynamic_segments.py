@@ -179,3 +179,24 @@ def test_two_rebuilds_at_once_take_turns_so_the_later_sees_the_earlier_rows():
     assert two.finish().removed == 1, two.error
     assert not SegmentMembership.objects.filter(segment=segment).exists()
     assert PreferenceChange.objects.filter(segment=segment).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_running_while_a_contact_change_adds_them_does_not_fail_or_duplicate():
+    """The change's refresh has inserted the contact's row, not yet committed; the rebuild does not
+    see it and inserts too: it must wait and then leave the row, not fail on the unique constraint."""
+    from contacts.tests.concurrency import race
+
+    segment = dynamic(ACME)
+    contact = ContactFactory(email="late@acme.com")
+    one, two = race(lambda: contact_segments_refresh(contact=contact), lambda: segment_rebuild(segment_id=segment.pk))
+    assert two.result.added == 0
+    assert SegmentMembership.objects.filter(segment=segment).count() == 1
+    assert PreferenceChange.objects.filter(segment=segment).count() == 1
+
+
+def test_the_database_refuses_an_unknown_membership_origin():
+    from django.db import IntegrityError
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SegmentMembership.objects.create(contact=ContactFactory(), segment=SegmentFactory(), source="x", origin="magic")

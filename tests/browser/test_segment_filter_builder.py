@@ -16,7 +16,7 @@ def test_marketer_builds_a_filter_with_the_live_count_and_saves_it(logged_in, li
         ContactFactory(email=f"p{number}@acme.com")
     ContactFactory(email="someone@else.org")
     page.goto(f"{live_server.url}/segments/new/")
-    page.get_by_label("Name", exact=True).fill("Acme readers")
+    page.locator("#id_name").fill("Acme readers")
     page.get_by_label("Members by filter (a dynamic segment)").check()
 
     # First condition, by keyboard: the field, its operator, then its value.
