@@ -35,7 +35,7 @@ from contacts.models import (
     email_normalise,
 )
 from contacts.rules import (
-    category_receives_q, channel_reachable, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q,
+    category_receives_q, channel_reachable, channel_reachable_q, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q,
     segment_member_q,
 )
 from contacts.timeline import TimelinePage, contact_timeline
@@ -88,7 +88,8 @@ def contact_list(
     ``search``: every word must appear in the name, email or phone. ``category_status``
     "receives" honours the category's default (opt-out unless ``opt_in``), "unsubscribed" is an
     explicit opt-out. ``dnc_reason``: "" or "any" (any do-not-contact), "none" (contactable),
-    or one reason; ``dnc_channel`` limits it to one channel. ``paused_now`` uses the contact's
+    or one reason; ``dnc_channel`` limits it to one channel. "none" is ``channel_reachable_q`` (address and no
+    do-not-contact) on that channel, or on every channel. ``paused_now`` uses the contact's
     time zone. Each filter is an EXISTS on an indexed table, so the first page stays fast at 1M rows.
     """
     contacts = Contact.objects.all()
@@ -107,16 +108,17 @@ def contact_list(
             contacts = contacts.filter(Exists(unsubscribed))
         else:
             contacts = contacts.filter(category_receives_q(category))
-    if dnc_channel is not None or dnc_reason:
+    if dnc_reason == "none":
+        # "Contactable": the rule a segment filter and the send decision use, on the channel or on every channel.
+        for channel in [dnc_channel] if dnc_channel is not None else Channel.objects.all():
+            contacts = contacts.filter(channel_reachable_q(channel))
+    elif dnc_channel is not None or dnc_reason:
         dnc = DoNotContact.objects.filter(contact=OuterRef("pk"))
         if dnc_channel is not None:
             dnc = dnc.filter(channel=dnc_channel)
-        if dnc_reason == "none":
-            contacts = contacts.filter(~Exists(dnc))
-        else:
-            if dnc_reason and dnc_reason != "any":
-                dnc = dnc.filter(reason=dnc_reason)
-            contacts = contacts.filter(Exists(dnc))
+        if dnc_reason and dnc_reason != "any":
+            dnc = dnc.filter(reason=dnc_reason)
+        contacts = contacts.filter(Exists(dnc))
     if paused_now:
         contacts = contacts.filter(
             Exists(ChannelPreference.objects.filter(paused_today_q(OuterRef("time_zone")), contact=OuterRef("pk")))

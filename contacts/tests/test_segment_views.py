@@ -152,3 +152,16 @@ def test_a_filter_that_is_not_an_object_is_a_form_error(editor_client, bad):
     assert response.status_code == 200 and "invalid-feedback" in response.content.decode()
     count = editor_client.post(reverse("contacts:segment_filter_count"), {"filter": bad})
     assert count.status_code == 400
+
+
+def test_the_contacts_lists_contactable_filter_is_the_segment_filters_rule(editor_client):
+    from contacts.models import Contact
+    from contacts.segment_filter import FilterCatalog, filter_q
+
+    with_phone, without_phone = ContactFactory(first_name="Pia"), ContactFactory(first_name="Noé", phone="")
+    listed = editor_client.get(reverse("contacts:contact_list"), {"dnc_channel": "sms", "dnc_reason": "none"})
+    page = listed.content.decode()
+    assert with_phone.first_name in page and without_phone.first_name not in page
+    contactable = {"join": "and", "groups": [{"join": "and", "conditions": [{"field": "channel:sms", "op": "contactable"}]}]}
+    by_filter = Contact.objects.filter(filter_q(contactable, catalog=FilterCatalog.load()))
+    assert list(by_filter) == [with_phone]
