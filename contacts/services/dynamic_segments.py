@@ -36,30 +36,37 @@ _TABLES = {
     "changes": PreferenceChange._meta.db_table,
 }
 
-# One statement: the matching contacts once, the new ones inserted, the gone ``filter`` rows
-# deleted, a history row for each; manual and removed rows are neither inserted nor deleted.
-_REBUILD_SQL = """
-WITH matching AS MATERIALIZED ({matching}),
-added AS (
+# Three statements in the rebuild's transaction: the matching contacts once into a temporary
+# table (analysed, so the joins below are hashed, never a loop over a CTE); the new ones inserted;
+# the gone ``filter`` rows deleted; each of the last two writes a history row per row it changed.
+# Manual and removed rows are neither inserted nor deleted.
+_MATCHING_SQL = "CREATE TEMPORARY TABLE segment_matching ON COMMIT DROP AS {matching}"
+_ADDED_SQL = """
+WITH added AS (
     INSERT INTO {memberships} (contact_id, segment_id, removed, origin, source, added_at, changed_at)
-    SELECT m.id, %s, false, %s, %s, now(), now() FROM matching m
+    SELECT m.id, %s, false, %s, %s, now(), now() FROM segment_matching m
     WHERE NOT EXISTS (SELECT 1 FROM {memberships} sm WHERE sm.segment_id = %s AND sm.contact_id = m.id)
     ON CONFLICT (contact_id, segment_id) DO NOTHING
     RETURNING contact_id
-),
-gone AS (
-    DELETE FROM {memberships} sm
-    WHERE sm.segment_id = %s AND sm.origin = %s AND NOT sm.removed
-        AND NOT EXISTS (SELECT 1 FROM matching m WHERE m.id = sm.contact_id)
-    RETURNING contact_id
-),
-history AS (
+), history AS (
     INSERT INTO {changes} (contact_id, kind, segment_id, subject, old_value, new_value, source, user_agent, created_at)
     SELECT contact_id, %s, %s, %s, NULL, %s::jsonb, %s, '', now() FROM added
-    UNION ALL
-    SELECT contact_id, %s, %s, %s, %s::jsonb, NULL, %s, '', now() FROM gone
+    RETURNING 1
 )
-SELECT (SELECT count(*) FROM added) AS added, (SELECT count(*) FROM gone) AS removed
+SELECT count(*) FROM history
+"""
+_GONE_SQL = """
+WITH gone AS (
+    DELETE FROM {memberships} sm
+    WHERE sm.segment_id = %s AND sm.origin = %s AND NOT sm.removed
+        AND NOT EXISTS (SELECT 1 FROM segment_matching m WHERE m.id = sm.contact_id)
+    RETURNING contact_id
+), history AS (
+    INSERT INTO {changes} (contact_id, kind, segment_id, subject, old_value, new_value, source, user_agent, created_at)
+    SELECT contact_id, %s, %s, %s, %s::jsonb, NULL, %s, '', now() FROM gone
+    RETURNING 1
+)
+SELECT count(*) FROM history
 """
 
 
@@ -119,20 +126,23 @@ def segment_rebuild(*, segment_id: int) -> RebuildResult | None:
 
 def _rebuild_in_sql(segment: Segment, q: Q) -> tuple[int, int]:
     matching, matching_params = matching_sql(q)
-    sql = _REBUILD_SQL.format(matching=matching, **_TABLES)
     member = json.dumps(MEMBER)
     kind, origin = PreferenceChange.Kind.SEGMENT, SegmentMembership.Origin.FILTER
-    params = (
-        *matching_params,
-        segment.pk, origin, FILTER_SOURCE, segment.pk,
-        segment.pk, origin,
-        kind, segment.pk, segment.slug, member, FILTER_SOURCE,
-        kind, segment.pk, segment.slug, member, FILTER_SOURCE,
-    )
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")  # compiling the plan costs more than running it here
-        cursor.execute(sql, params)
-        added, removed = cursor.fetchone()
+        cursor.execute("SET LOCAL jit = off")  # compiling the plans costs more than running them here
+        cursor.execute("SET LOCAL enable_nestloop = off")  # set against set: hash and merge joins only
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.segment_matching")  # a rebuild before in this transaction
+        cursor.execute(_MATCHING_SQL.format(matching=matching), matching_params)
+        cursor.execute("CREATE UNIQUE INDEX ON segment_matching (id)")
+        cursor.execute("ANALYZE segment_matching")
+        cursor.execute(_ADDED_SQL.format(**_TABLES), (
+            segment.pk, origin, FILTER_SOURCE, segment.pk, kind, segment.pk, segment.slug, member, FILTER_SOURCE,
+        ))
+        added = cursor.fetchone()[0]
+        cursor.execute(_GONE_SQL.format(**_TABLES), (
+            segment.pk, origin, kind, segment.pk, segment.slug, member, FILTER_SOURCE,
+        ))
+        removed = cursor.fetchone()[0]
     return added, removed
 
 
