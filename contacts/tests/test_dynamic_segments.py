@@ -200,3 +200,15 @@ def test_the_database_refuses_an_unknown_membership_origin():
 
     with pytest.raises(IntegrityError), transaction.atomic():
         SegmentMembership.objects.create(contact=ContactFactory(), segment=SegmentFactory(), source="x", origin="magic")
+
+
+def test_one_contacts_refresh_costs_a_constant_number_of_queries(django_assert_max_num_queries):
+    news = CategoryFactory()
+    vip = SegmentFactory()
+    for conditions in ([ACME], [condition("category", "receives", news.pk)],
+                       [condition("channel:sms", "contactable"), condition("segment", "in_segment", vip.pk)]):
+        dynamic(*conditions)
+    contact = ContactFactory(email="q@acme.com")
+    with transaction.atomic(), django_assert_max_num_queries(10):
+        contact_segments_refresh(contact=contact)
+    assert SegmentMembership.objects.filter(contact=contact).count() == 2
