@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from contacts.models import (
 )
 from contacts.query import PageNumberField, SearchField
 from contacts.rules import MEMBER, category_receives, dnc_locked
+from contacts.segment_filter import filter_clean
 from contacts.selectors import CONTACT_SORTS, PreferenceState, contacts_with_email
 from contacts.services.channels import MAX_CAP, default_cap_errors
 
@@ -366,12 +368,61 @@ class CategoryForm(SlugFromNameMixin, forms.ModelForm):
         labels = {"public": _("Shown on the public preference page"), "opt_in": _("Opt-in only")}
 
 
+class FilterField(forms.Field):
+    """A dynamic segment's filter as JSON text (the builder writes it); empty: a static segment."""
+
+    widget = forms.HiddenInput
+    MAX_LENGTH = 50_000
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, dict):
+            return json.dumps(value)
+        return value
+
+    def to_python(self, value):
+        text = str(value or "").strip()
+        if not text:
+            return None
+        if len(text) > self.MAX_LENGTH:
+            raise forms.ValidationError(_("The filter is too long."))
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):  # not JSON, or brackets nested beyond the parser
+            raise forms.ValidationError(_("The filter is not valid JSON.")) from None
+
+
+def segment_filter_parse(value, *, segment_id: int | None = None) -> dict | None:
+    """The filter in its stored form, or ``ValidationError`` with one message per problem."""
+    return None if value is None else filter_clean(value, segment_id=segment_id)
+
+
 class SegmentForm(SlugFromNameMixin, forms.ModelForm):
+    filter = FilterField(label=_("Filter"))
+
     class Meta:
         model = Segment
-        fields = ["name", "slug", "public_name", "description", "public"]
+        fields = ["name", "slug", "public_name", "description", "public", "filter"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         labels = {"public": _("Shown on the public preference page")}
+
+    def clean_filter(self):
+        return segment_filter_parse(self.cleaned_data.get("filter"), segment_id=self.instance.pk)
+
+
+class FilterCountForm(forms.Form):
+    """The builder's live count: the filter as it stands."""
+
+    filter = FilterField()
+
+    def clean_filter(self):
+        value = self.cleaned_data.get("filter")
+        if value is None:
+            raise forms.ValidationError(_("Add a condition."))
+        return segment_filter_parse(value)
 
 
 class SegmentMemberAddForm(forms.Form):

@@ -364,6 +364,12 @@ class CategorySubscription(models.Model):
 
 
 class Segment(models.Model):
+    """A group of contacts: static (members added one by one) or dynamic (``filter`` set: members by rule).
+
+    A dynamic segment's members are materialised in ``SegmentMembership`` by ``segment_rebuild``
+    and kept current per contact by ``contact_segments_refresh`` (docs/segments.md).
+    """
+
     name = models.CharField(max_length=150)
     slug = models.SlugField(unique=True)
     description = models.TextField(blank=True)
@@ -372,12 +378,30 @@ class Segment(models.Model):
         max_length=150, blank=True, help_text=_("The name contacts see; the name is used when empty.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # A validated filter (contacts.segment_filter); NULL: a static segment.
+    filter = models.JSONField(null=True, blank=True)
+    # The last rebuild: when it finished, how long it took, how many members it added and removed.
+    rebuilt_at = models.DateTimeField(null=True, blank=True)
+    rebuild_seconds = models.FloatField(null=True, blank=True)
+    rebuild_added = models.PositiveIntegerField(null=True, blank=True)
+    rebuild_removed = models.PositiveIntegerField(null=True, blank=True)
+    # When staff last asked for a rebuild: a rebuild is pending while this is after ``rebuilt_at``.
+    rebuild_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def dynamic(self) -> bool:
+        return self.filter is not None
+
+    @property
+    def rebuild_pending(self) -> bool:
+        requested = self.rebuild_requested_at
+        return requested is not None and (self.rebuilt_at is None or requested > self.rebuilt_at)
 
     @property
     def display_public_name(self) -> str:
@@ -395,12 +419,29 @@ def segment_targeted_guard(sender, instance: Segment, **kwargs) -> None:
         )
 
 
+class MembershipOrigin(models.TextChoices):
+    FILTER = "filter", _("Filter")
+    MANUAL = "manual", _("Added by hand")
+
+
 class SegmentMembership(models.Model):
-    """A contact in a segment. ``removed`` members left on purpose: no filter rebuild adds them back."""
+    """A contact in a segment. ``removed`` members left on purpose: no filter rebuild adds them back.
+
+    ``origin``: how the member came in. ``filter`` rows come and go with the segment's filter;
+    ``manual`` ones (staff, API, import) stay when the filter stops matching. How a member is
+    shown (``how``) is ``removed`` first, whatever the origin.
+    """
+
+    Origin = MembershipOrigin
+    REMOVED = "removed"
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="segment_memberships")
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
     removed = models.BooleanField(default=False)
+    # A database default too: rows written by raw SQL (seeding, imports by COPY) are manual.
+    origin = models.CharField(
+        max_length=6, choices=MembershipOrigin.choices, default=MembershipOrigin.MANUAL, db_default=MembershipOrigin.MANUAL
+    )
     source = models.CharField(max_length=150)
     added_at = models.DateTimeField(auto_now_add=True)
     changed_at = models.DateTimeField(auto_now=True)
@@ -408,11 +449,16 @@ class SegmentMembership(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["contact", "segment"], name="segmember_unique_contact_segment"),
+            models.CheckConstraint(name="segmember_origin_known", condition=Q(origin__in=MembershipOrigin.values)),
         ]
         indexes = [models.Index(fields=["segment", "removed", "contact"], name="segmember_segment_idx")]
 
     def __str__(self) -> str:
         return f"{self.contact} in {self.segment}{' (removed)' if self.removed else ''}"
+
+    @property
+    def how(self) -> str:
+        return self.REMOVED if self.removed else self.origin
 
 
 class PreferenceChangeQuerySet(models.QuerySet):

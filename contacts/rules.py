@@ -9,7 +9,7 @@ import zoneinfo
 from django.db import connection
 from django.db.models import DateField, Exists, Func, OuterRef, Q
 
-from contacts.models import Category, CategorySubscription, DoNotContact
+from contacts.models import Category, CategorySubscription, Channel, DoNotContact, SegmentMembership
 
 MEMBER, REMOVED = "member", "removed"
 UTC = datetime.timezone.utc
@@ -53,6 +53,31 @@ def category_receives_q(category: Category, contact: str = "pk") -> Q:
     if category.opt_in:
         return Q(Exists(subscriptions.filter(status=CategorySubscription.Status.SUBSCRIBED)))
     return ~Q(Exists(subscriptions.exclude(status=CategorySubscription.Status.SUBSCRIBED)))
+
+
+# --- Contactable on a channel (SPEC §2, §3 step 3) -----------------------------------------------
+
+def channel_reachable(*, has_address: bool, dnc: bool) -> bool:
+    """A channel reaches the contact when they have its address and no do-not-contact on it."""
+    return has_address and not dnc
+
+
+def channel_reachable_sql(*, has_address: str, dnc_missing: str) -> str:
+    """``channel_reachable`` in SQL over two booleans."""
+    return f"({has_address} AND {dnc_missing})"
+
+
+def channel_reachable_q(channel: Channel) -> Q:
+    """``channel_reachable`` as a filter on contacts."""
+    dnc = DoNotContact.objects.filter(channel=channel, contact=OuterRef("pk"))
+    return ~Q(**{channel.address_field: ""}) & ~Q(Exists(dnc))
+
+
+# --- Segment member (SPEC §3: recipients) --------------------------------------------------------
+
+def segment_member_q(segment_id: int, contact: str = "pk") -> Q:
+    """A member of the segment: a membership that is not ``removed`` (as the dispatch's recipients)."""
+    return Q(Exists(SegmentMembership.objects.filter(segment_id=segment_id, removed=False, contact=OuterRef(contact))))
 
 
 # --- Effective cap (SPEC §2) ----------------------------------------------------------------------
@@ -149,11 +174,11 @@ CONTACTABLE, NO_ADDRESS = "contactable", "no_address"
 def channel_state(*, address: str, dnc_reason: str | None) -> str:
     """A contact's state on one channel: its do-not-contact reason, else "no_address", else "contactable".
 
-    Contactable = no do-not-contact and an address (SPEC §2); the profile and the CSV export read it here.
+    Contactable is ``channel_reachable`` (SPEC §2); the CSV export reads the state here.
     """
-    if dnc_reason:
-        return dnc_reason
-    return CONTACTABLE if address else NO_ADDRESS
+    if channel_reachable(has_address=bool(address), dnc=bool(dnc_reason)):
+        return CONTACTABLE
+    return dnc_reason or NO_ADDRESS
 
 
 def dnc_locked(reason: str | None) -> bool:

@@ -21,6 +21,9 @@ urlpatterns = [
     path("segments/new/", staff.segment_create, name="segment_create"),
     path("segments/<int:pk>/", staff.segment_detail, name="segment_detail"),
     path("segments/<int:pk>/edit/", staff.segment_edit, name="segment_edit"),
+    path("segments/<int:pk>/rebuild/", staff.segment_rebuild, name="segment_rebuild"),
+    path("segments/<int:pk>/rebuild/status/", staff.segment_rebuild_status, name="segment_rebuild_status"),
+    path("segments/filter/count/", staff.segment_filter_count, name="segment_filter_count"),
     path("segments/<int:pk>/delete/", staff.segment_delete, name="segment_delete"),
     path("segments/<int:pk>/members/add/", staff.segment_member_add, name="segment_member_add"),
     path(

@@ -175,8 +175,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.process_deferred",
         "schedule": env.float("PROCESS_DEFERRED_EVERY_SECONDS", default=10.0),
     },
+    # Dynamic segments follow each change at once; this catches what time alone changes ("in the last 30 days").
+    "contacts.segments_rebuild": {
+        "task": "contacts.segments_rebuild",
+        "schedule": env.float("SEGMENTS_REBUILD_EVERY_SECONDS", default=3600.0),
+    },
 }
 CELERY_TIMEZONE = "UTC"
+# The segment builder's live count gives up after this long and says "more than N" instead.
+SEGMENT_COUNT_TIMEOUT_MS = env.int("SEGMENT_COUNT_TIMEOUT_MS", default=1000)
 
 # The demo keeps every email in the staff Outbox, links included; production sets the SMTP backend
 # (django.core.mail.backends.smtp.EmailBackend) or an ESP's (anymail).

@@ -8,6 +8,7 @@ from .preferences import (
     preferences_shape,
     segments_with_membership,
 )
+from .segments import LiveCount, filter_catalog_json, filter_count, segment_filter_words
 from .staff import (
     CONTACT_SORTS,
     ChannelStatus,
@@ -47,6 +48,10 @@ __all__ = [
     "message_names_using",
     "preferences_shape",
     "segment_list",
+    "LiveCount",
+    "filter_catalog_json",
+    "filter_count",
+    "segment_filter_words",
     "segment_members",
     "staff_changes",
     "segments_with_membership",

@@ -15,6 +15,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     TextField,
     Value,
 )
@@ -33,7 +34,10 @@ from contacts.models import (
     StaffChange,
     email_normalise,
 )
-from contacts.rules import CONTACTABLE, category_receives_q, channel_state, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q
+from contacts.rules import (
+    category_receives_q, channel_reachable, channel_reachable_q, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q,
+    segment_member_q,
+)
 from contacts.timeline import TimelinePage, contact_timeline
 
 
@@ -84,7 +88,8 @@ def contact_list(
     ``search``: every word must appear in the name, email or phone. ``category_status``
     "receives" honours the category's default (opt-out unless ``opt_in``), "unsubscribed" is an
     explicit opt-out. ``dnc_reason``: "" or "any" (any do-not-contact), "none" (contactable),
-    or one reason; ``dnc_channel`` limits it to one channel. ``paused_now`` uses the contact's
+    or one reason; ``dnc_channel`` limits it to one channel. "none" is ``channel_reachable_q`` (address and no
+    do-not-contact) on that channel, or on every channel. ``paused_now`` uses the contact's
     time zone. Each filter is an EXISTS on an indexed table, so the first page stays fast at 1M rows.
     """
     contacts = Contact.objects.all()
@@ -94,9 +99,7 @@ def contact_list(
         for word in words:
             contacts = contacts.filter(search_text__contains=word)
     if segment is not None:
-        contacts = contacts.filter(
-            Exists(SegmentMembership.objects.filter(segment=segment, removed=False, contact=OuterRef("pk")))
-        )
+        contacts = contacts.filter(segment_member_q(segment.pk))
     if category is not None and category_status:
         if category_status == "unsubscribed":
             unsubscribed = CategorySubscription.objects.filter(
@@ -105,16 +108,17 @@ def contact_list(
             contacts = contacts.filter(Exists(unsubscribed))
         else:
             contacts = contacts.filter(category_receives_q(category))
-    if dnc_channel is not None or dnc_reason:
+    if dnc_reason == "none":
+        # "Contactable": the rule a segment filter and the send decision use, on the channel or on every channel.
+        for channel in [dnc_channel] if dnc_channel is not None else Channel.objects.all():
+            contacts = contacts.filter(channel_reachable_q(channel))
+    elif dnc_channel is not None or dnc_reason:
         dnc = DoNotContact.objects.filter(contact=OuterRef("pk"))
         if dnc_channel is not None:
             dnc = dnc.filter(channel=dnc_channel)
-        if dnc_reason == "none":
-            contacts = contacts.filter(~Exists(dnc))
-        else:
-            if dnc_reason and dnc_reason != "any":
-                dnc = dnc.filter(reason=dnc_reason)
-            contacts = contacts.filter(Exists(dnc))
+        if dnc_reason and dnc_reason != "any":
+            dnc = dnc.filter(reason=dnc_reason)
+        contacts = contacts.filter(Exists(dnc))
     if paused_now:
         contacts = contacts.filter(
             Exists(ChannelPreference.objects.filter(paused_today_q(OuterRef("time_zone")), contact=OuterRef("pk")))
@@ -225,7 +229,7 @@ class ChannelStatus:
 
     @property
     def contactable(self) -> bool:
-        return channel_state(address=self.address, dnc_reason=self.dnc and self.dnc.reason) == CONTACTABLE
+        return channel_reachable(has_address=bool(self.address), dnc=self.dnc is not None)
 
     @property
     def dnc_clearable(self) -> bool:
@@ -315,10 +319,14 @@ def segment_list() -> QuerySet[Segment]:
 
 
 def segment_members(*, segment: Segment) -> QuerySet[Contact]:
-    """Current members of a segment, by name; contacts who left (``removed``) are not members."""
-    return Contact.objects.filter(
-        Exists(SegmentMembership.objects.filter(segment=segment, removed=False, contact=OuterRef("pk")))
-    ).order_by("last_name", "first_name", "id")
+    """Current members of a segment, by name, each with how they came in (``membership_origin``:
+    filter or manual); contacts who left (``removed``) are not members."""
+    origin = SegmentMembership.objects.filter(segment=segment, contact=OuterRef("pk")).values("origin")[:1]
+    return (
+        Contact.objects.filter(segment_member_q(segment.pk))
+        .annotate(membership_origin=Subquery(origin))
+        .order_by("last_name", "first_name", "id")
+    )
 
 
 def contacts_with_email(email: str) -> QuerySet[Contact]:

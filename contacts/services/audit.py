@@ -9,10 +9,12 @@ from django.db import transaction
 
 from contacts.models import Category, Channel, Contact, PreferenceChange, Segment
 
+from .dynamic_segments import contact_segments_refresh
+
 # Sources of SPEC §2. The ones in NAMED carry a name after a colon: "staff:alice", "api:crm".
 SOURCE_KINDS = frozenset(
     {"staff", "public_page", "one_click", "mailto", "api", "bounce", "complaint", "sms_stop", "sms_start", "import",
-     "system"}
+     "system", "filter"}
 )
 NAMED = frozenset({"staff", "api"})
 # Sources that may name themselves: "import:42" is the import with id 42.
@@ -70,13 +72,16 @@ def change_record(
     segment: Segment | None = None,
     subject: str = "",
 ) -> PreferenceChange | None:
-    """Append one history row, in the caller's transaction; an unchanged value writes nothing."""
+    """Append one history row, in the caller's transaction; an unchanged value writes nothing.
+
+    The contact's dynamic segment memberships follow the change in the same transaction.
+    """
     if old == new:
         return None
     assert transaction.get_connection().in_atomic_block, "history rows are written inside the change's transaction"
     # A custom field names itself (its key); the others are named by their object's slug.
     subject = subject or ((channel or category or segment).slug if (channel or category or segment) else "")
-    return PreferenceChange.objects.create(
+    change = PreferenceChange.objects.create(
         contact=contact,
         kind=kind,
         channel=channel,
@@ -90,6 +95,8 @@ def change_record(
         ip_address=source.ip or None,
         user_agent=(source.user_agent or "")[:500],
     )
+    contact_segments_refresh(contact=contact)
+    return change
 
 
 def contact_lock(contact: Contact) -> None:

@@ -8,6 +8,7 @@ from contacts.models import ChannelPreference, Contact, email_normalise, phone_n
 
 from .audit import Source, contact_lock
 from .channels import contact_preferred_channel_set
+from .dynamic_segments import contact_segments_refresh
 
 
 @transaction.atomic
@@ -22,10 +23,12 @@ def contact_save(*, contact: Contact, source: Source | str) -> Contact:
     contact.email, contact.phone = email_normalise(contact.email), phone_normalise(contact.phone)
     if contact.pk is None:
         contact.save()
+        contact_segments_refresh(contact=contact)
         return contact
     contact_lock(contact)
     contact.save()
     preferred = ChannelPreference.objects.filter(contact=contact, preferred=True).select_related("channel").first()
     if preferred and not contact.address_for(preferred.channel):
         contact_preferred_channel_set(contact=contact, channel=None, source=source)
+    contact_segments_refresh(contact=contact)
     return contact

@@ -222,8 +222,10 @@ def contact_fields_update(*, contact: Contact, values: Mapping[str, object], sou
             stored.pop(key, None)
         else:
             stored[key] = new
-        change_record(contact=contact, kind=PreferenceChange.Kind.FIELD, source=source, old=old, new=new, subject=key)
     contact.fields = stored
     if changes:
         contact.save(update_fields=["fields", "updated_at"])
+    # Recorded once saved: what follows a change (dynamic segments) reads the new values.
+    for key, (old, new) in changes.items():
+        change_record(contact=contact, kind=PreferenceChange.Kind.FIELD, source=source, old=old, new=new, subject=key)
     return changes

@@ -9,11 +9,14 @@ from contacts.models import Contact, PreferenceChange, Segment, SegmentMembershi
 from contacts.rules import MEMBER, REMOVED, names_listed
 from contacts.selectors import message_names_using
 
+from contacts.segment_filter import filter_clean
+
 from .audit import Source, change_record, contact_lock
+from .dynamic_segments import segment_rebuild_request
 from .errors import ObjectInUse
 from .staff_audit import Action, field_values, model_created_record, model_update, staff_change_record
 
-SEGMENT_FIELDS = ("name", "slug", "public_name", "description", "public")
+SEGMENT_FIELDS = ("name", "slug", "public_name", "description", "public", "filter")
 
 
 def membership_value(membership: SegmentMembership | None) -> str | None:
@@ -24,16 +27,23 @@ def membership_value(membership: SegmentMembership | None) -> str | None:
 
 @transaction.atomic
 def segment_membership_add(*, contact: Contact, segment: Segment, source: Source | str) -> None:
-    """Add the contact to the segment; an explicit add is the only way back for a ``removed`` member."""
+    """Add the contact to the segment; an explicit add is the only way back for a ``removed`` member.
+
+    An explicit add is ``manual``: the member stays when a dynamic segment's filter stops matching.
+    """
     source = Source.of(source)
     contact_lock(contact)
     membership = SegmentMembership.objects.filter(contact=contact, segment=segment).first()
     old = membership_value(membership)
+    manual = SegmentMembership.Origin.MANUAL
     if old == MEMBER:
+        if membership.origin != manual:  # the same member, now kept by hand: no history change
+            membership.origin, membership.source = manual, source.label
+            membership.save(update_fields=["origin", "source", "changed_at"])
         return
     if membership:
-        membership.removed, membership.source = False, source.label
-        membership.save(update_fields=["removed", "source", "changed_at"])
+        membership.removed, membership.origin, membership.source = False, manual, source.label
+        membership.save(update_fields=["removed", "origin", "source", "changed_at"])
     else:
         SegmentMembership.objects.create(contact=contact, segment=segment, source=source.label)
     change_record(contact=contact, kind=PreferenceChange.Kind.SEGMENT, source=source, old=old, new=MEMBER, segment=segment)
@@ -56,19 +66,40 @@ def segment_membership_remove(*, contact: Contact, segment: Segment, source: Sou
 
 @transaction.atomic
 def segment_create(
-    *, acting_user, name: str, slug: str, public_name: str = "", description: str = "", public: bool = False
+    *, acting_user, name: str, slug: str, public_name: str = "", description: str = "", public: bool = False,
+    filter: dict | None = None,
 ) -> Segment:
-    """Create a segment; the audit keeps who created it with its first values."""
-    segment = Segment.objects.create(name=name, slug=slug, public_name=public_name, description=description, public=public)
+    """Create a segment; the audit keeps who created it with its first values.
+
+    ``filter`` (validated by ``filter_clean``, else ``ValidationError``) makes it dynamic: a worker
+    builds its members once this commits.
+    """
+    if filter is not None:
+        filter = filter_clean(filter)
+    segment = Segment.objects.create(
+        name=name, slug=slug, public_name=public_name, description=description, public=public, filter=filter
+    )
     model_created_record(instance=segment, fields=SEGMENT_FIELDS, acting_user=acting_user, subject_type="segment")
+    if filter is not None:
+        segment_rebuild_request(segment=segment)
     return segment
 
 
 @transaction.atomic
 def segment_update(*, segment: Segment, acting_user, **values) -> Segment:
-    """Change a segment's fields (``SEGMENT_FIELDS``); only changed fields are saved and audited."""
+    """Change a segment's fields (``SEGMENT_FIELDS``); only changed fields are saved and audited.
+
+    A new filter is validated (a condition on a segment that leads back here is a cycle:
+    ``ValidationError``) and the segment is rebuilt once this commits. Without a filter the
+    segment is static again and keeps the members it has.
+    """
     locked = Segment.objects.select_for_update().get(pk=segment.pk)
+    if values.get("filter") is not None:
+        values["filter"] = filter_clean(values["filter"], segment_id=locked.pk)
+    old_filter = locked.filter
     model_update(instance=locked, values=values, fields=SEGMENT_FIELDS, acting_user=acting_user, subject_type="segment")
+    if locked.filter is not None and locked.filter != old_filter:
+        segment_rebuild_request(segment=locked)
     return locked
 
 

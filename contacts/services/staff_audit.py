@@ -27,6 +27,8 @@ def audit_value(value: Any) -> Any:
         return str(value)
     if isinstance(value, (list, tuple, set, frozenset)):
         return [audit_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): audit_value(item) for key, item in value.items()}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)

@@ -52,3 +52,18 @@ def test_paused_on_is_the_same_in_sql(day, pause):
     expression = paused_on_sql(pause_from="%(start)s::date", pause_to="%(end)s::date", day="%(day)s::date")
     in_sql = sql_value(f"coalesce({expression}, false)", {"start": pause[0], "end": pause[1], "day": day})
     assert in_sql == paused_on(pause[0], pause[1], day)
+
+
+@pytest.mark.parametrize(("address", "dnc"), list(itertools.product(["", "a@example.com"], [False, True])))
+def test_channel_reachable_is_the_same_in_sql_and_as_a_contact_filter(address, dnc):
+    from contacts.models import Contact, DoNotContact
+    from contacts.rules import channel_reachable, channel_reachable_q, channel_reachable_sql
+    from contacts.tests.factories import ContactFactory, channel
+
+    expected = channel_reachable(has_address=bool(address), dnc=dnc)
+    in_sql = channel_reachable_sql(has_address="%(address)s::text <> ''", dnc_missing="NOT %(dnc)s")
+    assert sql_value(in_sql, {"address": address, "dnc": dnc}) == expected
+    contact = ContactFactory(email=address)
+    if dnc:
+        DoNotContact.objects.create(contact=contact, channel=channel("email"), reason="manual", source="system")
+    assert Contact.objects.filter(channel_reachable_q(channel("email")), pk=contact.pk).exists() == expected

@@ -13,15 +13,17 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.db.utils import DatabaseError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.template.loader import render_to_string
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
@@ -33,6 +35,7 @@ from contacts.forms import (
     ContactForm,
     PreferenceSettingsForm,
     PreferencesForm,
+    FilterCountForm,
     SegmentForm,
     SegmentMemberAddForm,
 )
@@ -40,6 +43,7 @@ from contacts.field_forms import ContactFieldFilterForm, ContactFieldValuesForm
 from contacts.models import Category, Channel, Contact, ContactField, PreferenceSettings, Segment
 from contacts.selectors.fields import contact_field_rows
 from contacts.services.fields import contact_fields_update, field_value_text
+from contacts.services.dynamic_segments import segment_rebuild_request
 from contacts.query import TimelineCursorForm, page_number
 from contacts.timeline import contact_timeline
 from contacts.services import (
@@ -324,6 +328,7 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {
         "segment": segment, "page": page, "add_form": SegmentMemberAddForm(),
+        "filter_words": selectors.segment_filter_words(segment=segment),
         "staff_history": selectors.staff_changes(subject_types=("segment",), subject_id=segment.pk),
     }
     return render(request, "contacts/segment_detail.html", context)
@@ -378,6 +383,50 @@ def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return _object_delete(request, segment, kind="segment")
 
 
+@require_POST
+@staff_page(view="contacts.view_segment", change="contacts.change_segment")
+def segment_rebuild(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rebuild now: a worker does it; the page shows its progress, then the figures."""
+    segment = get_object_or_404(Segment, pk=pk)
+    if not segment.dynamic:
+        messages.error(request, _("%(segment)s has no filter: there is nothing to rebuild.") % {"segment": segment})
+    else:
+        with transaction.atomic():
+            segment_rebuild_request(segment=segment)
+        messages.success(request, _("%(segment)s is being rebuilt.") % {"segment": segment})
+    return redirect("contacts:segment_detail", pk=segment.pk)
+
+
+@staff_page(view="contacts.view_segment")
+def segment_rebuild_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """Where the last asked-for rebuild is: pending, or done with its figures (polled by the page)."""
+    segment = get_object_or_404(selectors.segment_list(), pk=pk)
+    return JsonResponse({
+        "pending": segment.rebuild_pending,
+        "text": render_to_string("contacts/segment_rebuild_status.html", {"segment": segment}, request=request),
+        "members": segment.member_count,
+    })
+
+
+@require_POST
+@staff_page(view="contacts.view_segment", change="contacts.change_segment")
+def segment_filter_count(request: HttpRequest) -> JsonResponse:
+    """The builder's live count for the filter as it stands; a bad filter is a 400 with the reasons."""
+    form = FilterCountForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"errors": [str(error) for error in form.errors.get("filter", [])]}, status=400)
+    count = selectors.filter_count(spec=form.cleaned_data["filter"])
+    if count.count is None:
+        text = _("More contacts than can be counted now.")
+    elif count.more:
+        text = _("More than %(count)s contacts match.") % {"count": intcomma(count.count)}
+    else:
+        text = ngettext("%(count)s contact matches.", "%(count)s contacts match.", count.count) % {
+            "count": intcomma(count.count)
+        }
+    return JsonResponse({"count": count.count, "more": count.more, "text": text})
+
+
 # --- Shared by categories and segments -----------------------------------------------------------
 
 KIND_LABELS = {
@@ -391,14 +440,24 @@ def _object_form(request: HttpRequest, form, *, kind: str) -> HttpResponse:
     creating = form.instance.pk is None
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in form.Meta.fields}
-        if creating:
-            obj = getattr(services, f"{kind}_create")(acting_user=request.user, **values)
-        else:
-            obj = getattr(services, f"{kind}_update")(**{kind: form.instance}, acting_user=request.user, **values)
+        try:
+            if creating:
+                obj = getattr(services, f"{kind}_create")(acting_user=request.user, **values)
+            else:
+                obj = getattr(services, f"{kind}_update")(**{kind: form.instance}, acting_user=request.user, **values)
+        except ValidationError as refused:  # a filter that another save just made into a cycle
+            form.add_error("filter" if kind == "segment" else None, refused)
+            return _object_form_page(request, form, kind=kind, creating=creating)
         text = _("%(kind)s %(name)s created.") if creating else _("%(kind)s %(name)s saved.")
         messages.success(request, text % {"kind": KIND_LABELS[kind][1], "name": obj})
         return redirect(f"contacts:{kind}_list")
+    return _object_form_page(request, form, kind=kind, creating=creating)
+
+
+def _object_form_page(request: HttpRequest, form, *, kind: str, creating: bool) -> HttpResponse:
     context = {"form": form, "kind": kind, "kind_label": KIND_LABELS[kind][0], "creating": creating}
+    if kind == "segment":
+        context["filter_catalog"] = selectors.filter_catalog_json()
     if not creating:
         context["staff_history"] = selectors.staff_changes(subject_types=(kind,), subject_id=form.instance.pk)
     return render(request, "contacts/object_form.html", context)

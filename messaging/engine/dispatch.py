@@ -12,6 +12,7 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from contacts.models import Channel, Contact
+from contacts.services.dynamic_segments import segment_rebuild
 from messaging.delivery.backends import backend_for
 from messaging.delivery.handover import ClaimedRow, DeliveryReport, decided_sends_hand_over
 from messaging.engine.decision import decide, message_plan
@@ -104,10 +105,14 @@ def dispatch_create(*, message: Message, user=None, batch_size: int = 5000) -> D
 def dispatch_plan(*, dispatch_id: int) -> list[int]:
     """Split the recipients into contact-id ranges of ``batch_size``; idempotent.
 
+    Dynamic source segments are rebuilt first, so conditions that time alone changes ("in the
+    last 30 days") are current when the recipients are read (docs/segments.md).
     Returns the ids of the batches still to do (all of them the first time).
     """
     dispatch = Dispatch.objects.select_for_update().get(pk=dispatch_id)
     if dispatch.planned_at is None:
+        for segment_id in dispatch.message.segments.filter(filter__isnull=False).values_list("pk", flat=True):
+            segment_rebuild(segment_id=segment_id)
         sql = sql_compose(_BATCH_STARTS, recipients=message_recipients_sql())
         with connection.cursor() as cursor:
             cursor.execute(sql, {"message_id": dispatch.message_id, "size": dispatch.batch_size})

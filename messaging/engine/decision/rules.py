@@ -12,7 +12,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from contacts import rules as contact_rules
-from contacts.rules import category_block, contact_today, contact_zone, paused_on
+from contacts.rules import category_block, channel_reachable, contact_today, contact_zone, paused_on
 from messaging.models import Outcome, Reason
 
 UTC = datetime.timezone.utc
@@ -86,7 +86,7 @@ class ChannelVerdict:
 
     @property
     def reachable(self) -> bool:
-        return self.has_address and not self.dnc
+        return channel_reachable(has_address=self.has_address, dnc=self.dnc)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ from typing import NamedTuple
 from django.db import connection
 
 from contacts.models import Channel
-from contacts.rules import category_block_sql, contact_today_sql, effective_cap_sql, paused_on_sql
+from contacts.rules import (
+    category_block_sql, channel_reachable_sql, contact_today_sql, effective_cap_sql, paused_on_sql,
+)
 from messaging.sql import OUTCOMES, REASONS, sql_compose
 
 from .rules import MessagePlan
@@ -47,7 +49,7 @@ FACTS = """
 # when it leaves its cap (if capped now): the cap-th newest counted send in the window + window.
 CHANNEL_COLUMNS = """,
         c."{address}" <> '' AS address{i},
-        c."{address}" <> '' AND d{i}.contact_id IS NULL AS reachable{i},
+        {reachable} AS reachable{i},
         coalesce(p{i}.preferred, false) AS preferred{i},
         CASE WHEN NOT %(transactional)s AND p{i}.pause_from IS NOT NULL AND {paused}
         THEN ((p{i}.pause_to + 1)::timestamp AT TIME ZONE c.time_zone) END AS pause_ends{i},
@@ -190,7 +192,9 @@ def _channel_columns(i: int, address_field: str) -> str:
         pause_from=f"p{i}.pause_from", pause_to=f"p{i}.pause_to",
         day=contact_today_sql(now="%(now)s::timestamptz", zone="c.time_zone"),
     )
-    return sql_compose(CHANNEL_COLUMNS, i=str(i), address=address_column_check(address_field), paused=paused)
+    address = address_column_check(address_field)
+    reachable = channel_reachable_sql(has_address=f"c.\"{address}\" <> ''", dnc_missing=f"d{i}.contact_id IS NULL")
+    return sql_compose(CHANNEL_COLUMNS, i=str(i), address=address, paused=paused, reachable=reachable)
 
 
 def _channel_joins(i: int) -> str:

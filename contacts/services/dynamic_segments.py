@@ -1,0 +1,237 @@
+"""Dynamic segments: members by filter, materialised in ``SegmentMembership`` (docs/segments.md).
+
+Two writers keep them current: ``segment_rebuild`` (a whole segment, set-based, one transaction)
+and ``contact_segments_refresh`` (one contact, every dynamic segment, in the caller's transaction:
+the services call it where they record a change). Both touch ``filter`` rows only: ``manual``
+members stay when the filter stops matching, ``removed`` ones are never added back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from celery import current_app
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.utils import timezone
+
+from contacts.models import Contact, PreferenceChange, Segment, SegmentMembership
+from contacts.rules import MEMBER
+from contacts.segment_filter import FilterCatalog, filter_clean, filter_q, segments_in_dependency_order
+
+logger = logging.getLogger(__name__)
+
+# Membership changes made by a filter are recorded with this source (``audit.SOURCE_KINDS``).
+FILTER_SOURCE = "filter"
+SEGMENT_REBUILD, SEGMENTS_REBUILD = "contacts.segment_rebuild", "contacts.segments_rebuild"
+# pg_advisory_xact_lock(namespace, segment id): one rebuild of a segment at a time.
+REBUILD_LOCK_NAMESPACE = 1_200_012
+
+_TABLES = {
+    "memberships": SegmentMembership._meta.db_table,
+    "changes": PreferenceChange._meta.db_table,
+}
+
+# Three statements in the rebuild's transaction: the matching contacts once into a temporary
+# table (analysed, so the joins below are hashed, never a loop over a CTE); the new ones inserted;
+# the gone ``filter`` rows deleted; each of the last two writes a history row per row it changed.
+# Manual and removed rows are neither inserted nor deleted.
+_MATCHING_SQL = "CREATE TEMPORARY TABLE segment_matching ON COMMIT DROP AS {matching}"
+_ADDED_SQL = """
+WITH added AS (
+    INSERT INTO {memberships} (contact_id, segment_id, removed, origin, source, added_at, changed_at)
+    SELECT m.id, %s, false, %s, %s, now(), now() FROM segment_matching m
+    WHERE NOT EXISTS (SELECT 1 FROM {memberships} sm WHERE sm.segment_id = %s AND sm.contact_id = m.id)
+    ON CONFLICT (contact_id, segment_id) DO NOTHING
+    RETURNING contact_id
+), history AS (
+    INSERT INTO {changes} (contact_id, kind, segment_id, subject, old_value, new_value, source, user_agent, created_at)
+    SELECT contact_id, %s, %s, %s, NULL, %s::jsonb, %s, '', now() FROM added
+    RETURNING 1
+)
+SELECT count(*) FROM history
+"""
+_GONE_SQL = """
+WITH gone AS (
+    DELETE FROM {memberships} sm
+    WHERE sm.segment_id = %s AND sm.origin = %s AND NOT sm.removed
+        AND NOT EXISTS (SELECT 1 FROM segment_matching m WHERE m.id = sm.contact_id)
+    RETURNING contact_id
+), history AS (
+    INSERT INTO {changes} (contact_id, kind, segment_id, subject, old_value, new_value, source, user_agent, created_at)
+    SELECT contact_id, %s, %s, %s, %s::jsonb, NULL, %s, '', now() FROM gone
+    RETURNING 1
+)
+SELECT count(*) FROM history
+"""
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    added: int
+    removed: int
+    seconds: float
+
+
+def filter_compiled(spec: dict | None, catalog: FilterCatalog, *, checked: bool = False) -> Q | None:
+    """The filter's ``Q``, or None when it no longer holds (a category or segment it names is gone).
+
+    ``checked``: the stored filter was validated when saved; only what it names is looked up
+    (the per-contact path skips validating again).
+    """
+    if spec is None:
+        return None
+    try:
+        return filter_q(spec if checked else filter_clean(spec, catalog=catalog), catalog=catalog)
+    except (ValidationError, KeyError):
+        return None
+
+
+def matching_sql(q: Q) -> tuple[str, tuple]:
+    """The ids of the contacts matching ``q``: one parameterised SELECT written by the ORM."""
+    return Contact.objects.filter(q).order_by().values("id").query.sql_with_params()
+
+
+def segment_rebuild(*, segment_id: int) -> RebuildResult | None:
+    """Bring a dynamic segment's ``filter`` members in line with its filter, in one transaction.
+
+    Set-based and idempotent (a second run changes nothing); two rebuilds of the same segment
+    take turns on an advisory lock, so the later one sees the earlier one's rows. Records when
+    it ran, how long it took and how many members it added and removed. None: not dynamic.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [REBUILD_LOCK_NAMESPACE, segment_id])
+        segment = Segment.objects.filter(pk=segment_id).first()
+        catalog = FilterCatalog.load()
+        q = filter_compiled(segment.filter if segment else None, catalog)
+        if q is None:
+            return None
+        started = time.perf_counter()
+        if connection.vendor == "postgresql":
+            added, removed = _rebuild_in_sql(segment, q)
+        else:
+            added, removed = _rebuild_in_python(segment, q)
+        result = RebuildResult(added=added, removed=removed, seconds=time.perf_counter() - started)
+        Segment.objects.filter(pk=segment.pk).update(
+            rebuilt_at=timezone.now(), rebuild_seconds=result.seconds, rebuild_added=added, rebuild_removed=removed,
+        )
+    return result
+
+
+def _rebuild_in_sql(segment: Segment, q: Q) -> tuple[int, int]:
+    matching, matching_params = matching_sql(q)
+    member = json.dumps(MEMBER)
+    kind, origin = PreferenceChange.Kind.SEGMENT, SegmentMembership.Origin.FILTER
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")  # compiling the plans costs more than running them here
+        cursor.execute("SET LOCAL enable_nestloop = off")  # set against set: hash and merge joins only
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.segment_matching")  # a rebuild before in this transaction
+        cursor.execute(_MATCHING_SQL.format(matching=matching), matching_params)
+        cursor.execute("CREATE UNIQUE INDEX ON segment_matching (id)")
+        cursor.execute("ANALYZE segment_matching")
+        cursor.execute(_ADDED_SQL.format(**_TABLES), (
+            segment.pk, origin, FILTER_SOURCE, segment.pk, kind, segment.pk, segment.slug, member, FILTER_SOURCE,
+        ))
+        added = cursor.fetchone()[0]
+        cursor.execute(_GONE_SQL.format(**_TABLES), (
+            segment.pk, origin, kind, segment.pk, segment.slug, member, FILTER_SOURCE,
+        ))
+        removed = cursor.fetchone()[0]
+    return added, removed
+
+
+def _rebuild_in_python(segment: Segment, q: Q) -> tuple[int, int]:
+    """The embedded SQLite demo: the same sets, computed with a few ORM queries."""
+    matching = set(Contact.objects.filter(q).values_list("id", flat=True))
+    rows = dict(SegmentMembership.objects.filter(segment=segment).values_list("contact_id", "origin"))
+    gone = {cid for cid, origin in rows.items() if origin == SegmentMembership.Origin.FILTER} - matching
+    gone = set(SegmentMembership.objects.filter(segment=segment, contact_id__in=gone, removed=False)
+               .values_list("contact_id", flat=True))
+    new = matching - rows.keys()
+    _memberships_apply(segment_ids_added={cid: [segment.pk] for cid in new},
+                       segment_ids_gone={cid: [segment.pk] for cid in gone}, slugs={segment.pk: segment.slug})
+    return len(new), len(gone)
+
+
+def _memberships_apply(*, segment_ids_added: dict[int, list[int]], segment_ids_gone: dict[int, list[int]],
+                       slugs: dict[int, str]) -> None:
+    """Insert and delete ``filter`` rows, with one history row each (bulk: a constant number of queries)."""
+    origin, kind = SegmentMembership.Origin.FILTER, PreferenceChange.Kind.SEGMENT
+    added = [(cid, sid) for cid, sids in segment_ids_added.items() for sid in sids]
+    gone = [(cid, sid) for cid, sids in segment_ids_gone.items() for sid in sids]
+    if added:
+        SegmentMembership.objects.bulk_create(
+            [SegmentMembership(contact_id=cid, segment_id=sid, origin=origin, source=FILTER_SOURCE) for cid, sid in added],
+            ignore_conflicts=True,
+        )
+    if gone:
+        condition = Q()
+        for cid, sid in gone:
+            condition |= Q(contact_id=cid, segment_id=sid)
+        SegmentMembership.objects.filter(condition, origin=origin, removed=False).delete()
+    history = [PreferenceChange(contact_id=cid, kind=kind, segment_id=sid, subject=slugs[sid], old_value=None,
+                                new_value=MEMBER, source=FILTER_SOURCE) for cid, sid in added]
+    history += [PreferenceChange(contact_id=cid, kind=kind, segment_id=sid, subject=slugs[sid], old_value=MEMBER,
+                                 new_value=None, source=FILTER_SOURCE) for cid, sid in gone]
+    if history:
+        PreferenceChange.objects.bulk_create(history)
+
+
+def contact_segments_refresh(*, contact: Contact) -> None:
+    """Re-evaluate one contact's dynamic memberships now, in the caller's transaction.
+
+    The services call this where they record a change (fields, channel state, categories, other
+    segments), so a dispatch that plans right after sees the contact where the filters put them.
+    Segments whose filters name other dynamic segments are evaluated after them.
+    """
+    if contact.pk is None or not Segment.objects.filter(filter__isnull=False).exists():
+        return
+    catalog = FilterCatalog.load()
+    dynamic = catalog.dynamic
+    slugs = {pk: catalog.segments[pk].slug for pk in dynamic}
+    rows = {
+        row.segment_id: row
+        for row in SegmentMembership.objects.filter(contact_id=contact.pk, segment_id__in=list(dynamic))
+    }
+    for level in segments_in_dependency_order(dynamic):
+        compiled = {pk: q for pk in level if (q := filter_compiled(dynamic[pk], catalog, checked=True)) is not None}
+        if not compiled:
+            continue
+        matches = (
+            Contact.objects.filter(pk=contact.pk)
+            .annotate(**{f"s{pk}": ExpressionWrapper(q, output_field=BooleanField()) for pk, q in compiled.items()})
+            .values(*(f"s{pk}" for pk in compiled))
+            .first()
+        )
+        if matches is None:
+            return
+        added = [pk for pk in compiled if matches[f"s{pk}"] and pk not in rows]
+        gone = [pk for pk in compiled if not matches[f"s{pk}"] and pk in rows
+                and rows[pk].origin == SegmentMembership.Origin.FILTER and not rows[pk].removed]
+        _memberships_apply(segment_ids_added={contact.pk: added}, segment_ids_gone={contact.pk: gone}, slugs=slugs)
+        for pk in added:
+            rows[pk] = SegmentMembership(segment_id=pk, contact_id=contact.pk, origin=SegmentMembership.Origin.FILTER)
+        for pk in gone:
+            rows.pop(pk)
+
+
+def segment_rebuild_request(*, segment: Segment) -> None:
+    """Ask a worker to rebuild the segment (once this commits); the page shows it pending until done."""
+    Segment.objects.filter(pk=segment.pk).update(rebuild_requested_at=timezone.now())
+    transaction.on_commit(lambda: current_app.send_task(SEGMENT_REBUILD, args=(segment.pk,)))
+
+
+def segments_rebuild_all() -> dict[int, RebuildResult | None]:
+    """Rebuild every dynamic segment, each in its own transaction, those named by others first."""
+    dynamic = dict(Segment.objects.filter(filter__isnull=False).values_list("pk", "filter"))
+    results = {}
+    for level in segments_in_dependency_order(dynamic):
+        for pk in level:
+            results[pk] = segment_rebuild(segment_id=pk)
+    return results
