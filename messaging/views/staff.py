@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from contacts.models import Channel, Contact
+from contacts.rules import CATEGORY_NOT_SUBSCRIBED, CATEGORY_UNSUBSCRIBED
 from contacts.query import ListQueryForm, page_number, record_id, record_ids
 
 from contacts import selectors as contacts_selectors
@@ -22,7 +23,7 @@ from .. import selectors, services
 from ..charts import COLOURS, outcomes_over_time_svg
 from ..engine.decision import message_plan, preview_decision
 from ..forms import MessageForm, PreviewForm, VersionFormSet
-from ..models import SWITCHES, Dispatch, Message, Outcome
+from ..models import SWITCHES, Dispatch, Message, Outcome, Send
 from ..delivery.rendering import Delivery, MessageRenderer
 
 PAGE_SIZE = 50
@@ -166,7 +167,33 @@ def message_send(request: HttpRequest, pk: int) -> HttpResponse:
         flash.success(request, _("Sending started."))
         return redirect(dispatch)
     estimate = selectors.message_recipient_count(message=message)
-    return render(request, "messaging/message_send.html", {"message": message, "estimate": estimate, "errors": errors})
+    context = {"message": message, "estimate": estimate, "errors": errors}
+    if not errors:
+        context["decision"] = _estimate_rows(selectors.message_estimate(message=message))
+    return render(request, "messaging/message_send.html", context)
+
+
+def _estimate_rows(estimate: selectors.Estimate) -> dict:
+    """The estimate as the send page lists it: would send per channel, deferred and skipped per reason."""
+    channels = {channel.pk: channel.name for channel in Channel.objects.all()}
+    not_sent = (Outcome.DEFERRED, Outcome.EXPIRED, Outcome.SKIPPED_CATEGORY, Outcome.SKIPPED_DNC, Outcome.SKIPPED_NO_ADDRESS)
+    return {
+        "estimate": estimate,
+        "send": sorted((channels.get(pk, pk), n) for pk, n in estimate.by_channel().items()),
+        "would_send": estimate.outcome_total(Outcome.SENDING),
+        "other": [
+            (Outcome(outcome).label, _reason_label(reason), n)
+            for (outcome, reason), n in sorted(estimate.by_reason(*not_sent).items())
+        ],
+    }
+
+
+def _reason_label(reason: str) -> str:
+    words = {
+        CATEGORY_UNSUBSCRIBED: _("Unsubscribed from the category"),
+        CATEGORY_NOT_SUBSCRIBED: _("Not subscribed to the opt-in category"),
+    }
+    return Send.Reason(reason).label if reason in Send.Reason.values else words.get(reason, reason)
 
 
 def _report_context(dispatch: Dispatch) -> dict:
