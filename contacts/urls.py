@@ -11,6 +11,7 @@ urlpatterns = [
     path("contacts/<int:pk>/", staff.contact_detail, name="contact_detail"),
     path("contacts/<int:pk>/history/", staff.contact_history, name="contact_history"),
     path("contacts/<int:pk>/edit/", staff.contact_edit, name="contact_edit"),
+    path("contacts/<int:pk>/delete/", staff.contact_delete, name="contact_delete"),
     path("contacts/<int:pk>/preferences/", staff.contact_preferences, name="contact_preferences"),
     path("contacts/<int:pk>/dnc/<slug:channel>/clear/", staff.contact_dnc_clear, name="contact_dnc_clear"),
     path("categories/", staff.category_list, name="category_list"),

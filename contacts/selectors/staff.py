@@ -343,3 +343,13 @@ def staff_changes(*, subject_types: tuple[str, ...], subject_id: int | None = No
     if subject_id is not None:
         rows = rows.filter(subject_id=subject_id)
     return list(rows[:STAFF_HISTORY_SHOWN])
+
+
+def contact_erasure_counts(*, contact: Contact) -> dict[str, int]:
+    """What erasing the contact takes with it, as the confirmation says and the tombstone records."""
+    return {
+        "history": contact.preference_changes.count(),
+        # Sends belong to messaging: counted through the reverse relation, never imported.
+        "sends": contact.sends.count() if hasattr(contact, "sends") else 0,
+        "segments": contact.segment_memberships.filter(removed=False).count(),
+    }

@@ -17,7 +17,7 @@ from .channels import (
     channel_unsubscribe,
     contact_preferred_channel_set,
 )
-from .contacts import contact_save
+from .contacts import contact_delete, contact_save
 from .errors import ObjectInUse, PreferencesInvalid
 from .preferences import contact_preferences_update
 from .settings import settings_update
@@ -30,6 +30,7 @@ __all__ = [
     "Source",
     "category_create",
     "category_delete",
+    "contact_delete",
     "category_update",
     "category_subscribe",
     "category_unsubscribe",

@@ -201,6 +201,22 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.delete_contact", change="contacts.delete_contact")
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, then erase the contact; the staff audit keeps a tombstone without personal data."""
+    contact = get_object_or_404(Contact, pk=pk)
+    if request.method == "POST":
+        if request.POST.get("confirm") != "yes":
+            messages.error(request, _("Tick the box to confirm the deletion."))
+            return redirect("contacts:contact_delete", pk=contact.pk)
+        services.contact_delete(contact=contact, acting_user=request.user)
+        messages.success(request, _("Contact %(id)s deleted.") % {"id": pk})
+        return redirect("contacts:contact_list")
+    context = {"contact": contact, "counts": selectors.contact_erasure_counts(contact=contact)}
+    return render(request, "contacts/contact_delete.html", context)
+
+
+@require_http_methods(["GET", "POST"])
 @staff_page(view="contacts.view_contact", change="contacts.change_contact")
 def contact_preferences(request: HttpRequest, pk: int) -> HttpResponse:
     """The three-tab Preferences modal: one save for all tabs through ``contact_preferences_update``."""

@@ -89,6 +89,7 @@ def staff_urls(o) -> dict[str, str]:
         "contacts:contact_detail": [o["contact"].pk],
         "contacts:contact_history": [o["contact"].pk],
         "contacts:contact_edit": [o["contact"].pk],
+        "contacts:contact_delete": [o["contact"].pk],
         "contacts:contact_preferences": [o["contact"].pk],
         "contacts:contact_dnc_clear": [o["contact"].pk, "email"],
         "contacts:category_edit": [o["category"].pk],
