@@ -11,10 +11,10 @@ from contacts import services
 from contacts.models import Contact, PreferenceChange, SegmentMembership, StaffChange
 from contacts.tests.factories import ContactFactory, SegmentFactory
 from messaging.models import OutboxMessage, Send
-from messaging.tests.conftest import run_dispatch
-from messaging.tests.factories import MessageFactory
+from .conftest import run_dispatch
+from .factories import MessageFactory
 
-from .test_staff_views import editor, editor_client, staff_user, viewer, viewer_client  # noqa: F401 (fixtures)
+from contacts.tests.test_staff_views import editor, editor_client, staff_user, viewer, viewer_client  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
