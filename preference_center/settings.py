@@ -171,6 +171,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.process_deferred",
         "schedule": env.float("PROCESS_DEFERRED_EVERY_SECONDS", default=10.0),
     },
+    # Scheduled dispatches start within this many seconds of their time.
+    "messaging.start_scheduled": {
+        "task": "messaging.start_scheduled",
+        "schedule": env.float("START_SCHEDULED_EVERY_SECONDS", default=15.0),
+    },
 }
 CELERY_TIMEZONE = "UTC"
 

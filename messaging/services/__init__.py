@@ -24,6 +24,15 @@ from messaging.engine.dispatch import (
     dispatch_plan,
 )
 from .messages import MessageHasSends, message_archive, message_create, message_delete, message_update
+from .schedules import (
+    ScheduleInvalid,
+    schedule_cancel,
+    schedule_create,
+    schedule_moment,
+    schedule_start,
+    schedule_update,
+    schedules_start_due,
+)
 
 __all__ = [
     "BatchReport",
@@ -32,6 +41,7 @@ __all__ = [
     "DeliveryRetry",
     "DispatchInvalid",
     "MessageHasSends",
+    "ScheduleInvalid",
     "SendsHeldElsewhere",
     "batch_claim",
     "batch_decide",
@@ -46,6 +56,12 @@ __all__ = [
     "message_create",
     "message_delete",
     "message_update",
+    "schedule_cancel",
+    "schedule_create",
+    "schedule_moment",
+    "schedule_start",
+    "schedule_update",
+    "schedules_start_due",
     "sends_deliver",
     "sends_deliver_now",
 ]

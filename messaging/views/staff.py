@@ -22,8 +22,8 @@ from contacts.views.staff import staff_page
 from .. import selectors, services
 from ..charts import COLOURS, outcomes_over_time_svg
 from ..engine.decision import message_plan, preview_decision
-from ..forms import MessageForm, PreviewForm, VersionFormSet
-from ..models import SWITCHES, Dispatch, Message, Outcome, Send
+from ..forms import MessageForm, PreviewForm, ScheduleForm, VersionFormSet
+from ..models import SWITCHES, Dispatch, Message, Outcome, ScheduledDispatch, Send
 from ..delivery.rendering import Delivery, MessageRenderer
 
 PAGE_SIZE = 50
@@ -81,6 +81,8 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "dispatches": message.dispatches.all()[:20],
         "preview_form": PreviewForm(),
         "staff_history": contacts_selectors.staff_changes(subject_types=("message",), subject_id=message.pk),
+        "schedules": message.schedules.order_by("-run_at")[:20],
+        "schedule_form": ScheduleForm(initial={"time_zone": timezone.get_current_timezone_name()}),
     }
     return render(request, "messaging/message_detail.html", context)
 
@@ -254,3 +256,55 @@ def deferred_queue(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/deferred_queue.html", {"page": page})
 
 
+
+
+# --- Scheduled dispatches ---------------------------------------------------------------------------
+
+
+def _schedule_form(request: HttpRequest, message: Message, schedule: ScheduledDispatch | None) -> HttpResponse:
+    initial = {"time_zone": timezone.get_current_timezone_name()}
+    if schedule is not None:
+        local = schedule.run_at_local
+        initial = {"date": local.date(), "time": local.time().replace(second=0, microsecond=0), "time_zone": schedule.time_zone}
+    form = ScheduleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        values = {"local": form.local(), "time_zone": form.cleaned_data["time_zone"], "acting_user": request.user}
+        try:
+            if schedule is None:
+                schedule = services.schedule_create(message=message, **values)
+            else:
+                schedule = services.schedule_update(schedule=schedule, **values)
+        except services.ScheduleInvalid as refused:
+            form.add_error(None, str(refused))
+        else:
+            flash.success(request, _("Sending scheduled for %(moment)s.") % {"moment": schedule})
+            return redirect(message)
+    context = {"message": message, "form": form, "schedule": schedule}
+    return render(request, "messaging/schedule_form.html", context)
+
+
+@staff_page(view="messaging.view_message", change="messaging.add_dispatch")
+def schedule_create(request: HttpRequest, pk: int) -> HttpResponse:
+    return _schedule_form(request, get_object_or_404(Message, pk=pk), None)
+
+
+@staff_page(view="messaging.view_message", change="messaging.add_dispatch")
+def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = get_object_or_404(ScheduledDispatch.objects.select_related("message"), pk=pk)
+    if schedule.status != ScheduledDispatch.Status.SCHEDULED:
+        flash.error(request, _("This schedule has already started or was cancelled."))
+        return redirect(schedule.message)
+    return _schedule_form(request, schedule.message, schedule)
+
+
+@require_POST
+@staff_page(view="messaging.view_message", change="messaging.add_dispatch")
+def schedule_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = get_object_or_404(ScheduledDispatch.objects.select_related("message"), pk=pk)
+    try:
+        services.schedule_cancel(schedule=schedule, acting_user=request.user)
+    except services.ScheduleInvalid as refused:
+        flash.error(request, str(refused))
+    else:
+        flash.success(request, _("Scheduled sending cancelled."))
+    return redirect(schedule.message)

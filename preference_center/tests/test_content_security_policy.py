@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
-from messaging.models import Dispatch
+from messaging.models import Dispatch, ScheduledDispatch
 from messaging.tests.factories import MessageFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -36,6 +36,7 @@ POST_ONLY = {
     "contacts:segment_member_remove",
     "messaging:deferred_cancel",
     "messaging:message_archive",
+    "messaging:schedule_cancel",
 }
 
 
@@ -80,7 +81,11 @@ def objects(db):
     segment = SegmentFactory()
     message = MessageFactory(segments=[segment], category=category)
     dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=7))
-    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch}
+    schedule = ScheduledDispatch.objects.create(
+        message=message, run_at=timezone.now() + datetime.timedelta(days=1), time_zone="Europe/Paris"
+    )
+    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
+            "schedule": schedule}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -105,6 +110,9 @@ def staff_urls(o) -> dict[str, str]:
         "messaging:message_send": [o["message"].pk],
         "messaging:message_delete": [o["message"].pk],
         "messaging:message_archive": [o["message"].pk],
+        "messaging:schedule_create": [o["message"].pk],
+        "messaging:schedule_edit": [o["schedule"].pk],
+        "messaging:schedule_cancel": [o["schedule"].pk],
         "messaging:dispatch_detail": [o["dispatch"].pk],
         "messaging:deferred_cancel": [o["dispatch"].pk],
     }

@@ -48,7 +48,7 @@ from contacts.services import (
     segment_membership_add,
 )
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
-from messaging.models import Dispatch, DispatchBatch, OutboxMessage, Outcome, Send
+from messaging.models import Dispatch, DispatchBatch, OutboxMessage, Outcome, ScheduledDispatch, Send
 from messaging.tests.factories import MessageFactory
 from messaging.public.tokens import send_token
 
@@ -187,6 +187,8 @@ def _world() -> World:
     deferred = Send.objects.create(message=message, dispatch=dispatch, contact=bob, channel=None,
                                    outcome=Outcome.DEFERRED, decided_at=now, evaluated_at=now,
                                    deferred_until=now + datetime.timedelta(days=1))
+    schedule = ScheduledDispatch.objects.create(message=message, run_at=now + datetime.timedelta(days=1),
+                                                time_zone="Europe/Paris")
     link = f"<https://example.com/messaging/u/{send_token(sent.pk)}/>"
     OutboxMessage.objects.create(send=sent, channel_slug="email", to=ada.email, subject="Hi", body="Hello",
                                  headers={"List-Unsubscribe": link})
@@ -196,6 +198,7 @@ def _world() -> World:
         "segments": [str(vip.pk), str(hidden.pk)],
         "messaging": [str(message.pk)],
         "dispatches": [str(dispatch.pk)],
+        "schedules": [str(schedule.pk)],
         "channel": ["email", "sms"],
         "esp": ["postmark", "sendgrid"],
         "send": [str(deferred.pk), str(sent.pk)],
@@ -221,7 +224,7 @@ def _valid_values(route: Route, world: World, name: str, converter: str) -> list
         return ["1"]
     if name == "app_label":
         return ["auth", "contacts", "messaging"]
-    for prefix in ("contacts", "categories", "segments", "dispatches"):
+    for prefix in ("contacts", "categories", "segments", "dispatches", "schedules"):
         if f"{prefix}/<" in text:
             return world.ids[prefix]
     if text.startswith("messaging/<"):
