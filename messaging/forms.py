@@ -78,3 +78,11 @@ class ScheduleForm(forms.Form):
         import datetime
 
         return datetime.datetime.combine(self.cleaned_data["date"], self.cleaned_data["time"])
+
+
+class TestSendForm(forms.Form):
+    recipients = forms.CharField(
+        label=_("Send a test to"), widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Email addresses and phone numbers (+33612345678), separated by commas or new lines. "
+                    "Each gets the version of its channel, marked as a test."),
+    )

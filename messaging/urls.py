@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/send/", staff.message_send, name="message_send"),
     path("<int:pk>/delete/", staff.message_delete, name="message_delete"),
     path("<int:pk>/archive/", staff.message_archive, name="message_archive"),
+    path("<int:pk>/test/", staff.message_test_send, name="message_test_send"),
     path("<int:pk>/schedule/", staff.schedule_create, name="schedule_create"),
     path("schedules/<int:pk>/edit/", staff.schedule_edit, name="schedule_edit"),
     path("schedules/<int:pk>/cancel/", staff.schedule_cancel, name="schedule_cancel"),

@@ -202,6 +202,9 @@ MESSAGING_RETRY_BACKOFF_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_SECONDS", def
 MESSAGING_RETRY_BACKOFF_MAX_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_MAX_SECONDS", default=3600)
 MESSAGING_BATCH_LEASE_SECONDS = env.int("MESSAGING_BATCH_LEASE_SECONDS", default=30)
 MESSAGING_CHUNK_SIZE = env.int("MESSAGING_CHUNK_SIZE", default=5000)
+# Test sends (docs/staff-ui.md): recipients per test, and tests per staff user per hour.
+MESSAGING_TEST_SEND_MAX_RECIPIENTS = env.int("MESSAGING_TEST_SEND_MAX_RECIPIENTS", default=5)
+MESSAGING_TEST_SENDS_PER_HOUR = env.int("MESSAGING_TEST_SENDS_PER_HOUR", default=20)
 
 # --- Delivery backend registry (docs/security.md "Admin") ----------------------------------------
 # The only classes a channel may name as its backend: checked when a channel is saved and again

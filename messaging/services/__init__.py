@@ -24,6 +24,7 @@ from messaging.engine.dispatch import (
     dispatch_plan,
 )
 from .messages import MessageHasSends, message_archive, message_create, message_delete, message_update
+from .proofs import TestSendRefused, TestSendReport, message_test_send, test_recipients_parse
 from .schedules import (
     ScheduleInvalid,
     schedule_cancel,
@@ -43,6 +44,8 @@ __all__ = [
     "MessageHasSends",
     "ScheduleInvalid",
     "SendsHeldElsewhere",
+    "TestSendRefused",
+    "TestSendReport",
     "batch_claim",
     "batch_decide",
     "batch_finish",
@@ -55,6 +58,7 @@ __all__ = [
     "message_archive",
     "message_create",
     "message_delete",
+    "message_test_send",
     "message_update",
     "schedule_cancel",
     "schedule_create",
@@ -64,4 +68,5 @@ __all__ = [
     "schedules_start_due",
     "sends_deliver",
     "sends_deliver_now",
+    "test_recipients_parse",
 ]

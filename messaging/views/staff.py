@@ -22,7 +22,7 @@ from contacts.views.staff import staff_page
 from .. import selectors, services
 from ..charts import COLOURS, outcomes_over_time_svg
 from ..engine.decision import message_plan, preview_decision
-from ..forms import MessageForm, PreviewForm, ScheduleForm, VersionFormSet
+from ..forms import MessageForm, PreviewForm, ScheduleForm, TestSendForm, VersionFormSet
 from ..models import SWITCHES, Dispatch, Message, Outcome, ScheduledDispatch, Send
 from ..delivery.rendering import Delivery, MessageRenderer
 
@@ -308,3 +308,23 @@ def schedule_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         flash.success(request, _("Scheduled sending cancelled."))
     return redirect(schedule.message)
+
+
+# --- Test sends ---------------------------------------------------------------------------------------
+
+
+@staff_page(view="messaging.view_message", change="messaging.add_dispatch")
+def message_test_send(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the message's versions to a few staff addresses, marked as a test; say what went where."""
+    message = get_object_or_404(Message, pk=pk)
+    form = TestSendForm(request.POST or None, initial={"recipients": request.user.email})
+    report = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = services.message_test_send(
+                message=message, recipients=form.cleaned_data["recipients"], acting_user=request.user
+            )
+        except services.TestSendRefused as refused:
+            for error in refused.errors:
+                form.add_error("recipients", error)
+    return render(request, "messaging/message_test_send.html", {"message": message, "form": form, "report": report})

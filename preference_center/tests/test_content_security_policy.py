@@ -111,6 +111,7 @@ def staff_urls(o) -> dict[str, str]:
         "messaging:message_delete": [o["message"].pk],
         "messaging:message_archive": [o["message"].pk],
         "messaging:schedule_create": [o["message"].pk],
+        "messaging:message_test_send": [o["message"].pk],
         "messaging:schedule_edit": [o["schedule"].pk],
         "messaging:schedule_cancel": [o["schedule"].pk],
         "messaging:dispatch_detail": [o["dispatch"].pk],
