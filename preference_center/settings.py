@@ -202,6 +202,10 @@ MESSAGING_RETRY_BACKOFF_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_SECONDS", def
 MESSAGING_RETRY_BACKOFF_MAX_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_MAX_SECONDS", default=3600)
 MESSAGING_BATCH_LEASE_SECONDS = env.int("MESSAGING_BATCH_LEASE_SECONDS", default=30)
 MESSAGING_CHUNK_SIZE = env.int("MESSAGING_CHUNK_SIZE", default=5000)
+# Bulk actions on the contact list (docs/staff-ui.md): up to this many contacts they run in the
+# request, beyond it as a Celery job with progress; a job applies this many contacts per transaction.
+CONTACTS_BULK_INLINE_MAX = env.int("CONTACTS_BULK_INLINE_MAX", default=200)
+CONTACTS_BULK_CHUNK = env.int("CONTACTS_BULK_CHUNK", default=200)
 # Test sends (docs/staff-ui.md): recipients per test, and tests per staff user per hour.
 MESSAGING_TEST_SEND_MAX_RECIPIENTS = env.int("MESSAGING_TEST_SEND_MAX_RECIPIENTS", default=5)
 MESSAGING_TEST_SENDS_PER_HOUR = env.int("MESSAGING_TEST_SENDS_PER_HOUR", default=20)

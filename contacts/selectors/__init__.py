@@ -10,6 +10,9 @@ from .preferences import (
 )
 from .staff import (
     CONTACT_SORTS,
+    bulk_action_changes,
+    contact_filters_stored,
+    contact_list_filtered,
     ChannelStatus,
     ContactProfile,
     ContactSearchText,
@@ -39,6 +42,9 @@ __all__ = [
     "category_list",
     "contact_count_estimate",
     "contact_erasure_counts",
+    "bulk_action_changes",
+    "contact_filters_stored",
+    "contact_list_filtered",
     "contact_list",
     "contact_list_page",
     "contact_preference_state",

@@ -7,6 +7,7 @@ a staff audit row (``staff_audit``).
 """
 
 from .audit import Source
+from .bulk import BulkActionStale, bulk_action_create, bulk_action_run, bulk_action_scope
 from .categories import category_create, category_delete, category_update, category_subscribe, category_unsubscribe
 from .channels import (
     channel_default_cap_set,
@@ -25,6 +26,10 @@ from .staff_audit import staff_change_record
 from .segments import segment_create, segment_delete, segment_update, segment_membership_add, segment_membership_remove
 
 __all__ = [
+    "BulkActionStale",
+    "bulk_action_create",
+    "bulk_action_run",
+    "bulk_action_scope",
     "ObjectInUse",
     "PreferencesInvalid",
     "Source",

@@ -17,7 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.db.utils import DatabaseError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
@@ -27,6 +28,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from contacts import selectors, services
 from contacts.forms import (
+    BulkActionForm,
     CategoryForm,
     ChannelDefaultCapFormSet,
     ContactFilterForm,
@@ -36,8 +38,8 @@ from contacts.forms import (
     SegmentForm,
     SegmentMemberAddForm,
 )
-from contacts.models import Category, Channel, Contact, PreferenceSettings, Segment
-from contacts.query import TimelineCursorForm, page_number
+from contacts.models import BulkAction, Category, Channel, Contact, PreferenceSettings, Segment
+from contacts.query import TimelineCursorForm, page_number, record_count
 from contacts.timeline import contact_timeline
 from contacts.services import (
     ObjectInUse,
@@ -136,6 +138,55 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "filtered": form.is_filtered(),
     }
     return render(request, "contacts/contact_list.html", context)
+
+
+# --- Bulk actions on the filtered list --------------------------------------------------------------
+
+
+def _bulk_filters(query: str) -> tuple[ContactFilterForm, dict | None]:
+    """The list's filters from its query string; None when one is invalid (the list ignores it,
+    an action must not: it would touch more contacts than the list showed)."""
+    form = ContactFilterForm(QueryDict(query))
+    if not form.is_valid():
+        return form, None
+    return form, selectors.contact_filters_stored(form.selector_arguments())
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.change_contact", change="contacts.change_contact")
+def bulk_action(request: HttpRequest) -> HttpResponse:
+    """Choose an action for the filtered list, see how many contacts it changes, confirm, run."""
+    query = request.POST.get("list_query", "") if request.method == "POST" else request.GET.urlencode()
+    query = QueryDict(query).copy()
+    query.pop("page", None)
+    query = query.urlencode()
+    filter_form, filters = _bulk_filters(query)
+    form = BulkActionForm(request.POST or None)
+    context = {"form": form, "filter_form": filter_form, "list_query": query, "filters_valid": filters is not None}
+    if request.method == "POST" and filters is not None and form.is_valid():
+        data = form.cleaned_data
+        scope = {"kind": data["kind"], "filters": filters, "segment": data["segment"], "channel": data["channel"]}
+        if request.POST.get("step") == "confirm":
+            expected = record_count(request.POST.get("expected"))
+            try:
+                action = services.bulk_action_create(**scope, expected=expected, acting_user=request.user)
+            except services.BulkActionStale as stale:
+                messages.error(request, str(stale))
+            else:
+                return redirect("contacts:bulk_action_detail", pk=action.pk)
+        matching, changing = services.bulk_action_scope(**scope)
+        context.update(confirm=True, matching=matching, changing=changing, inline_max=settings.CONTACTS_BULK_INLINE_MAX,
+                       kind_label=BulkAction.Kind(data["kind"]).label)
+    return render(request, "contacts/bulk_action.html", context)
+
+
+@require_http_methods(["GET"])
+@staff_page(view="contacts.change_contact")
+def bulk_action_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The job's progress (polled while it runs), then its result."""
+    action = get_object_or_404(BulkAction.objects.select_related("segment", "channel"), pk=pk)
+    template = "contacts/bulk_action_detail.html#progress" if request.htmx else "contacts/bulk_action_detail.html"
+    return render(request, template, {"action": action})
 
 
 @require_http_methods(["GET", "POST"])

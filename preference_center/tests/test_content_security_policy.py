@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
+from contacts.models import BulkAction
 from messaging.models import Dispatch, ScheduledDispatch
 from messaging.tests.factories import MessageFactory
 
@@ -84,8 +85,9 @@ def objects(db):
     schedule = ScheduledDispatch.objects.create(
         message=message, run_at=timezone.now() + datetime.timedelta(days=1), time_zone="Europe/Paris"
     )
+    bulk_action = BulkAction.objects.create(kind="segment_add", segment=segment, filters={"search": "<b>x"}, actor="x")
     return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
-            "schedule": schedule}
+            "schedule": schedule, "bulk_action": bulk_action}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -95,6 +97,7 @@ def staff_urls(o) -> dict[str, str]:
         "contacts:contact_history": [o["contact"].pk],
         "contacts:contact_edit": [o["contact"].pk],
         "contacts:contact_delete": [o["contact"].pk],
+        "contacts:bulk_action_detail": [o["bulk_action"].pk],
         "contacts:contact_preferences": [o["contact"].pk],
         "contacts:contact_dnc_clear": [o["contact"].pk, "email"],
         "contacts:category_edit": [o["category"].pk],

@@ -38,7 +38,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts.models import Channel, Contact
+from contacts.models import BulkAction, Channel, Contact
 from contacts.services import (
     Source,
     category_unsubscribe,
@@ -189,6 +189,7 @@ def _world() -> World:
                                    deferred_until=now + datetime.timedelta(days=1))
     schedule = ScheduledDispatch.objects.create(message=message, run_at=now + datetime.timedelta(days=1),
                                                 time_zone="Europe/Paris")
+    bulk = BulkAction.objects.create(kind="segment_add", segment=vip, filters={"search": "ada"}, actor="edith")
     link = f"<https://example.com/messaging/u/{send_token(sent.pk)}/>"
     OutboxMessage.objects.create(send=sent, channel_slug="email", to=ada.email, subject="Hi", body="Hello",
                                  headers={"List-Unsubscribe": link})
@@ -199,6 +200,7 @@ def _world() -> World:
         "messaging": [str(message.pk)],
         "dispatches": [str(dispatch.pk)],
         "schedules": [str(schedule.pk)],
+        "bulk": [str(bulk.pk)],
         "channel": ["email", "sms"],
         "esp": ["postmark", "sendgrid"],
         "send": [str(deferred.pk), str(sent.pk)],
@@ -224,6 +226,8 @@ def _valid_values(route: Route, world: World, name: str, converter: str) -> list
         return ["1"]
     if name == "app_label":
         return ["auth", "contacts", "messaging"]
+    if "contacts/bulk/<" in text:
+        return world.ids["bulk"]
     for prefix in ("contacts", "categories", "segments", "dispatches", "schedules"):
         if f"{prefix}/<" in text:
             return world.ids[prefix]
