@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from messaging.engine.decision import decide_contacts, message_plan
-from messaging.engine.dispatch import message_recipients_sql
+from messaging.engine.dispatch import in_halves_on_bad_data, message_recipients_sql
 from messaging.models import Message, Send
 from messaging.sql import sql_compose
 
@@ -81,9 +81,29 @@ def message_estimate(*, message: Message, now: datetime.datetime | None = None) 
 
 
 def _counted_sql(cursor, plan, params, now) -> dict:
+    """One counting statement over every candidate; where a contact's stored data makes it fail,
+    the range is halved as a dispatch does (``in_halves_on_bad_data``) and that contact counts as
+    the ``failed`` send a dispatch would record for it."""
     from messaging.engine.decision.sql import decision_params, decision_sql, jit_off
 
     jit_off(cursor)
+    cursor.execute(sql_compose("SELECT min(contact_id), max(contact_id) FROM ({r}) r", r=message_recipients_sql()), params)
+    lo, hi = cursor.fetchone()
+    if lo is None:
+        return {}
     statement = sql_compose(_COUNTED, decision=decision_sql(plan, message_recipients_sql(batch=True)))
-    cursor.execute(statement, {**decision_params(plan, now), **params})
-    return {(outcome, channel_id, reason): n for outcome, channel_id, reason, n in cursor.fetchall()}
+    values = {**decision_params(plan, now), **params}
+
+    def count_range(first: int, last: int) -> list[tuple]:
+        with connection.cursor() as inner:
+            inner.execute(statement, {**values, "lo": first, "hi": last})
+            return inner.fetchall()
+
+    failed: list[int] = []
+    rows = in_halves_on_bad_data(count_range, lo, hi, lambda contact_id, _error: failed.append(contact_id))
+    counts: Counter = Counter()
+    for outcome, channel_id, reason, n in rows:
+        counts[(outcome, channel_id, reason)] += n
+    if failed:
+        counts[(Send.Outcome.FAILED, None, Send.Reason.DECISION_FAILED)] += len(failed)
+    return dict(counts)

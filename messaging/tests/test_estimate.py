@@ -89,3 +89,19 @@ def test_the_send_page_lists_would_send_per_channel_and_skipped_per_reason(clien
     assert page.count('data-estimate="send"') == 2
     assert "Unsubscribed from the category" in page and "Skipped: no address" in page and "Paused" in page
     assert Send.objects.filter(message=mixed_audience).count() == 0
+
+
+def test_a_recipient_whose_stored_data_the_decision_cannot_read_counts_as_the_failure_a_dispatch_records(members, email):
+    from contacts.models import Contact
+
+    today = timezone.now().date()
+    members(first_name="Fine")
+    stale = members(first_name="Old", phone="")
+    contact_services.channel_pause_set(contact=stale, channel=email, pause_from=today,
+                                       pause_to=today + datetime.timedelta(days=2), source="system")
+    Contact.objects.filter(pk=stale.pk).update(time_zone="US/Pacific-New")  # a zone the database no longer knows
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    now = timezone.now()
+    estimate = selectors.message_estimate(message=message, now=now)
+    assert estimate.counts[("failed", None, "decision_failed")] == 1 and estimate.decided == 2
+    assert recorded(run_dispatch(message, now=now, deliver=False)) == Counter(estimate.counts)
