@@ -121,7 +121,8 @@ class ContactAdmin(admin.ModelAdmin):
     list_filter = ["locale", "dnc_entries__channel", "dnc_entries__reason", "segment_memberships__segment"]
     search_fields = ["=id", "email", "phone", "first_name", "last_name"]
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
-    readonly_fields = ["created_at", "updated_at"]
+    # Custom field values are written by contact_fields_update (validated, audited): the profile edits them.
+    readonly_fields = ["created_at", "updated_at", "fields"]
 
     def save_model(self, request, obj, form, change):
         contact_save(contact=obj, source=Source.staff(request.user))

@@ -15,6 +15,7 @@ CONTACTS_MODELS = (
     "segmentmembership",
     "preferencechange",
     "preferencesettings",
+    "contactfield",
 )
 VIEWER_PERMISSIONS = tuple(f"view_{model}" for model in CONTACTS_MODELS)
 EDITOR_PERMISSIONS = VIEWER_PERMISSIONS + (
@@ -29,6 +30,9 @@ EDITOR_PERMISSIONS = VIEWER_PERMISSIONS + (
     "change_segment",
     "delete_segment",
     "change_preferencesettings",
+    "add_contactfield",
+    "change_contactfield",
+    "delete_contactfield",
 )
 STAFF_GROUPS = {"Viewers": VIEWER_PERMISSIONS, "Editors": EDITOR_PERMISSIONS}
 

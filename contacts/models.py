@@ -144,6 +144,10 @@ class Contact(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Custom field values by ``ContactField.key``, written only by ``contacts.services.fields``.
+    # jsonb with a GIN index on PostgreSQL (migration 0010); the index is not declared here because
+    # SQLite, the embedded demo, has no GIN.
+    fields = models.JSONField(default=dict, db_default={}, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -170,6 +174,57 @@ class Contact(models.Model):
 
     def address_for(self, channel: Channel) -> str:
         return getattr(self, channel.address_field, "") or ""
+
+
+# Names a custom field key may not take: the contact's own fields and the words the pages and the
+# CSV export use for them, so a column or token never means two things.
+BUILT_IN_FIELD_NAMES = frozenset(
+    {"id", "first_name", "last_name", "full_name", "name", "email", "phone", "locale", "time_zone",
+     "created_at", "updated_at", "fields", "contact", "unsubscribe_url", "preferences_url", "unsubscribe_text"}
+)
+FIELD_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
+
+
+class ContactFieldType(models.TextChoices):
+    TEXT = "text", _("Text")
+    NUMBER = "number", _("Number")
+    DATE = "date", _("Date")
+    BOOLEAN = "boolean", _("Yes / no")
+    CHOICE = "choice", _("One of a list")
+
+
+class ContactField(models.Model):
+    """A custom contact field staff define; each contact's value lives in ``Contact.fields[key]``.
+
+    Stored JSON values by type: text → string, number → JSON number, date → "YYYY-MM-DD",
+    boolean → true/false, choice → one of ``choices``. ``contacts.services.fields`` is the one
+    place that validates and writes them.
+    """
+
+    Type = ContactFieldType
+
+    key = models.CharField(
+        max_length=50,
+        unique=True,
+        validators=[RegexValidator(FIELD_KEY_PATTERN, _("Lower-case letters, digits and underscores, starting with a letter."))],
+        help_text=_("Used in tokens ({field:key}) and CSV columns. Lower-case letters, digits and underscores."),
+    )
+    label = models.CharField(max_length=100)
+    type = models.CharField(max_length=10, choices=ContactFieldType.choices, default=ContactFieldType.TEXT)
+    choices = models.JSONField(default=list, blank=True, help_text=_("For “one of a list”: the allowed values."))
+    help_text = models.CharField(max_length=300, blank=True)
+    public = models.BooleanField(default=False, help_text=_("Contacts may see this field."))
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "key"]
+        constraints = [
+            models.CheckConstraint(name="contactfield_type_known", condition=Q(type__in=ContactFieldType.values)),
+            models.CheckConstraint(name="contactfield_key_slug", condition=Q(key__regex=FIELD_KEY_PATTERN)),
+        ]
+
+    def __str__(self) -> str:
+        return self.label or self.key
 
 
 class DncReason(models.TextChoices):
@@ -375,6 +430,7 @@ class ChangeKind(models.TextChoices):
     PREFERRED_CHANNEL = "preferred_channel", _("Preferred channel")
     CATEGORY = "category", _("Category")
     SEGMENT = "segment", _("Segment")
+    FIELD = "field", _("Custom field")
 
 
 class PreferenceChange(models.Model):
@@ -481,6 +537,7 @@ class StaffChangeAction(models.TextChoices):
     DELETED = "deleted", _("deleted")
     ARCHIVED = "archived", _("archived")
     CANCELLED = "cancelled", _("deferred sends cancelled")
+    EXPORTED = "exported", _("exported")
 
 
 class StaffChange(models.Model):

@@ -143,6 +143,19 @@ def paused_today_q(time_zone) -> Q:
     return Q(pause_from__lte=today, pause_to__gte=today)
 
 
+CONTACTABLE, NO_ADDRESS = "contactable", "no_address"
+
+
+def channel_state(*, address: str, dnc_reason: str | None) -> str:
+    """A contact's state on one channel: its do-not-contact reason, else "no_address", else "contactable".
+
+    Contactable = no do-not-contact and an address (SPEC §2); the profile and the CSV export read it here.
+    """
+    if dnc_reason:
+        return dnc_reason
+    return CONTACTABLE if address else NO_ADDRESS
+
+
 def dnc_locked(reason: str | None) -> bool:
     """SPEC §2: a do-not-contact only staff can lift (``bounced``, ``complaint``); re-ticking keeps it."""
     return reason is not None and reason not in DoNotContact.CLEARABLE

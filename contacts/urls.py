@@ -1,6 +1,6 @@
 from django.urls import path
 
-from contacts.views import staff
+from contacts.views import export, fields, staff
 
 app_name = "contacts"
 urlpatterns = [
@@ -32,4 +32,10 @@ urlpatterns = [
         name="segment_member_remove",
     ),
     path("settings/", staff.settings_edit, name="settings"),
+    path("fields/", fields.field_list, name="field_list"),
+    path("fields/new/", fields.field_create, name="field_create"),
+    path("fields/<int:pk>/edit/", fields.field_edit, name="field_edit"),
+    path("fields/<int:pk>/delete/", fields.field_delete, name="field_delete"),
+    path("contacts/export/", export.contact_export, name="contact_export"),
+    path("segments/<int:pk>/export/", export.segment_export, name="segment_export"),
 ]

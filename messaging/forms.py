@@ -2,7 +2,23 @@ from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
+from contacts.models import ContactField
+
+from .delivery.rendering import field_token_errors
 from .models import SWITCHES, Message, MessageVersion
+
+
+def _field_tokens_check(form: forms.Form, names: tuple[str, ...]) -> None:
+    """Each text input whose field tokens name no defined field (or are malformed) gets a message."""
+    known = None
+    for name in names:
+        text = form.cleaned_data.get(name) or ""
+        if "{field:" not in text:
+            continue
+        if known is None:
+            known = set(ContactField.objects.values_list("key", flat=True))
+        for message in field_token_errors(text, known):
+            form.add_error(name, message)
 
 INHERIT = [("", _("Global setting")), ("true", _("Show")), ("false", _("Hide"))]
 
@@ -28,6 +44,11 @@ class MessageForm(forms.ModelForm):
                 help_text=_("Overrides the global setting for this message's links."),
             )
 
+    def clean(self):
+        cleaned = super().clean()
+        _field_tokens_check(self, ("unsubscribe_text",))
+        return cleaned
+
     def message_values(self) -> dict:
         """The validated values, as ``message_create`` and ``message_update`` take them."""
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
@@ -39,8 +60,14 @@ class VersionForm(forms.ModelForm):
         fields = ["channel", "position", "subject", "text_body", "html_body"]
         widgets = {"text_body": forms.Textarea(attrs={"rows": 4}), "html_body": forms.Textarea(attrs={"rows": 4})}
         help_texts = {
-            "text_body": _("Tokens: {first_name} {unsubscribe_url} {preferences_url} {unsubscribe_text}"),
+            "text_body": _("Tokens: {first_name} {unsubscribe_url} {preferences_url} {unsubscribe_text}, "
+                           "and custom fields as {field:key} or {field:key|fallback}"),
         }
+
+    def clean(self):
+        cleaned = super().clean()
+        _field_tokens_check(self, ("subject", "text_body", "html_body"))
+        return cleaned
 
 
 class BaseVersionFormSet(forms.BaseInlineFormSet):

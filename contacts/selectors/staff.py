@@ -24,6 +24,7 @@ from django.utils import timezone
 from contacts.models import (
     BulkAction,
     Category,
+    ContactField,
     CategorySubscription,
     Channel,
     ChannelPreference,
@@ -34,7 +35,7 @@ from contacts.models import (
     StaffChange,
     email_normalise,
 )
-from contacts.rules import category_receives_q, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q
+from contacts.rules import CONTACTABLE, category_receives_q, channel_state, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q
 from contacts.timeline import TimelinePage, contact_timeline
 
 
@@ -226,7 +227,7 @@ class ChannelStatus:
 
     @property
     def contactable(self) -> bool:
-        return self.dnc is None and bool(self.address)
+        return channel_state(address=self.address, dnc_reason=self.dnc and self.dnc.reason) == CONTACTABLE
 
     @property
     def dnc_clearable(self) -> bool:
@@ -371,13 +372,22 @@ def contact_filters_stored(arguments: dict) -> dict:
 def contact_list_filtered(filters: dict) -> QuerySet[Contact]:
     """The contacts of a list filtered as ``contact_filters_stored`` kept it, in id order. A filter
     whose object was deleted since matches nobody rather than being dropped (which would widen it)."""
-    arguments = {name: value for name, value in filters.items() if name not in _FILTER_OBJECTS}
+    from contacts.selectors.fields import contacts_field_filter
+
+    arguments = {name: value for name, value in filters.items() if name not in _FILTER_OBJECTS and name != "field_filter"}
     for name, model in _FILTER_OBJECTS.items():
         if filters.get(name) is not None:
             arguments[name] = model.objects.filter(pk=filters[name]).first()
             if arguments[name] is None:
                 return Contact.objects.none()
-    return contact_list(**arguments).order_by("pk")
+    contacts = contact_list(**arguments)
+    if field_filter := filters.get("field_filter"):
+        # The custom field filter of the list (``ContactFieldFilterForm``), its field by key.
+        field = ContactField.objects.filter(key=field_filter["field"]).first()
+        if field is None:
+            return Contact.objects.none()
+        contacts = contacts_field_filter(contacts, **{**field_filter, "field": field})
+    return contacts.order_by("pk")
 
 
 def bulk_action_changes(*, contacts: QuerySet[Contact], kind: str, segment: Segment | None, channel: Channel | None):

@@ -20,6 +20,7 @@ from .channels import (
 )
 from .contacts import contact_delete, contact_save
 from .errors import ObjectInUse, PreferencesInvalid
+from .fields import contact_fields_update, field_values_clean
 from .preferences import contact_preferences_update
 from .settings import settings_update
 from .staff_audit import staff_change_record
@@ -45,9 +46,11 @@ __all__ = [
     "channel_pause_set",
     "channel_subscribe",
     "channel_unsubscribe",
+    "contact_fields_update",
     "contact_preferences_update",
     "contact_save",
     "contact_preferred_channel_set",
+    "field_values_clean",
     "segment_create",
     "segment_delete",
     "segment_update",

@@ -62,12 +62,14 @@ def change_record(
     channel: Channel | None = None,
     category: Category | None = None,
     segment: Segment | None = None,
+    subject: str = "",
 ) -> PreferenceChange | None:
     """Append one history row, in the caller's transaction; an unchanged value writes nothing."""
     if old == new:
         return None
     assert transaction.get_connection().in_atomic_block, "history rows are written inside the change's transaction"
-    subject = (channel or category or segment).slug if (channel or category or segment) else ""
+    # A custom field names itself (its key); the others are named by their object's slug.
+    subject = subject or ((channel or category or segment).slug if (channel or category or segment) else "")
     return PreferenceChange.objects.create(
         contact=contact,
         kind=kind,

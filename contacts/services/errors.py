@@ -19,3 +19,7 @@ class ObjectInUse(Exception):
     def __init__(self, text: str, names: list[str]):
         self.names = names
         super().__init__(text)
+
+
+class FieldChangeRefused(Exception):
+    """A change to a custom field definition that would corrupt contacts' values; nothing was changed."""

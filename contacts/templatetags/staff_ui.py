@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import CapUnit, ChangeKind, DncReason, PreferenceChange
 from contacts.rules import MEMBER, REMOVED
+from contacts.services.fields import field_value_text
 
 register = template.Library()
 
@@ -101,6 +102,8 @@ def _value_display(kind: str, value, names: dict) -> str:
         return {None: _("default"), "subscribed": _("subscribed"), "unsubscribed": _("unsubscribed")}.get(value, value)
     if kind == ChangeKind.SEGMENT:
         return {None: _("not a member"), MEMBER: _("member"), REMOVED: _("removed")}.get(value, value)
+    if kind == ChangeKind.FIELD:
+        return _("no value") if value is None else field_value_text(value)
     return str(value)
 
 
@@ -116,6 +119,8 @@ def history_entry(change: PreferenceChange, channel_names: dict, category_names:
         what = _("Segment “%(name)s”") % {"name": subject}
     elif change.kind == ChangeKind.PREFERRED_CHANNEL:
         what = _("Preferred channel")
+    elif change.kind == ChangeKind.FIELD:
+        what = _("Field “%(key)s”") % {"key": change.subject}
     else:
         channel = channel_names.get(change.subject, change.subject)
         what = f"{channel}: {ChangeKind(change.kind).label.lower()}"

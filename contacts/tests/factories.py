@@ -45,3 +45,12 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 def channel(slug: str) -> Channel:
     return Channel.objects.get(slug=slug)
+
+
+class ContactFieldFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "contacts.ContactField"
+
+    key = factory.Sequence(lambda n: f"field_{n}")
+    label = factory.LazyAttribute(lambda f: f.key.replace("_", " ").capitalize())
+    type = "text"

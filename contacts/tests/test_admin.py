@@ -72,3 +72,17 @@ def test_the_history_cannot_be_written_from_the_admin_even_by_a_superuser(superu
     url = reverse(f"admin:contacts_preferencechange_{action}", args=[] if action == "add" else [change.pk])
     assert superuser_client.post(url, {"new_value": '"forged"', "post": "yes"}).status_code == 403
     assert PreferenceChange.objects.get(pk=change.pk).new_value == "manual"
+
+
+def test_the_admin_cannot_write_custom_field_values_around_their_validation(superuser_client):
+    from contacts.models import Contact
+    from contacts.tests.factories import ContactFieldFactory
+
+    ContactFieldFactory(key="employees", label="Employees", type="number")
+    contact = Contact.objects.create(first_name="Ana", email="ana@example.com")
+    response = superuser_client.post(reverse("admin:contacts_contact_change", args=[contact.pk]), {
+        "first_name": "Ana", "last_name": "", "email": "ana@example.com", "phone": "", "locale": "en",
+        "time_zone": "UTC", "fields": '{"employees": "lots", "undefined": 1}',
+    })
+    assert response.status_code == 302
+    assert Contact.objects.get(pk=contact.pk).fields == {}

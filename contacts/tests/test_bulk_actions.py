@@ -133,3 +133,34 @@ def test_a_large_action_runs_on_a_worker_and_reports_progress(editor_client, smi
     assert segment.memberships.filter(removed=False).count() == 3
     progress = editor_client.get(response.url, headers={"HX-Request": "true"}).content.decode()
     assert "Done: 3 contacts processed." in progress and "hx-trigger" not in progress
+
+
+@pytest.mark.django_db
+def test_the_custom_field_filter_of_the_list_narrows_the_action_too(editor_client, smiths):  # noqa: F811
+    from contacts.tests.factories import ContactFieldFactory
+
+    (a, b, _c), _jones = smiths
+    ContactFieldFactory(key="company", label="Company", type="text")
+    services.contact_fields_update(contact=a, values={"company": "ACME"}, source="system")
+    services.contact_fields_update(contact=b, values={"company": "Other"}, source="system")
+    segment = SegmentFactory()
+    query = "q=smith&ff=company&fo=eq&fv=ACME"
+    assert "1 contact matches; 1 will change." in preview(editor_client, query, kind="segment_add",
+                                                          segment=segment.pk).content.decode()
+    confirm(editor_client, query, 1, kind="segment_add", segment=segment.pk)
+    assert list(segment.memberships.values_list("contact", flat=True)) == [a.pk]
+
+
+@pytest.mark.django_db
+def test_an_invalid_custom_field_filter_blocks_the_action(editor_client, smiths):  # noqa: F811
+    from contacts.tests.factories import ContactFieldFactory
+
+    ContactFieldFactory(key="joined", label="Joined", type="date")
+    page = editor_client.get(URL + "?ff=joined&fo=eq&fv=not-a-date").content.decode()
+    assert 'id="bulk-filters-invalid"' in page and 'id="bulk-form"' not in page
+
+
+@pytest.mark.django_db
+def test_the_bulk_page_links_the_export_of_the_same_list(editor_client, smiths):  # noqa: F811
+    page = editor_client.get(URL + "?q=smith").content.decode()
+    assert f'href="{reverse("contacts:contact_export")}?q=smith"' in page

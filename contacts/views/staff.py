@@ -38,7 +38,10 @@ from contacts.forms import (
     SegmentForm,
     SegmentMemberAddForm,
 )
-from contacts.models import BulkAction, Category, Channel, Contact, PreferenceSettings, Segment
+from contacts.field_forms import ContactFieldFilterForm, ContactFieldValuesForm
+from contacts.models import BulkAction, Category, Channel, Contact, ContactField, PreferenceSettings, Segment
+from contacts.selectors.fields import contact_field_rows
+from contacts.services.fields import contact_fields_update, field_value_text
 from contacts.query import TimelineCursorForm, page_number, record_count
 from contacts.timeline import contact_timeline
 from contacts.services import (
@@ -117,25 +120,41 @@ def _sort_columns(current: str) -> list[dict]:
     return columns
 
 
+def contacts_filtered(params) -> tuple[ContactFilterForm, ContactFieldFilterForm, object]:
+    """The contacts the list's filters select: the list and its CSV export read the same ones.
+
+    An invalid filter is shown at its field and ignored; the valid ones still apply.
+    """
+    form = ContactFilterForm(params)
+    form.is_valid()
+    field_form = ContactFieldFilterForm(params, definitions=list(ContactField.objects.all()))
+    contacts = field_form.apply(selectors.contact_list(**form.selector_arguments()))
+    return form, field_form, contacts
+
+
 @require_http_methods(["GET"])
 @staff_page(view="contacts.view_contact")
 def contact_list(request: HttpRequest) -> HttpResponse:
-    form = ContactFilterForm(request.GET)
-    # An invalid filter is shown at its field and ignored; the valid ones still apply.
-    form.is_valid()
+    form, field_form, contacts = contacts_filtered(request.GET)
     arguments = form.selector_arguments()
+    filtered = form.is_filtered() or field_form.is_filtered()
     page = selectors.contact_list_page(
-        contacts=selectors.contact_list(**arguments),
+        contacts=contacts,
         page=form.cleaned_data.get("page") or 1,
         per_page=CONTACTS_PER_PAGE,
-        filtered=form.is_filtered(),
+        filtered=filtered,
     )
+    field_columns = field_form.columns()
+    for contact in page.rows:
+        contact.field_cells = [field_value_text((contact.fields or {}).get(field.key)) for field in field_columns]
     context = {
         "form": form,
+        "field_form": field_form,
+        "field_columns": field_columns,
         "page": page,
         "channels": list(Channel.objects.all()),
         "columns": _sort_columns(arguments["sort"]),
-        "filtered": form.is_filtered(),
+        "filtered": filtered,
     }
     return render(request, "contacts/contact_list.html", context)
 
@@ -146,10 +165,17 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 def _bulk_filters(query: str) -> tuple[ContactFilterForm, dict | None]:
     """The list's filters from its query string; None when one is invalid (the list ignores it,
     an action must not: it would touch more contacts than the list showed)."""
-    form = ContactFilterForm(QueryDict(query))
-    if not form.is_valid():
+    params = QueryDict(query)
+    form = ContactFilterForm(params)
+    field_form = ContactFieldFilterForm(params, definitions=list(ContactField.objects.all()))
+    if not form.is_valid() or not field_form.is_valid():
+        form.field_errors = field_form.errors  # shown with the others
         return form, None
-    return form, selectors.contact_filters_stored(form.selector_arguments())
+    stored = selectors.contact_filters_stored(form.selector_arguments())
+    if field_form.filter:
+        field_filter = field_form.filter
+        stored["field_filter"] = {**field_filter, "field": field_filter["field"].key}
+    return form, stored
 
 
 @require_http_methods(["GET", "POST"])
@@ -193,16 +219,22 @@ def bulk_action_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_page(view="contacts.add_contact", change="contacts.add_contact")
 def contact_create(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        contact = contact_save(contact=form.save(commit=False), source=Source.staff(request.user))
+    field_form = ContactFieldValuesForm(request.POST or None, definitions=list(ContactField.objects.all()))
+    # All or nothing: the details and the custom fields are both valid before anything is written.
+    if request.method == "POST" and form.is_valid() and field_form.is_valid():
+        with transaction.atomic():
+            source = Source.staff(request.user)
+            contact = contact_save(contact=form.save(commit=False), source=source)
+            contact_fields_update(contact=contact, values=field_form.values, source=source)
         messages.success(request, _("Contact %(name)s created.") % {"name": contact})
         return redirect("contacts:contact_detail", pk=contact.pk)
-    return render(request, "contacts/contact_form.html", {"form": form})
+    return render(request, "contacts/contact_form.html", {"form": form, "field_form": field_form})
 
 
 def _profile_context(contact: Contact) -> dict:
     profile = selectors.contact_profile(contact=contact)
-    return {"contact": contact, "profile": profile, **_history_lookups(profile.state)}
+    return {"contact": contact, "profile": profile, "custom_fields": contact_field_rows(contact),
+            **_history_lookups(profile.state)}
 
 
 def _history_lookups(state: selectors.PreferenceState) -> dict:
@@ -244,11 +276,17 @@ def contact_history(request: HttpRequest, pk: int) -> HttpResponse:
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact, pk=pk)
     form = ContactForm(request.POST or None, instance=contact)
-    if request.method == "POST" and form.is_valid():
-        contact_save(contact=form.save(commit=False), source=Source.staff(request.user))
+    field_form = ContactFieldValuesForm(
+        request.POST or None, definitions=list(ContactField.objects.all()), contact=contact
+    )
+    if request.method == "POST" and form.is_valid() and field_form.is_valid():
+        with transaction.atomic():
+            source = Source.staff(request.user)
+            contact_save(contact=form.save(commit=False), source=source)
+            contact_fields_update(contact=contact, values=field_form.values, source=source)
         messages.success(request, _("Contact details saved."))
         return redirect("contacts:contact_detail", pk=contact.pk)
-    return render(request, "contacts/contact_form.html", {"form": form, "contact": contact})
+    return render(request, "contacts/contact_form.html", {"form": form, "field_form": field_form, "contact": contact})
 
 
 @require_http_methods(["GET", "POST"])

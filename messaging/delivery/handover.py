@@ -17,7 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from contacts.models import Channel, DoNotContact
+from contacts.models import Channel, Contact, DoNotContact
 from messaging.delivery.backends import backend_for
 from messaging.delivery.rendering import Delivery, MessageRenderer
 from messaging.engine import locks
@@ -340,13 +340,17 @@ def _backend_groups(rows: list[ClaimedRow]):
     }
     for (message_id, channel_id), group in groups.items():
         channel = channels[channel_id]
-        yield channel, backend_for(channel), MessageRenderer(messages[message_id], versions[(message_id, channel_id)]), _deliveries(channel, group)
+        renderer = MessageRenderer(messages[message_id], versions[(message_id, channel_id)])
+        yield channel, backend_for(channel), renderer, _deliveries(channel, group, renderer)
 
 
-def _deliveries(channel: Channel, rows: list[ClaimedRow]) -> list[Delivery]:
+def _deliveries(channel: Channel, rows: list[ClaimedRow], renderer: MessageRenderer) -> list[Delivery]:
+    # Custom field values only when the version uses a field token: one query for the group.
+    fields = (dict(Contact.objects.filter(pk__in=[row.contact_id for row in rows]).values_list("pk", "fields"))
+              if renderer.field_keys else {})
     return [
         Delivery(send_id=row.send_id, contact_id=row.contact_id, first_name=row.first_name, last_name=row.last_name,
-                 address=row.address(channel.address_field), locale=row.locale)
+                 address=row.address(channel.address_field), locale=row.locale, fields=fields.get(row.contact_id))
         for row in rows
     ]
 
@@ -364,9 +368,10 @@ def _hand_over(groups: dict[tuple[int, int], list[ClaimedRow]]) -> tuple[list[in
     errors: dict[int, str] = {}
     for (message_id, channel_id), group in groups.items():
         channel, message, version = channels[channel_id], messages[message_id], versions[(message_id, channel_id)]
-        deliveries = _deliveries(channel, group)
+        renderer = MessageRenderer(message, version)
+        deliveries = _deliveries(channel, group, renderer)
         try:
-            group_errors = backend_for(channel).deliver(MessageRenderer(message, version), deliveries)
+            group_errors = backend_for(channel).deliver(renderer, deliveries)
         except Exception as error:  # noqa: BLE001 - a backend that fails outright fails the whole group
             group_errors = {d.send_id: f"{type(error).__name__}: {error}"[:1000] for d in deliveries}
         errors.update(group_errors)

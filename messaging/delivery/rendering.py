@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -15,12 +16,42 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from contacts.models import PreferenceSettings
+from contacts.services.fields import field_value_text
 
 from messaging.models import Message, MessageVersion
 from messaging.public.tokens import preferences_url, send_token, unsubscribe_url
 
 TOKENS = ("{first_name}", "{unsubscribe_url}", "{preferences_url}", "{unsubscribe_text}")
-_TOKEN_RE = re.compile("(" + "|".join(re.escape(token) for token in TOKENS) + ")")
+# A custom field: {field:company}, or with a fallback for contacts without a value: {field:company|there}.
+# The fallback is plain text without braces or a line break; the key is a ContactField key.
+FIELD_TOKEN = r"\{field:([a-z][a-z0-9_]{0,49})(?:\|([^{}\r\n]*))?\}"
+_FIELD_TOKEN_RE = re.compile(FIELD_TOKEN)
+# Anything that looks like a field token, well formed or not: the editor names the bad ones.
+FIELD_TOKEN_LIKE = re.compile(r"\{field:[^{}]*\}")
+# Split points of a body: the fixed tokens, and every well-formed field token as a whole.
+_TOKEN_RE = re.compile("(" + "|".join(re.escape(token) for token in TOKENS)
+                       + r"|\{field:[a-z][a-z0-9_]{0,49}(?:\|[^{}\r\n]*)?\})")
+
+
+def field_tokens(text: str) -> list[tuple[str, str | None]]:
+    """The (key, fallback) of each custom field token in ``text``; fallback ``None`` when there is none."""
+    return [(key, fallback) for key, fallback in
+            ((match[1], match[2]) for match in _FIELD_TOKEN_RE.finditer(text or ""))]
+
+
+def field_token_errors(text: str, known_keys) -> list[str]:
+    """Messages for the field tokens of ``text`` that cannot render: malformed, or naming no defined field."""
+    errors = [_("%(token)s is not a valid field token: write {field:key} or {field:key|fallback}.") % {"token": token}
+              for token in malformed_field_tokens(text)]
+    unknown = sorted({key for key, _fallback in field_tokens(text)} - set(known_keys))
+    errors += [_("{field:%(key)s}: there is no contact field with the key “%(key)s”.") % {"key": key}
+               for key in unknown]
+    return errors
+
+
+def malformed_field_tokens(text: str) -> list[str]:
+    """``{field:…}`` tokens that are not well formed (a key that is not a slug, a brace in the fallback)."""
+    return [token for token in FIELD_TOKEN_LIKE.findall(text or "") if not _FIELD_TOKEN_RE.fullmatch(token)]
 _SMS_OPT_OUT_RE = re.compile(r"\bSTOP\b|\{unsubscribe_url\}|\{unsubscribe_text\}", re.IGNORECASE)
 
 
@@ -34,6 +65,8 @@ class Delivery:
     last_name: str
     address: str
     locale: str = "en"
+    # The contact's custom field values (``Contact.fields``); read only when the message uses a field token.
+    fields: Mapping[str, object] | None = None
 
     @property
     def full_name(self) -> str:
@@ -45,6 +78,8 @@ class Template:
 
     def __init__(self, text: str):
         self.parts = _TOKEN_RE.split(text)
+        self.field_tokens = {token: _FIELD_TOKEN_RE.fullmatch(token).groups()
+                             for token in self.parts[1::2] if token.startswith("{field:")}
 
     def render(self, values: dict[str, str]) -> str:
         parts = self.parts[:]
@@ -118,14 +153,30 @@ class MessageRenderer:
             self._per_locale[locale] = cached
         return cached
 
+    @cached_property
+    def _field_tokens(self) -> dict[str, tuple[str, str | None]]:
+        found: dict[str, tuple[str, str | None]] = {}
+        for text in (self.version.subject, self.text_template, self.html_template or "", self.configured_unsubscribe):
+            found.update(Template(text).field_tokens)
+        return found
+
+    @cached_property
+    def field_keys(self) -> frozenset[str]:
+        """The custom field keys the version's tokens use: the deliveries then carry ``fields``."""
+        return frozenset(key for key, _fallback in self._field_tokens.values())
+
     def values(self, delivery: Delivery) -> dict[str, str]:
         token = send_token(delivery.send_id)
-        return {
+        values = {
             "{first_name}": delivery.first_name,
             "{unsubscribe_url}": unsubscribe_url(token),
             "{preferences_url}": preferences_url(token),
             "{unsubscribe_text}": "",
         }
+        stored = delivery.fields or {}
+        for text, (key, fallback) in self._field_tokens.items():
+            values[text] = field_value_text(stored.get(key)) or (fallback or "")
+        return values
 
     def email(self, delivery: Delivery) -> tuple[str, str, str | None, dict[str, str]]:
         """Subject, text body, HTML body (or None) and the token values used."""

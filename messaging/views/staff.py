@@ -147,7 +147,8 @@ def message_preview(request: HttpRequest, pk: int) -> HttpResponse:
                 channel = version.channel
                 renderer = MessageRenderer(message, version)
                 delivery = Delivery(send_id=0, contact_id=contact.pk, first_name=contact.first_name,
-                                    last_name=contact.last_name, address=contact.address_for(channel), locale=contact.locale)
+                                    last_name=contact.last_name, address=contact.address_for(channel), locale=contact.locale,
+                                    fields=contact.fields)
                 if channel.address_field == Channel.AddressField.EMAIL:
                     subject, text, html_body, _values = renderer.email(delivery)
                     rendered = {"channel": channel, "subject": subject, "text": text, "html": html_body}

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
+from contacts.tests.factories import CategoryFactory, ContactFactory, ContactFieldFactory, SegmentFactory, UserFactory
 from contacts.models import BulkAction
 from messaging.models import Dispatch, ScheduledDispatch
 from messaging.tests.factories import MessageFactory
@@ -86,8 +86,9 @@ def objects(db):
         message=message, run_at=timezone.now() + datetime.timedelta(days=1), time_zone="Europe/Paris"
     )
     bulk_action = BulkAction.objects.create(kind="segment_add", segment=segment, filters={"search": "<b>x"}, actor="x")
+    field = ContactFieldFactory(key="company", label="Company")
     return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
-            "schedule": schedule, "bulk_action": bulk_action}
+            "schedule": schedule, "bulk_action": bulk_action, "field": field}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -107,6 +108,9 @@ def staff_urls(o) -> dict[str, str]:
         "contacts:segment_delete": [o["segment"].pk],
         "contacts:segment_member_add": [o["segment"].pk],
         "contacts:segment_member_remove": [o["segment"].pk, o["contact"].pk],
+        "contacts:segment_export": [o["segment"].pk],
+        "contacts:field_edit": [o["field"].pk],
+        "contacts:field_delete": [o["field"].pk],
         "messaging:message_detail": [o["message"].pk],
         "messaging:message_edit": [o["message"].pk],
         "messaging:message_preview": [o["message"].pk],

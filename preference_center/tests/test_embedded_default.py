@@ -40,6 +40,11 @@ SERVICES_ON_SQLITE = textwrap.dedent("""
         assert "channels.email.pause.to" in error.errors
     else:
         raise AssertionError("a pause to the end of the calendar was accepted")
+    from contacts.models import ContactField
+    from contacts.services import contact_fields_update
+    ContactField.objects.create(key="company", label="Company")
+    contact_fields_update(contact=contact, values={"company": "Acme"}, source="staff:fields")
+    assert Contact.objects.filter(fields__company="Acme").count() == 1
     print("history rows:", PreferenceChange.objects.filter(source="staff:smoke").count())
 """)
 

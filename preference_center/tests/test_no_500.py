@@ -45,9 +45,10 @@ from contacts.services import (
     channel_frequency_set,
     channel_pause_set,
     channel_unsubscribe,
+    contact_fields_update,
     segment_membership_add,
 )
-from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
+from contacts.tests.factories import CategoryFactory, ContactFactory, ContactFieldFactory, SegmentFactory, UserFactory
 from messaging.models import Dispatch, DispatchBatch, OutboxMessage, Outcome, ScheduledDispatch, Send
 from messaging.tests.factories import MessageFactory
 from messaging.public.tokens import send_token
@@ -193,7 +194,11 @@ def _world() -> World:
     link = f"<https://example.com/messaging/u/{send_token(sent.pk)}/>"
     OutboxMessage.objects.create(send=sent, channel_slug="email", to=ada.email, subject="Hi", body="Hello",
                                  headers={"List-Unsubscribe": link})
+    company = ContactFieldFactory(key="company", label="Company")
+    plan = ContactFieldFactory(key="plan", label="Plan", type="choice", choices=["Free", "Gold"])
+    contact_fields_update(contact=ada, values={"company": "Acme", "plan": "Gold"}, source=staff(editor))
     ids = {
+        "fields": [str(company.pk), str(plan.pk)],
         "contacts": [str(ada.pk), str(bob.pk), str(stale.pk)],
         "categories": [str(news.pk), str(club.pk)],
         "segments": [str(vip.pk), str(hidden.pk)],
@@ -228,7 +233,7 @@ def _valid_values(route: Route, world: World, name: str, converter: str) -> list
         return ["auth", "contacts", "messaging"]
     if "contacts/bulk/<" in text:
         return world.ids["bulk"]
-    for prefix in ("contacts", "categories", "segments", "dispatches", "schedules"):
+    for prefix in ("contacts", "categories", "segments", "dispatches", "schedules", "fields"):
         if f"{prefix}/<" in text:
             return world.ids[prefix]
     if text.startswith("messaging/<"):
@@ -253,7 +258,7 @@ garbage = st.one_of(st.sampled_from(ODD), st.sampled_from(ODD), text, st.integer
 QUERY_KEYS = [
     "page", "q", "before", "contact", "send", "sort", "segment", "category", "category_status", "dnc_channel",
     "dnc_reason", "paused", "has_cap", "partial", "part", "next", "o", "p", "e", "_popup", "_to_field",
-    "_changelist_filters", "all", "action", "lang", "language",
+    "_changelist_filters", "all", "action", "lang", "language", "ff", "fo", "fv", "fv2", "col", "columns",
 ]
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0009_staff_change_audit'),
+        ('contacts', '0011_staff_change_exported'),
     ]
 
     operations = [
