@@ -18,7 +18,6 @@ from django.db import transaction
 from django.db.models.fields.json import KeyTransform
 from django.db.models import Count, F, Func, JSONField, Value
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from contacts.models import Contact, ContactField
 from contacts.selectors.fields import contacts_holding
@@ -137,12 +136,9 @@ def field_definition_update(*, field: ContactField, acting_user, **values) -> Co
     if new.type != field.type or new.choices != list(field.choices or []):
         conversions, refused = field_value_conversions(field, new)
         if refused:
-            raise FieldChangeRefused(ngettext(
-                "%(count)d contact holds a value of “%(label)s” that the new definition does not accept; "
-                "change or clear it first.",
-                "%(count)d contacts hold a value of “%(label)s” that the new definition does not accept; "
-                "change or clear them first.",
-                refused,
+            raise FieldChangeRefused(_(
+                "Contacts holding a value of “%(label)s” that the new definition does not accept: %(count)d. "
+                "Change or clear those values first."
             ) % {"count": refused, "label": field.label})
         for stored, new_value in conversions.values():
             converted += contacts_holding(Contact.objects.all(), field.key, stored).update(

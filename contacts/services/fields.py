@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact, ContactField, PreferenceChange
@@ -182,6 +182,21 @@ def field_values_clean(
     return cleaned
 
 
+def _definitions_held(keys) -> dict[str, ContactField]:
+    """The definitions of ``keys``, share-locked until the write commits (``FOR KEY SHARE``).
+
+    A type change or a deletion (``FOR UPDATE`` on the definition) then waits for the writes
+    validated against the old definition, and counts and converts their values; writers do not
+    wait for each other.
+    """
+    keys = list(keys)
+    if connection.vendor != "postgresql" or not keys:
+        return field_definitions(keys)
+    table = ContactField._meta.db_table
+    held = ContactField.objects.raw(f"SELECT * FROM {table} WHERE key = ANY(%s) FOR KEY SHARE", [keys])
+    return {field.key: field for field in held}
+
+
 @transaction.atomic
 def contact_fields_update(*, contact: Contact, values: Mapping[str, object], source: Source | str) -> dict[str, list]:
     """Set some of a contact's custom field values (a partial update; blank removes a value).
@@ -192,9 +207,9 @@ def contact_fields_update(*, contact: Contact, values: Mapping[str, object], sou
     Returns ``{key: [old, new]}`` for the keys that changed.
     """
     source = Source.of(source)
-    cleaned = field_values_clean(values)
     if contact.pk is None:
         raise ValueError("Save the contact before setting its custom fields.")
+    cleaned = field_values_clean(values, definitions=_definitions_held(values.keys()))
     contact_lock(contact)
     stored = dict(Contact.objects.filter(pk=contact.pk).values_list("fields", flat=True).get() or {})
     changes: dict[str, list] = {}

@@ -99,7 +99,7 @@ def test_a_type_change_the_values_do_not_fit_is_refused_on_the_page(editor_clien
     response = editor_client.post(reverse("contacts:field_edit", args=[fields["company"].pk]), {
         "label": "Company", "type": "number", "position": 0})
     assert response.status_code == 200
-    assert "1 contact holds a value of “Company” that the new definition does not accept" in response.content.decode()
+    assert "Contacts holding a value of “Company” that the new definition does not accept: 1." in response.content.decode()
     assert ContactField.objects.get(key="company").type == "text"
 
 

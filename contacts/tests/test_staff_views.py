@@ -353,9 +353,9 @@ def test_contact_list_query_count_does_not_grow_with_rows(editor_client, email, 
         channel_unsubscribe(contact=contact, channel=email if index % 2 else sms, source="system")
         channel_frequency_set(contact=contact, channel=sms, number=1, unit="week", source="system")
         contact_preferred_channel_set(contact=contact, channel=email if index % 2 == 0 else None, source="system")
-    # session, user, permissions (2), filter choices (channels, segments, categories), count or
-    # estimate, the page, its do-not-contact entries, its channel preferences
-    with django_assert_max_num_queries(12):
+    # session, user, permissions (2), filter choices (channels, segments, categories), the custom
+    # field definitions, count or estimate, the page, its do-not-contact entries, its channel preferences
+    with django_assert_max_num_queries(13):
         response = editor_client.get("/", {"q": "example", "dnc_reason": "any"})
     assert len(response.context["page"].rows) == 25
 
