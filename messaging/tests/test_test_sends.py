@@ -76,7 +76,9 @@ def test_tests_beyond_the_hourly_allowance_are_refused_and_each_test_is_audited(
     assert [row.changes for row in rows] == [{"test send": [None, "ana@example.org"]}] * 2
 
 
-def test_viewers_cannot_send_tests(client, viewer, message):  # noqa: F811
+def test_viewers_are_not_shown_the_test_form_and_cannot_send_tests(client, viewer, message):  # noqa: F811
+    assert 'id="test-send"' not in client.get(message.get_absolute_url()).content.decode()
+    assert client.get(reverse("messaging:message_test_send", args=[message.pk])).status_code == 403
     assert client.post(reverse("messaging:message_test_send", args=[message.pk]),
                        {"recipients": "ana@example.org"}).status_code == 403
 

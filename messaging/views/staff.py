@@ -284,12 +284,12 @@ def _schedule_form(request: HttpRequest, message: Message, schedule: ScheduledDi
     return render(request, "messaging/schedule_form.html", context)
 
 
-@staff_page(view="messaging.view_message", change="messaging.add_dispatch")
+@staff_page(view="messaging.add_dispatch", change="messaging.add_dispatch")
 def schedule_create(request: HttpRequest, pk: int) -> HttpResponse:
     return _schedule_form(request, get_object_or_404(Message, pk=pk), None)
 
 
-@staff_page(view="messaging.view_message", change="messaging.add_dispatch")
+@staff_page(view="messaging.add_dispatch", change="messaging.add_dispatch")
 def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     schedule = get_object_or_404(ScheduledDispatch.objects.select_related("message"), pk=pk)
     if schedule.status != ScheduledDispatch.Status.SCHEDULED:
@@ -314,7 +314,7 @@ def schedule_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Test sends ---------------------------------------------------------------------------------------
 
 
-@staff_page(view="messaging.view_message", change="messaging.add_dispatch")
+@staff_page(view="messaging.add_dispatch", change="messaging.add_dispatch")
 def message_test_send(request: HttpRequest, pk: int) -> HttpResponse:
     """Send the message's versions to a few staff addresses, marked as a test; say what went where."""
     message = get_object_or_404(Message, pk=pk)
