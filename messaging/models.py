@@ -182,7 +182,12 @@ class ScheduledDispatch(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.message} at {self.run_at_local:%Y-%m-%d %H:%M} {self.time_zone}"
+        return f"{self.message} at {self.when}"
+
+    @property
+    def when(self) -> str:
+        """The moment as staff chose it, in its own zone (a template's date filter would show the page's)."""
+        return f"{self.run_at_local:%Y-%m-%d %H:%M} {self.time_zone}"
 
     @property
     def run_at_local(self) -> datetime.datetime:

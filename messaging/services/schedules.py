@@ -35,7 +35,7 @@ def schedule_moment(*, local: datetime.datetime, time_zone: str) -> datetime.dat
 
 
 def _label(schedule: ScheduledDispatch) -> str:
-    return f"{schedule.run_at_local:%Y-%m-%d %H:%M} {schedule.time_zone}"
+    return schedule.when
 
 
 def _audit(schedule: ScheduledDispatch, acting_user, old: str | None, new: str) -> None:

@@ -41,7 +41,7 @@ def test_the_form_schedules_shows_the_schedule_on_the_message_and_audits_it(clie
     schedule = ScheduledDispatch.objects.get(message=message)
     assert schedule.run_at == aware(2099, 3, 10, 8, 0) and schedule.created_by == marketer
     page = client.get(message.get_absolute_url()).content.decode()
-    assert "2099-03-10 09:00" in page and "Europe/Paris" in page
+    assert '<td class="schedule-when">2099-03-10 09:00 Europe/Paris</td>' in page  # in its zone, not the page's
     change = StaffChange.objects.get(subject_type="message", subject_id=message.pk)
     assert change.changes == {"scheduled send": [None, "2099-03-10 09:00 Europe/Paris"]}
 

@@ -49,9 +49,9 @@ def test_a_marketer_schedules_a_sending_then_cancels_it(logged_in, live_server, 
     page = logged_in
     page.goto(f"{live_server.url}{message.get_absolute_url()}")
     page.get_by_role("link", name="Schedule…").click()
-    page.get_by_label("Date").fill("2099-06-01")
-    page.get_by_label("Time").fill("09:30")
-    page.get_by_label("Time zone").select_option("Europe/Paris")
+    page.locator("#id_date").fill("2099-06-01")
+    page.locator("#id_time").fill("09:30")
+    page.locator("#id_time_zone").select_option("Europe/Paris")
     page.get_by_role("button", name="Schedule sending").click()
     row = page.locator("#schedules tbody tr")
     expect(row).to_contain_text("2099-06-01 09:30")
