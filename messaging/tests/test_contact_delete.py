@@ -68,3 +68,22 @@ def test_viewers_cannot_delete_and_are_not_offered_to(viewer_client, reached):  
 def test_editors_see_the_delete_action_on_the_profile(editor_client, reached):  # noqa: F811
     profile = editor_client.get(reverse("contacts:contact_detail", args=[reached.pk])).content.decode()
     assert reverse("contacts:contact_delete", args=[reached.pk]) in profile
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_deleted_while_a_batch_decides_them_goes_with_the_sends_it_made(members, email):
+    import datetime
+
+    from contacts.tests.concurrency import race
+    from messaging import services as messaging_services
+    from messaging.models import Dispatch
+
+    contact = members(first_name="Racing")
+    message = MessageFactory(channels=["email"], segments=[members.segment])
+    dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=7))
+    (batch_id,) = messaging_services.dispatch_plan(dispatch_id=dispatch.pk)
+    decide = lambda: messaging_services.batch_decide(batch=messaging_services.batch_claim(batch_id=batch_id))  # noqa: E731
+    erase = lambda: services.contact_delete(contact=contact, acting_user=None)  # noqa: E731
+    _, deleting = race(decide, erase)
+    assert deleting.error is None
+    assert not Contact.objects.filter(pk=contact.pk).exists() and not Send.objects.filter(contact_id=contact.pk).exists()
