@@ -22,6 +22,7 @@ VIEWER_PERMISSIONS = tuple(f"view_{model}" for model in CONTACTS_MODELS)
 EDITOR_PERMISSIONS = VIEWER_PERMISSIONS + (
     "add_contact",
     "change_contact",
+    "delete_contact",
     "change_channel",
     "add_category",
     "change_category",

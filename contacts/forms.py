@@ -13,6 +13,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import (
+    BulkAction,
     PAGE_SWITCHES,
     PAGE_TEXTS,
     CapUnit,
@@ -544,3 +545,29 @@ class ImportMappingForm(forms.Form):
             "match_on": data["match_on"],
             "policy": data["policy"],
         }
+class BulkActionForm(forms.Form):
+    """What to do to every contact of the filtered list, and to which segment or channel."""
+
+    kind = forms.ChoiceField(label=_("Action"), choices=BulkAction.Kind.choices)
+    segment = forms.ModelChoiceField(
+        label=_("Segment"), queryset=Segment.objects.order_by("name"), required=False,
+        help_text=_("For adding to or removing from a segment."),
+    )
+    channel = forms.ModelChoiceField(
+        label=_("Channel"), queryset=Channel.objects.all(), required=False,
+        help_text=_("For do-not-contact. Clearing lifts only what staff set: a contact's own unsubscribe, "
+                    "a bounce or a complaint stays."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind in (BulkAction.Kind.SEGMENT_ADD, BulkAction.Kind.SEGMENT_REMOVE):
+            if not data.get("segment"):
+                self.add_error("segment", _("Choose the segment."))
+            data["channel"] = None
+        elif kind:
+            if not data.get("channel"):
+                self.add_error("channel", _("Choose the channel."))
+            data["segment"] = None
+        return data

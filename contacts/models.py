@@ -529,6 +529,54 @@ class StaffChangeQuerySet(models.QuerySet):
         raise TypeError("The staff audit is append-only.")
 
 
+class BulkActionKind(models.TextChoices):
+    SEGMENT_ADD = "segment_add", _("Add to a segment")
+    SEGMENT_REMOVE = "segment_remove", _("Remove from a segment")
+    DNC_SET = "dnc_set", _("Set do-not-contact (staff)")
+    DNC_CLEAR = "dnc_clear", _("Clear do-not-contact set by staff")
+
+
+class BulkActionStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for a worker")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+
+
+class BulkAction(models.Model):
+    """One staff action applied to every contact of a filtered list, contact by contact through
+    the services (the same history rows as the single action). ``filters`` are the list's, as
+    ``contacts.selectors.contact_list_filtered`` reads them; progress moves by contact id, so a
+    job taken over after a crash resumes after the last contact it finished."""
+
+    Kind = BulkActionKind
+    Status = BulkActionStatus
+
+    kind = models.CharField(max_length=20, choices=BulkActionKind.choices)
+    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    filters = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    last_contact_id = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=BulkActionStatus.choices, default=BulkActionStatus.PENDING)
+    actor = models.CharField(max_length=150)  # the username: history rows say "staff:<actor>"
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(name="bulkaction_kind_known", condition=Q(kind__in=BulkActionKind.values)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.total})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, round(100 * self.done / self.total))
+
+
 class StaffChangeAction(models.TextChoices):
     CREATED = "created", _("created")
     UPDATED = "updated", _("changed")

@@ -39,6 +39,14 @@ def record_id(value: object) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
+def record_count(value: object) -> int:
+    """A count posted back (a confirmation's): ASCII digits, else -1, which matches no real count."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return -1
+    return int(text)
+
+
 def record_ids(values: Iterable[object]) -> list[int]:
     """The valid ids among ``values``, each once, in order; the rest are ignored."""
     return list(dict.fromkeys(number for number in map(record_id, values) if number is not None))

@@ -5,9 +5,16 @@ from __future__ import annotations
 from celery import shared_task
 
 from contacts.imports.runner import IMPORT_RUN, import_run
+from contacts.services.bulk import BULK_ACTION_RUN, bulk_action_run
 from contacts.services.dynamic_segments import (
     SEGMENT_REBUILD, SEGMENTS_REBUILD, segment_rebuild, segments_rebuild_all,
 )
+
+
+@shared_task(name=BULK_ACTION_RUN)
+def bulk_action_run_task(bulk_action_id: int) -> int:
+    """Apply a confirmed bulk action to the contacts it has left; resumes where a dead worker stopped."""
+    return bulk_action_run(bulk_action_id=bulk_action_id).done
 
 
 @shared_task(name=IMPORT_RUN)

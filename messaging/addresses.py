@@ -31,3 +31,27 @@ def sender_parts(value: str) -> tuple[str, str]:
 def validate_sender(value: str) -> None:
     """Model-field validator for a sender address (see ``sender_parts``)."""
     sender_parts(value)
+
+
+def recipient_address(value: str) -> tuple[str, str]:
+    """A staff-typed test recipient as ``(address field, stored form)``: an email address
+    (``"email"``) or an E.164 number (``"phone"``), normalised and checked by the same rules as a
+    contact's (``contacts.models``). Raises ValidationError naming the value otherwise."""
+    from contacts.models import Channel, E164_VALIDATOR, email_normalise, phone_normalise
+
+    if "@" in value:
+        address = email_normalise(value)
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(_("“%(value)s” is not a valid email address."), params={"value": value}) from None
+        return Channel.AddressField.EMAIL, address
+    number = phone_normalise(value).replace(" ", "").replace("-", "").replace(".", "")
+    try:
+        E164_VALIDATOR(number)
+    except ValidationError:
+        raise ValidationError(
+            _("“%(value)s” is neither an email address nor a phone number in international format (+33612345678)."),
+            params={"value": value},
+        ) from None
+    return Channel.AddressField.PHONE, number

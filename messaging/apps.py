@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_delete
 
 MESSAGING_MODELS = ("message", "messageversion", "dispatch", "dispatchbatch", "send", "outboxmessage")
 VIEWER_PERMISSIONS = tuple(f"view_{model}" for model in MESSAGING_MODELS)
@@ -29,7 +29,10 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         post_migrate.connect(staff_groups_extend, sender=self, dispatch_uid="messaging.staff_groups_extend")
 
+        from contacts.models import Contact
         from contacts.timeline import TimelineSource, timeline_source_register
+
+        from .erasure import contact_outbox_erase
 
         from .selectors import contact_sends
 
@@ -37,3 +40,4 @@ class MessagingConfig(AppConfig):
         timeline_source_register(
             TimelineSource(rows=contact_sends, time_field="decided_at", template="messaging/timeline/send.html")
         )
+        pre_delete.connect(contact_outbox_erase, sender=Contact, dispatch_uid="messaging.contact_outbox_erase")

@@ -86,3 +86,30 @@ VersionFormSet = inlineformset_factory(Message, MessageVersion, form=VersionForm
 
 class PreviewForm(forms.Form):
     contact = forms.CharField(label=_("Contact (id or email)"))
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    import zoneinfo
+
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class ScheduleForm(forms.Form):
+    """A wall-clock date and time in a chosen time zone; the service turns it into an instant."""
+
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    time = forms.TimeField(label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+
+    def local(self):
+        import datetime
+
+        return datetime.datetime.combine(self.cleaned_data["date"], self.cleaned_data["time"])
+
+
+class TestSendForm(forms.Form):
+    recipients = forms.CharField(
+        label=_("Send a test to"), widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Email addresses and phone numbers (+33612345678), separated by commas or new lines. "
+                    "Each gets the version of its channel, marked as a test."),
+    )

@@ -7,6 +7,7 @@ row for the same (message, contact), which is what makes retries and redelivered
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 
 from django.conf import settings
 from django.db import models
@@ -14,7 +15,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import PAGE_SWITCHES, PAGE_TEXTS, Category, Channel, Contact, PreferenceSettings, Segment
+from contacts.models import (
+    PAGE_SWITCHES, PAGE_TEXTS, Category, Channel, Contact, PreferenceSettings, Segment, validate_time_zone,
+)
 
 from .addresses import validate_sender
 
@@ -141,6 +144,54 @@ class Dispatch(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("messaging:dispatch_detail", args=[self.pk])
+
+
+class ScheduleStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    STARTED = "started", _("Started")
+    CANCELLED = "cancelled", _("Cancelled")
+    FAILED = "failed", _("Could not start")
+
+
+class ScheduledDispatch(models.Model):
+    """A dispatch to start at ``run_at``: staff chose the date and time in ``time_zone``. The
+    periodic task starts it once (``status`` moves from scheduled to started in one conditional
+    update); until then staff may move or cancel it."""
+
+    Status = ScheduleStatus
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="schedules")
+    run_at = models.DateTimeField()
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    status = models.CharField(max_length=10, choices=ScheduleStatus.choices, default=ScheduleStatus.SCHEDULED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dispatch = models.OneToOneField(
+        Dispatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="schedule"
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run_at", "id"]
+        verbose_name_plural = _("scheduled dispatches")
+        indexes = [
+            models.Index(fields=["run_at"], name="schedule_due_idx", condition=models.Q(status="scheduled")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message} at {self.when}"
+
+    @property
+    def when(self) -> str:
+        """The moment as staff chose it, in its own zone (a template's date filter would show the page's)."""
+        return f"{self.run_at_local:%Y-%m-%d %H:%M} {self.time_zone}"
+
+    @property
+    def run_at_local(self) -> datetime.datetime:
+        return self.run_at.astimezone(zoneinfo.ZoneInfo(self.time_zone))
 
 
 class BatchStatus(models.TextChoices):

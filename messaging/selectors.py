@@ -15,6 +15,7 @@ from contacts.models import Contact
 
 from .engine.deferred import ORPHAN_AFTER
 from .engine.dispatch import message_recipients_sql
+from .engine.estimate import Estimate, message_estimate  # noqa: F401 (a read: the send page's estimate)
 from .models import BatchStatus, Dispatch, Message, Outcome, OutboxMessage, Send
 from .public.tokens import tokens_hide
 from .sql import sql_compose

@@ -81,3 +81,9 @@ def process_deferred() -> dict:
         "stalled_batches": len(stalled),
         "stalled_sends": len(stuck),
     }
+
+
+@shared_task(name="messaging.start_scheduled")
+def start_scheduled_task() -> list[int]:
+    """The periodic start of scheduled dispatches that are due; safe to run from two beats at once."""
+    return services.schedules_start_due()

@@ -180,6 +180,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contacts.segments_rebuild",
         "schedule": env.float("SEGMENTS_REBUILD_EVERY_SECONDS", default=3600.0),
     },
+    # Scheduled dispatches start within this many seconds of their time.
+    "messaging.start_scheduled": {
+        "task": "messaging.start_scheduled",
+        "schedule": env.float("START_SCHEDULED_EVERY_SECONDS", default=15.0),
+    },
 }
 CELERY_TIMEZONE = "UTC"
 # The segment builder's live count gives up after this long and says "more than N" instead.
@@ -208,6 +213,13 @@ MESSAGING_RETRY_BACKOFF_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_SECONDS", def
 MESSAGING_RETRY_BACKOFF_MAX_SECONDS = env.int("MESSAGING_RETRY_BACKOFF_MAX_SECONDS", default=3600)
 MESSAGING_BATCH_LEASE_SECONDS = env.int("MESSAGING_BATCH_LEASE_SECONDS", default=30)
 MESSAGING_CHUNK_SIZE = env.int("MESSAGING_CHUNK_SIZE", default=5000)
+# Bulk actions on the contact list (docs/staff-ui.md): up to this many contacts they run in the
+# request, beyond it as a Celery job with progress; a job applies this many contacts per transaction.
+CONTACTS_BULK_INLINE_MAX = env.int("CONTACTS_BULK_INLINE_MAX", default=200)
+CONTACTS_BULK_CHUNK = env.int("CONTACTS_BULK_CHUNK", default=200)
+# Test sends (docs/staff-ui.md): recipients per test, and tests per staff user per hour.
+MESSAGING_TEST_SEND_MAX_RECIPIENTS = env.int("MESSAGING_TEST_SEND_MAX_RECIPIENTS", default=5)
+MESSAGING_TEST_SENDS_PER_HOUR = env.int("MESSAGING_TEST_SENDS_PER_HOUR", default=20)
 
 # --- Delivery backend registry (docs/security.md "Admin") ----------------------------------------
 # The only classes a channel may name as its backend: checked when a channel is saved and again

@@ -23,7 +23,9 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from contacts.models import (
+    BulkAction,
     Category,
+    ContactField,
     CategorySubscription,
     Channel,
     ChannelPreference,
@@ -351,3 +353,58 @@ def staff_changes(*, subject_types: tuple[str, ...], subject_id: int | None = No
     if subject_id is not None:
         rows = rows.filter(subject_id=subject_id)
     return list(rows[:STAFF_HISTORY_SHOWN])
+
+
+def contact_erasure_counts(*, contact: Contact) -> dict[str, int]:
+    """What erasing the contact takes with it, as the confirmation says and the tombstone records."""
+    return {
+        "history": contact.preference_changes.count(),
+        # Sends belong to messaging: counted through the reverse relation, never imported.
+        "sends": contact.sends.count() if hasattr(contact, "sends") else 0,
+        "segments": contact.segment_memberships.filter(removed=False).count(),
+    }
+
+
+# --- Bulk actions on a filtered list ---------------------------------------------------------------
+
+_FILTER_OBJECTS = {"segment": Segment, "category": Category, "dnc_channel": Channel}
+
+
+def contact_filters_stored(arguments: dict) -> dict:
+    """``contact_list`` arguments as JSON a job can keep: objects by id, the sort left out."""
+    stored = {name: value for name, value in arguments.items() if name != "sort" and name not in _FILTER_OBJECTS}
+    stored.update({name: arguments[name].pk for name in _FILTER_OBJECTS if arguments.get(name) is not None})
+    return stored
+
+
+def contact_list_filtered(filters: dict) -> QuerySet[Contact]:
+    """The contacts of a list filtered as ``contact_filters_stored`` kept it, in id order. A filter
+    whose object was deleted since matches nobody rather than being dropped (which would widen it)."""
+    from contacts.selectors.fields import contacts_field_filter
+
+    arguments = {name: value for name, value in filters.items() if name not in _FILTER_OBJECTS and name != "field_filter"}
+    for name, model in _FILTER_OBJECTS.items():
+        if filters.get(name) is not None:
+            arguments[name] = model.objects.filter(pk=filters[name]).first()
+            if arguments[name] is None:
+                return Contact.objects.none()
+    contacts = contact_list(**arguments)
+    if field_filter := filters.get("field_filter"):
+        # The custom field filter of the list (``ContactFieldFilterForm``), its field by key.
+        field = ContactField.objects.filter(key=field_filter["field"]).first()
+        if field is None:
+            return Contact.objects.none()
+        contacts = contacts_field_filter(contacts, **{**field_filter, "field": field})
+    return contacts.order_by("pk")
+
+
+def bulk_action_changes(*, contacts: QuerySet[Contact], kind: str, segment: Segment | None, channel: Channel | None):
+    """Those of ``contacts`` the bulk action would change (the others are already in that state)."""
+    Kind = BulkAction.Kind
+    if kind in (Kind.SEGMENT_ADD, Kind.SEGMENT_REMOVE):
+        member = Exists(SegmentMembership.objects.filter(segment=segment, removed=False, contact=OuterRef("pk")))
+        return contacts.filter(~member if kind == Kind.SEGMENT_ADD else member)
+    dnc = DoNotContact.objects.filter(channel=channel, contact=OuterRef("pk"))
+    if kind == Kind.DNC_SET:
+        return contacts.filter(~Exists(dnc))
+    return contacts.filter(Exists(dnc.filter(reason=DoNotContact.Reason.MANUAL)))

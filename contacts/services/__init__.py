@@ -7,6 +7,7 @@ a staff audit row (``staff_audit``).
 """
 
 from .audit import Source
+from .bulk import BulkActionStale, bulk_action_create, bulk_action_run, bulk_action_scope
 from .categories import category_create, category_delete, category_update, category_subscribe, category_unsubscribe
 from .channels import (
     channel_default_cap_set,
@@ -17,7 +18,7 @@ from .channels import (
     channel_unsubscribe,
     contact_preferred_channel_set,
 )
-from .contacts import contact_save
+from .contacts import contact_delete, contact_save
 from .errors import ObjectInUse, PreferencesInvalid
 from .fields import contact_fields_update, field_values_clean
 from .preferences import contact_preferences_update
@@ -26,11 +27,16 @@ from .staff_audit import staff_change_record
 from .segments import segment_create, segment_delete, segment_update, segment_membership_add, segment_membership_remove
 
 __all__ = [
+    "BulkActionStale",
+    "bulk_action_create",
+    "bulk_action_run",
+    "bulk_action_scope",
     "ObjectInUse",
     "PreferencesInvalid",
     "Source",
     "category_create",
     "category_delete",
+    "contact_delete",
     "category_update",
     "category_subscribe",
     "category_unsubscribe",

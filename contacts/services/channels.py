@@ -109,14 +109,18 @@ def dnc_locked_message(dnc: DoNotContact) -> str:
 
 
 @transaction.atomic
-def channel_dnc_clear(*, contact: Contact, channel: Channel, source: Source | str) -> None:
-    """Lift any do-not-contact, bounces and complaints included: a deliberate staff action (or, to come, an API one)."""
+def channel_dnc_clear(
+    *, contact: Contact, channel: Channel, source: Source | str, only_reasons: frozenset[str] | None = None
+) -> None:
+    """Lift any do-not-contact, bounces and complaints included: a deliberate staff action (or, to come, an API one).
+
+    ``only_reasons``: lift it only when its reason (read under the contact's lock) is one of these."""
     source = Source.of(source)
     if source.kind not in {"staff", "api", "system"}:
         raise PermissionError(f"Source {source.label!r} may not clear a bounce or a complaint.")
     contact_lock(contact)
     dnc = DoNotContact.objects.filter(contact=contact, channel=channel).first()
-    if dnc is not None:
+    if dnc is not None and (only_reasons is None or dnc.reason in only_reasons):
         dnc.delete()
         change_record(
             contact=contact, kind=PreferenceChange.Kind.DNC, source=source, old=dnc.reason, new=None, channel=channel

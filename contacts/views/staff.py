@@ -18,8 +18,9 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.db.utils import DatabaseError
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
@@ -29,6 +30,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from contacts import selectors, services
 from contacts.forms import (
+    BulkActionForm,
     CategoryForm,
     ChannelDefaultCapFormSet,
     ContactFilterForm,
@@ -40,11 +42,11 @@ from contacts.forms import (
     SegmentMemberAddForm,
 )
 from contacts.field_forms import ContactFieldFilterForm, ContactFieldValuesForm
-from contacts.models import Category, Channel, Contact, ContactField, PreferenceSettings, Segment
+from contacts.models import BulkAction, Category, Channel, Contact, ContactField, PreferenceSettings, Segment
 from contacts.selectors.fields import contact_field_rows
 from contacts.services.fields import contact_fields_update, field_value_text
 from contacts.services.dynamic_segments import segment_rebuild_request
-from contacts.query import TimelineCursorForm, page_number
+from contacts.query import TimelineCursorForm, page_number, record_count
 from contacts.timeline import contact_timeline
 from contacts.services import (
     ObjectInUse,
@@ -161,6 +163,62 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     return render(request, "contacts/contact_list.html", context)
 
 
+# --- Bulk actions on the filtered list --------------------------------------------------------------
+
+
+def _bulk_filters(query: str) -> tuple[ContactFilterForm, dict | None]:
+    """The list's filters from its query string; None when one is invalid (the list ignores it,
+    an action must not: it would touch more contacts than the list showed)."""
+    params = QueryDict(query)
+    form = ContactFilterForm(params)
+    field_form = ContactFieldFilterForm(params, definitions=list(ContactField.objects.all()))
+    if not form.is_valid() or not field_form.is_valid():
+        form.field_errors = field_form.errors  # shown with the others
+        return form, None
+    stored = selectors.contact_filters_stored(form.selector_arguments())
+    if field_form.filter:
+        field_filter = field_form.filter
+        stored["field_filter"] = {**field_filter, "field": field_filter["field"].key}
+    return form, stored
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.change_contact", change="contacts.change_contact")
+def bulk_action(request: HttpRequest) -> HttpResponse:
+    """Choose an action for the filtered list, see how many contacts it changes, confirm, run."""
+    query = request.POST.get("list_query", "") if request.method == "POST" else request.GET.urlencode()
+    query = QueryDict(query).copy()
+    query.pop("page", None)
+    query = query.urlencode()
+    filter_form, filters = _bulk_filters(query)
+    form = BulkActionForm(request.POST or None)
+    context = {"form": form, "filter_form": filter_form, "list_query": query, "filters_valid": filters is not None}
+    if request.method == "POST" and filters is not None and form.is_valid():
+        data = form.cleaned_data
+        scope = {"kind": data["kind"], "filters": filters, "segment": data["segment"], "channel": data["channel"]}
+        if request.POST.get("step") == "confirm":
+            expected = record_count(request.POST.get("expected"))
+            try:
+                action = services.bulk_action_create(**scope, expected=expected, acting_user=request.user)
+            except services.BulkActionStale as stale:
+                messages.error(request, str(stale))
+            else:
+                return redirect("contacts:bulk_action_detail", pk=action.pk)
+        matching, changing = services.bulk_action_scope(**scope)
+        context.update(confirm=True, matching=matching, changing=changing, inline_max=settings.CONTACTS_BULK_INLINE_MAX,
+                       kind_label=BulkAction.Kind(data["kind"]).label)
+    return render(request, "contacts/bulk_action.html", context)
+
+
+@require_http_methods(["GET"])
+@staff_page(view="contacts.change_contact")
+def bulk_action_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The job's progress (polled while it runs), then its result."""
+    action = get_object_or_404(BulkAction.objects.select_related("segment", "channel"), pk=pk)
+    template = "contacts/bulk_action_detail.html#progress" if request.htmx else "contacts/bulk_action_detail.html"
+    return render(request, template, {"action": action})
+
+
 @require_http_methods(["GET", "POST"])
 @staff_page(view="contacts.add_contact", change="contacts.add_contact")
 def contact_create(request: HttpRequest) -> HttpResponse:
@@ -233,6 +291,22 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Contact details saved."))
         return redirect("contacts:contact_detail", pk=contact.pk)
     return render(request, "contacts/contact_form.html", {"form": form, "field_form": field_form, "contact": contact})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.delete_contact", change="contacts.delete_contact")
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, then erase the contact; the staff audit keeps a tombstone without personal data."""
+    contact = get_object_or_404(Contact, pk=pk)
+    if request.method == "POST":
+        if request.POST.get("confirm") != "yes":
+            messages.error(request, _("Tick the box to confirm the deletion."))
+            return redirect("contacts:contact_delete", pk=contact.pk)
+        services.contact_delete(contact=contact, acting_user=request.user)
+        messages.success(request, _("Contact %(id)s deleted.") % {"id": pk})
+        return redirect("contacts:contact_list")
+    context = {"contact": contact, "counts": selectors.contact_erasure_counts(contact=contact)}
+    return render(request, "contacts/contact_delete.html", context)
 
 
 @require_http_methods(["GET", "POST"])

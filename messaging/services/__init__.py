@@ -24,6 +24,16 @@ from messaging.engine.dispatch import (
     dispatch_plan,
 )
 from .messages import MessageHasSends, message_archive, message_create, message_delete, message_update
+from .proofs import TestSendRefused, TestSendReport, message_test_send, test_recipients_parse
+from .schedules import (
+    ScheduleInvalid,
+    schedule_cancel,
+    schedule_create,
+    schedule_moment,
+    schedule_start,
+    schedule_update,
+    schedules_start_due,
+)
 
 __all__ = [
     "BatchReport",
@@ -32,7 +42,10 @@ __all__ = [
     "DeliveryRetry",
     "DispatchInvalid",
     "MessageHasSends",
+    "ScheduleInvalid",
     "SendsHeldElsewhere",
+    "TestSendRefused",
+    "TestSendReport",
     "batch_claim",
     "batch_decide",
     "batch_finish",
@@ -45,7 +58,15 @@ __all__ = [
     "message_archive",
     "message_create",
     "message_delete",
+    "message_test_send",
     "message_update",
+    "schedule_cancel",
+    "schedule_create",
+    "schedule_moment",
+    "schedule_start",
+    "schedule_update",
+    "schedules_start_due",
     "sends_deliver",
     "sends_deliver_now",
+    "test_recipients_parse",
 ]

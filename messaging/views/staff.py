@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from contacts.models import Channel, Contact
+from contacts.rules import CATEGORY_NOT_SUBSCRIBED, CATEGORY_UNSUBSCRIBED
 from contacts.query import ListQueryForm, page_number, record_id, record_ids
 
 from contacts import selectors as contacts_selectors
@@ -21,8 +22,8 @@ from contacts.views.staff import staff_page
 from .. import selectors, services
 from ..charts import COLOURS, outcomes_over_time_svg
 from ..engine.decision import message_plan, preview_decision
-from ..forms import MessageForm, PreviewForm, VersionFormSet
-from ..models import SWITCHES, Dispatch, Message, Outcome
+from ..forms import MessageForm, PreviewForm, ScheduleForm, TestSendForm, VersionFormSet
+from ..models import SWITCHES, Dispatch, Message, Outcome, ScheduledDispatch, Send
 from ..delivery.rendering import Delivery, MessageRenderer
 
 PAGE_SIZE = 50
@@ -80,6 +81,8 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "dispatches": message.dispatches.all()[:20],
         "preview_form": PreviewForm(),
         "staff_history": contacts_selectors.staff_changes(subject_types=("message",), subject_id=message.pk),
+        "schedules": message.schedules.order_by("-run_at")[:20],
+        "schedule_form": ScheduleForm(initial={"time_zone": timezone.get_current_timezone_name()}),
     }
     return render(request, "messaging/message_detail.html", context)
 
@@ -167,7 +170,33 @@ def message_send(request: HttpRequest, pk: int) -> HttpResponse:
         flash.success(request, _("Sending started."))
         return redirect(dispatch)
     estimate = selectors.message_recipient_count(message=message)
-    return render(request, "messaging/message_send.html", {"message": message, "estimate": estimate, "errors": errors})
+    context = {"message": message, "estimate": estimate, "errors": errors}
+    if not errors:
+        context["decision"] = _estimate_rows(selectors.message_estimate(message=message))
+    return render(request, "messaging/message_send.html", context)
+
+
+def _estimate_rows(estimate: selectors.Estimate) -> dict:
+    """The estimate as the send page lists it: would send per channel, deferred and skipped per reason."""
+    channels = {channel.pk: channel.name for channel in Channel.objects.all()}
+    not_sent = (Outcome.DEFERRED, Outcome.EXPIRED, Outcome.SKIPPED_CATEGORY, Outcome.SKIPPED_DNC, Outcome.SKIPPED_NO_ADDRESS)
+    return {
+        "estimate": estimate,
+        "send": sorted((channels.get(pk, pk), n) for pk, n in estimate.by_channel().items()),
+        "would_send": estimate.outcome_total(Outcome.SENDING),
+        "other": [
+            (Outcome(outcome).label, _reason_label(reason), n)
+            for (outcome, reason), n in sorted(estimate.by_reason(*not_sent).items())
+        ],
+    }
+
+
+def _reason_label(reason: str) -> str:
+    words = {
+        CATEGORY_UNSUBSCRIBED: _("Unsubscribed from the category"),
+        CATEGORY_NOT_SUBSCRIBED: _("Not subscribed to the opt-in category"),
+    }
+    return Send.Reason(reason).label if reason in Send.Reason.values else words.get(reason, reason)
 
 
 def _report_context(dispatch: Dispatch) -> dict:
@@ -228,3 +257,75 @@ def deferred_queue(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/deferred_queue.html", {"page": page})
 
 
+
+
+# --- Scheduled dispatches ---------------------------------------------------------------------------
+
+
+def _schedule_form(request: HttpRequest, message: Message, schedule: ScheduledDispatch | None) -> HttpResponse:
+    initial = {"time_zone": timezone.get_current_timezone_name()}
+    if schedule is not None:
+        local = schedule.run_at_local
+        initial = {"date": local.date(), "time": local.time().replace(second=0, microsecond=0), "time_zone": schedule.time_zone}
+    form = ScheduleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        values = {"local": form.local(), "time_zone": form.cleaned_data["time_zone"], "acting_user": request.user}
+        try:
+            if schedule is None:
+                schedule = services.schedule_create(message=message, **values)
+            else:
+                schedule = services.schedule_update(schedule=schedule, **values)
+        except services.ScheduleInvalid as refused:
+            form.add_error(None, str(refused))
+        else:
+            flash.success(request, _("Sending scheduled for %(moment)s.") % {"moment": schedule})
+            return redirect(message)
+    context = {"message": message, "form": form, "schedule": schedule}
+    return render(request, "messaging/schedule_form.html", context)
+
+
+@staff_page(view="messaging.add_dispatch", change="messaging.add_dispatch")
+def schedule_create(request: HttpRequest, pk: int) -> HttpResponse:
+    return _schedule_form(request, get_object_or_404(Message, pk=pk), None)
+
+
+@staff_page(view="messaging.add_dispatch", change="messaging.add_dispatch")
+def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = get_object_or_404(ScheduledDispatch.objects.select_related("message"), pk=pk)
+    if schedule.status != ScheduledDispatch.Status.SCHEDULED:
+        flash.error(request, _("This schedule has already started or was cancelled."))
+        return redirect(schedule.message)
+    return _schedule_form(request, schedule.message, schedule)
+
+
+@require_POST
+@staff_page(view="messaging.view_message", change="messaging.add_dispatch")
+def schedule_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = get_object_or_404(ScheduledDispatch.objects.select_related("message"), pk=pk)
+    try:
+        services.schedule_cancel(schedule=schedule, acting_user=request.user)
+    except services.ScheduleInvalid as refused:
+        flash.error(request, str(refused))
+    else:
+        flash.success(request, _("Scheduled sending cancelled."))
+    return redirect(schedule.message)
+
+
+# --- Test sends ---------------------------------------------------------------------------------------
+
+
+@staff_page(view="messaging.add_dispatch", change="messaging.add_dispatch")
+def message_test_send(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the message's versions to a few staff addresses, marked as a test; say what went where."""
+    message = get_object_or_404(Message, pk=pk)
+    form = TestSendForm(request.POST or None, initial={"recipients": request.user.email})
+    report = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = services.message_test_send(
+                message=message, recipients=form.cleaned_data["recipients"], acting_user=request.user
+            )
+        except services.TestSendRefused as refused:
+            for error in refused.errors:
+                form.add_error("recipients", error)
+    return render(request, "messaging/message_test_send.html", {"message": message, "form": form, "report": report})

@@ -17,7 +17,8 @@ from contacts.models import ContactImport
 from api import urls as api_urls
 from api.services import api_key_create
 from contacts.tests.factories import CategoryFactory, ContactFactory, ContactFieldFactory, SegmentFactory, UserFactory
-from messaging.models import Dispatch
+from contacts.models import BulkAction
+from messaging.models import Dispatch, ScheduledDispatch
 from messaging.tests.factories import MessageFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -46,6 +47,7 @@ POST_ONLY = {
     "contacts:import_start",
     "contacts:import_cancel",
     "api_keys:revoke",
+    "messaging:schedule_cancel",
 }
 
 
@@ -93,10 +95,15 @@ def objects(db):
     contact_import = ContactImport.objects.create(
         file_name="a.csv", stored_path="missing.csv", size=10, sha256="0" * 64, encoding="utf-8-sig", delimiter=",",
         header=["email"], rows_total=1, created_by="alice")
+    schedule = ScheduledDispatch.objects.create(
+        message=message, run_at=timezone.now() + datetime.timedelta(days=1), time_zone="Europe/Paris"
+    )
+    bulk_action = BulkAction.objects.create(kind="segment_add", segment=segment, filters={"search": "<b>x"}, actor="x")
     field = ContactFieldFactory(key="company", label="Company")
     api_key = api_key_create(acting_user=None, name="crm", scopes=["read"]).api_key
     return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
-            "field": field, "import": contact_import, "api_key": api_key}
+            "field": field, "import": contact_import, "api_key": api_key, "schedule": schedule,
+            "bulk_action": bulk_action}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -105,6 +112,8 @@ def staff_urls(o) -> dict[str, str]:
         "contacts:contact_detail": [o["contact"].pk],
         "contacts:contact_history": [o["contact"].pk],
         "contacts:contact_edit": [o["contact"].pk],
+        "contacts:contact_delete": [o["contact"].pk],
+        "contacts:bulk_action_detail": [o["bulk_action"].pk],
         "contacts:contact_preferences": [o["contact"].pk],
         "contacts:contact_dnc_clear": [o["contact"].pk, "email"],
         "contacts:category_edit": [o["category"].pk],
@@ -125,6 +134,10 @@ def staff_urls(o) -> dict[str, str]:
         "messaging:message_send": [o["message"].pk],
         "messaging:message_delete": [o["message"].pk],
         "messaging:message_archive": [o["message"].pk],
+        "messaging:schedule_create": [o["message"].pk],
+        "messaging:message_test_send": [o["message"].pk],
+        "messaging:schedule_edit": [o["schedule"].pk],
+        "messaging:schedule_cancel": [o["schedule"].pk],
         "messaging:dispatch_detail": [o["dispatch"].pk],
         "messaging:deferred_cancel": [o["dispatch"].pk],
         "contacts:import_detail": [o["import"].pk],

@@ -38,7 +38,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts.models import Channel, Contact, ContactImport
+from contacts.models import BulkAction, Channel, Contact, ContactImport
 from contacts.services import (
     Source,
     category_unsubscribe,
@@ -49,7 +49,7 @@ from contacts.services import (
     segment_membership_add,
 )
 from contacts.tests.factories import CategoryFactory, ContactFactory, ContactFieldFactory, SegmentFactory, UserFactory
-from messaging.models import Dispatch, DispatchBatch, OutboxMessage, Outcome, Send
+from messaging.models import Dispatch, DispatchBatch, OutboxMessage, Outcome, ScheduledDispatch, Send
 from messaging.tests.factories import MessageFactory
 from messaging.public.tokens import send_token
 
@@ -188,6 +188,9 @@ def _world() -> World:
     deferred = Send.objects.create(message=message, dispatch=dispatch, contact=bob, channel=None,
                                    outcome=Outcome.DEFERRED, decided_at=now, evaluated_at=now,
                                    deferred_until=now + datetime.timedelta(days=1))
+    schedule = ScheduledDispatch.objects.create(message=message, run_at=now + datetime.timedelta(days=1),
+                                                time_zone="Europe/Paris")
+    bulk = BulkAction.objects.create(kind="segment_add", segment=vip, filters={"search": "ada"}, actor="edith")
     link = f"<https://example.com/messaging/u/{send_token(sent.pk)}/>"
     OutboxMessage.objects.create(send=sent, channel_slug="email", to=ada.email, subject="Hi", body="Hello",
                                  headers={"List-Unsubscribe": link})
@@ -201,6 +204,8 @@ def _world() -> World:
         "segments": [str(vip.pk), str(hidden.pk)],
         "messaging": [str(message.pk)],
         "dispatches": [str(dispatch.pk)],
+        "schedules": [str(schedule.pk)],
+        "bulk": [str(bulk.pk)],
         "channel": ["email", "sms"],
         "esp": ["postmark", "sendgrid"],
         "send": [str(deferred.pk), str(sent.pk)],
@@ -230,7 +235,9 @@ def _valid_values(route: Route, world: World, name: str, converter: str) -> list
         return ["1"]
     if name == "app_label":
         return ["auth", "contacts", "messaging"]
-    for prefix in ("contacts", "categories", "segments", "dispatches", "imports", "fields"):
+    if "contacts/bulk/<" in text:
+        return world.ids["bulk"]
+    for prefix in ("contacts", "categories", "segments", "dispatches", "schedules", "imports", "fields"):
         if f"{prefix}/<" in text:
             return world.ids[prefix]
     if text.startswith("messaging/<"):

@@ -36,7 +36,7 @@ class DevelopmentSmsBackend(SmsBackend):
 
     def deliver(self, renderer, deliveries):
         OutboxMessage.objects.bulk_create(
-            OutboxMessage(send_id=d.send_id, channel_slug=self.channel.slug, to=d.address, body=renderer.sms(d))
+            OutboxMessage(send_id=d.send_id if d.send_id > 0 else None, channel_slug=self.channel.slug, to=d.address, body=renderer.sms(d))
             for d in deliveries
         )
         return {}
