@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "axes",
     "contacts",
     "messaging",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -170,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
     "messaging.process_deferred": {
         "task": "messaging.process_deferred",
         "schedule": env.float("PROCESS_DEFERRED_EVERY_SECONDS", default=10.0),
+    },
+    "webhooks.sweep": {
+        "task": "webhooks.sweep",
+        "schedule": env.float("WEBHOOK_SWEEP_EVERY_SECONDS", default=5.0),
     },
 }
 CELERY_TIMEZONE = "UTC"
@@ -342,3 +347,19 @@ LOGGING = {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
     },
 }
+
+# Outbound webhooks (docs/webhooks.md). A failed delivery is tried again after BASE seconds,
+# doubling (with jitter) up to MAX, until GIVE_UP seconds after the event: then it is "failed".
+# An endpoint that has had no success for DISABLE_AFTER seconds is disabled. HTTP calls time out.
+# Private, loopback and link-local targets (and plain http) are refused unless allowed here: a
+# local receiver in development or tests (docs/security.md, "Outbound webhooks").
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+WEBHOOK_GIVE_UP_SECONDS = env.float("WEBHOOK_GIVE_UP_SECONDS", default=86400.0)
+WEBHOOK_DISABLE_AFTER_SECONDS = env.float("WEBHOOK_DISABLE_AFTER_SECONDS", default=86400.0)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_READ_TIMEOUT_SECONDS = env.float("WEBHOOK_READ_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=8)
+WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=500)
+WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=120.0)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)

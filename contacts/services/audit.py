@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from contacts.models import Category, Channel, Contact, PreferenceChange, Segment
+from webhooks.outbox import preference_change_publish
 
 # Sources of SPEC §2. The ones in NAMED carry a name after a colon: "staff:alice", "api:crm".
 SOURCE_KINDS = frozenset(
@@ -68,7 +69,7 @@ def change_record(
         return None
     assert transaction.get_connection().in_atomic_block, "history rows are written inside the change's transaction"
     subject = (channel or category or segment).slug if (channel or category or segment) else ""
-    return PreferenceChange.objects.create(
+    change = PreferenceChange.objects.create(
         contact=contact,
         kind=kind,
         channel=channel,
@@ -82,6 +83,8 @@ def change_record(
         ip_address=source.ip or None,
         user_agent=(source.user_agent or "")[:500],
     )
+    preference_change_publish(change)
+    return change
 
 
 def contact_lock(contact: Contact) -> None:
