@@ -201,7 +201,7 @@ def _endpoint_health_record(endpoint: WebhookEndpoint, attempts: list[Attempt]) 
     if endpoint.failing_since is None:
         endpoint.failing_since = now
         WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
-    elif now - endpoint.failing_since >= datetime.timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_SECONDS):
+    if now - endpoint.failing_since >= datetime.timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_SECONDS):
         reason = _("Disabled on %(date)s: no delivery succeeded since %(since)s (last error: %(error)s).") % {
             "date": now.strftime("%Y-%m-%d %H:%M UTC"), "since": endpoint.failing_since.strftime("%Y-%m-%d %H:%M UTC"),
             "error": attempts[-1].error,

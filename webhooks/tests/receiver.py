@@ -35,6 +35,8 @@ class Receiver:
                 self.rejected.append(str(error))
                 return 400
             message_id = headers.get("webhook-id", "")
+            if not 200 <= self.status < 300:
+                return self.status  # down for maintenance: nothing processed
             if message_id in self.ids:
                 self.rejected.append("replay")
                 return 200  # already processed: acknowledged, not processed again
