@@ -142,10 +142,13 @@ def send_outcomes_publish(*, outcomes: Iterable[dict[str, Any]]) -> WebhookEvent
 
     Each outcome: ``{"send_id", "message_id", "contact_id", "channel", "outcome", "reason"}``.
     """
+    state = _current()
+    if not any(endpoint.wants(EventType.SEND_OUTCOME) for endpoint in state.endpoints):
+        return None  # the outcomes (possibly a lazy query) are not even read
     outcomes = list(outcomes)
     if not outcomes:
         return None
-    return _event_create(_current(), type=EventType.SEND_OUTCOME, contact_id=None, data={"sends": outcomes})
+    return _event_create(state, type=EventType.SEND_OUTCOME, contact_id=None, data={"sends": outcomes})
 
 
 def import_finished_publish(*, import_id: int | str, counts: dict[str, int], source: str = "import") -> WebhookEvent | None:

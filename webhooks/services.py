@@ -53,14 +53,6 @@ def endpoint_secret_rotate(*, endpoint: WebhookEndpoint, acting_user) -> Webhook
 
 
 @transaction.atomic
-def endpoint_delete(*, endpoint: WebhookEndpoint, acting_user) -> None:
-    """Remove an endpoint and its delivery log."""
-    staff_change_record(acting_user=acting_user, subject_type=SUBJECT, subject_id=endpoint.pk,
-                        subject_label=str(endpoint), action=Action.DELETED)
-    endpoint.delete()
-
-
-@transaction.atomic
 def delivery_resend(*, delivery: WebhookDelivery, acting_user) -> WebhookDelivery:
     """Deliver an event again (same ``webhook-id``): pending now, with a fresh day of retries."""
     delivery = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
 from messaging.models import Dispatch
 from messaging.tests.factories import MessageFactory
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # URL names that are not staff pages: the contact's own pages (their stricter policy is checked
@@ -36,6 +37,8 @@ POST_ONLY = {
     "contacts:segment_member_remove",
     "messaging:deferred_cancel",
     "messaging:message_archive",
+    "webhooks:endpoint_secret_rotate",
+    "webhooks:delivery_resend",
 }
 
 
@@ -80,7 +83,13 @@ def objects(db):
     segment = SegmentFactory()
     message = MessageFactory(segments=[segment], category=category)
     dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=7))
-    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch}
+    endpoint = WebhookEndpoint.objects.create(name="CRM <b>", url="https://crm.example.com/hooks", events=["dnc.added"])
+    event = WebhookEvent.objects.create(type="dnc.added", contact=contact, payload={"type": "dnc.added", "data": {}})
+    delivery = WebhookDelivery.objects.create(
+        event=event, endpoint=endpoint, contact_id=contact.pk, next_attempt_at=timezone.now(), give_up_at=timezone.now()
+    )
+    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
+            "endpoint": endpoint, "delivery": delivery}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -106,6 +115,10 @@ def staff_urls(o) -> dict[str, str]:
         "messaging:message_archive": [o["message"].pk],
         "messaging:dispatch_detail": [o["dispatch"].pk],
         "messaging:deferred_cancel": [o["dispatch"].pk],
+        "webhooks:endpoint_detail": [o["endpoint"].pk],
+        "webhooks:endpoint_edit": [o["endpoint"].pk],
+        "webhooks:endpoint_secret_rotate": [o["endpoint"].pk],
+        "webhooks:delivery_resend": [o["delivery"].pk],
     }
     query = {
         "contacts:contact_history": {"before": (timezone.now() + datetime.timedelta(days=1)).isoformat()},

@@ -51,6 +51,7 @@ from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFac
 from messaging.models import Dispatch, DispatchBatch, OutboxMessage, Outcome, Send
 from messaging.tests.factories import MessageFactory
 from messaging.public.tokens import send_token
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -190,7 +191,13 @@ def _world() -> World:
     link = f"<https://example.com/messaging/u/{send_token(sent.pk)}/>"
     OutboxMessage.objects.create(send=sent, channel_slug="email", to=ada.email, subject="Hi", body="Hello",
                                  headers={"List-Unsubscribe": link})
+    endpoint = WebhookEndpoint.objects.create(name="CRM", url="https://crm.example.com/hooks", events=["dnc.added"])
+    event = WebhookEvent.objects.create(type="dnc.added", contact=bob, payload={"type": "dnc.added", "data": {}})
+    delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint, contact_id=bob.pk, next_attempt_at=now,
+                                              give_up_at=now, status="failed")
     ids = {
+        "webhooks": [str(endpoint.pk)],
+        "deliveries": [str(delivery.pk)],
         "contacts": [str(ada.pk), str(bob.pk), str(stale.pk)],
         "categories": [str(news.pk), str(club.pk)],
         "segments": [str(vip.pk), str(hidden.pk)],
@@ -221,6 +228,10 @@ def _valid_values(route: Route, world: World, name: str, converter: str) -> list
         return ["1"]
     if name == "app_label":
         return ["auth", "contacts", "messaging"]
+    if text.startswith("webhooks/deliveries/<"):
+        return world.ids["deliveries"]
+    if text.startswith("webhooks/<"):
+        return world.ids["webhooks"]
     for prefix in ("contacts", "categories", "segments", "dispatches"):
         if f"{prefix}/<" in text:
             return world.ids[prefix]
