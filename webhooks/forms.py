@@ -11,6 +11,7 @@ from webhooks.models import DeliveryStatus, EventType, WebhookEndpoint
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         label=_("Events"), choices=EventType.choices, widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("Choose at least one event.")},
