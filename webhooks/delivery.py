@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
@@ -168,24 +168,29 @@ def _attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> Attempt:
 
 
 def _attempts_record(endpoint: WebhookEndpoint, attempts: list[Attempt]) -> None:
-    changed = []
-    for attempt in attempts:
-        delivery = attempt.delivery
-        delivery.attempts += 1
-        delivery.last_attempt_at, delivery.response_code = attempt.at, attempt.response_code
-        delivery.last_error = attempt.error[:300]
-        if attempt.ok:
-            delivery.status, delivery.delivered_at = DELIVERED, attempt.at
-        elif attempt.at >= delivery.give_up_at:
-            delivery.status = FAILED
-        else:
-            delivery.next_attempt_at = attempt.at + retry_delay(delivery.attempts)
-        changed.append(delivery)
+    """Record a batch's attempts: successes in one statement per response code, failures one by one
+    (each with its own next attempt, or ``failed`` once past its give-up time)."""
+    delivered: dict[int, list[int]] = {}
     with transaction.atomic():
-        WebhookDelivery.objects.bulk_update(
-            changed, ["status", "attempts", "last_attempt_at", "response_code", "last_error", "delivered_at",
-                      "next_attempt_at"],
-        )
+        for attempt in attempts:
+            delivery = attempt.delivery
+            if attempt.ok:
+                delivered.setdefault(attempt.response_code, []).append(delivery.pk)
+                continue
+            values = {"attempts": F("attempts") + 1, "last_attempt_at": attempt.at, "response_code": attempt.response_code,
+                      "last_error": attempt.error[:300]}
+            if attempt.at >= delivery.give_up_at:
+                values["status"] = FAILED
+            else:
+                values["next_attempt_at"] = attempt.at + retry_delay(delivery.attempts + 1)
+            WebhookDelivery.objects.filter(pk=delivery.pk, status=PENDING).update(**values)
+        if attempts:
+            at = max(attempt.at for attempt in attempts)
+            for code, ids in delivered.items():
+                WebhookDelivery.objects.filter(pk__in=ids, status=PENDING).update(
+                    status=DELIVERED, attempts=F("attempts") + 1, last_attempt_at=at, delivered_at=at,
+                    response_code=code, last_error="",
+                )
         _endpoint_health_record(endpoint, attempts)
 
 

@@ -110,6 +110,8 @@ class WebhookDelivery(models.Model):
                 fields=["endpoint", "contact_id", "event"], name="webhookdelivery_pending_idx",
                 condition=Q(status="pending"),
             ),
+            # The next pending deliveries in event order, without walking the delivered ones.
+            models.Index(fields=["endpoint", "event"], name="webhookdelivery_queue_idx", condition=Q(status="pending")),
             models.Index(fields=["endpoint", "-event"], name="webhookdelivery_log_idx"),
         ]
 
