@@ -183,11 +183,11 @@ def _attempts_record(endpoint: WebhookEndpoint, attempts: list[Attempt]) -> None
                 values["status"] = FAILED
             else:
                 values["next_attempt_at"] = attempt.at + retry_delay(delivery.attempts + 1)
-            WebhookDelivery.objects.filter(pk=delivery.pk, status=PENDING).update(**values)
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(**values)
         if attempts:
             at = max(attempt.at for attempt in attempts)
             for code, ids in delivered.items():
-                WebhookDelivery.objects.filter(pk__in=ids, status=PENDING).update(
+                WebhookDelivery.objects.filter(pk__in=ids).update(
                     status=DELIVERED, attempts=F("attempts") + 1, last_attempt_at=at, delivered_at=at,
                     response_code=code, last_error="",
                 )

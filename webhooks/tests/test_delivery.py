@@ -207,3 +207,15 @@ def test_a_preference_save_does_not_wait_on_a_receiver(awkward_server, receiver,
     channel_frequency_set(contact=contact, channel=sms, number=1, unit="day", source="system")
     # Saved and committed with its event, nothing attempted: delivery is a worker's job.
     assert WebhookDelivery.objects.filter(attempts=0, status="pending").count() == 1
+
+
+def test_a_drain_stops_at_the_first_failure_instead_of_hammering_a_receiver_that_is_down(
+    receiver, endpoint_for, email, settings
+):
+    settings.WEBHOOK_BATCH_SIZE = 1
+    endpoint = endpoint_for(receiver, events=["dnc.added"])
+    receiver.status = 503
+    for contact in ContactFactory.create_batch(3):
+        channel_unsubscribe(contact=contact, channel=email, source="one_click")
+    endpoint_drain(endpoint_id=endpoint.pk)
+    assert receiver.requests == 1  # the others wait for the next round (the sweep)

@@ -143,3 +143,19 @@ def test_publishing_outside_a_transaction_is_refused(receiver, endpoint_for):
     endpoint_for(receiver)
     with pytest.raises(RuntimeError):
         import_finished_publish(import_id=1, counts={})
+
+
+def test_an_event_is_delivered_once_per_endpoint_and_types_and_statuses_are_known(receiver, endpoint_for, contact, email):
+    from django.db import IntegrityError
+    from django.utils import timezone
+
+    endpoint = endpoint_for(receiver, events=["dnc.added"])
+    channel_unsubscribe(contact=contact, channel=email, source="one_click")
+    delivery = WebhookDelivery.objects.get()
+    now = timezone.now()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WebhookDelivery.objects.create(event=delivery.event, endpoint=endpoint, next_attempt_at=now, give_up_at=now)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status="lost")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WebhookEvent.objects.create(type="contact.deleted", payload={})
