@@ -81,10 +81,11 @@ def _lease_take(endpoint_id: int) -> bool:
     )
 
 
-def _lease_renew(endpoint_id: int) -> None:
-    WebhookEndpoint.objects.filter(pk=endpoint_id).update(
+def _lease_renew(endpoint_id: int) -> bool:
+    """Extend the lease; False once the endpoint was disabled meanwhile (the drain stops)."""
+    return bool(WebhookEndpoint.objects.filter(pk=endpoint_id, enabled=True).update(
         drain_lease_until=timezone.now() + datetime.timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
-    )
+    ))
 
 
 def _lease_release(endpoint_id: int) -> None:
@@ -233,9 +234,8 @@ def endpoint_drain(*, endpoint_id: int) -> dict:
                 _attempts_record(endpoint, attempts)
                 report["delivered"] += sum(attempt.ok for attempt in attempts)
                 report["failed_attempts"] += sum(not attempt.ok for attempt in attempts)
-                if not all(attempt.ok for attempt in attempts):
+                if not all(attempt.ok for attempt in attempts) or not _lease_renew(endpoint_id):
                     break
-                _lease_renew(endpoint_id)
     finally:
         _lease_release(endpoint_id)
     return report

@@ -53,7 +53,8 @@ def _current() -> _Transaction:
             endpoints=list(WebhookEndpoint.objects.filter(enabled=True).only("id", "events")),
         )
         _local.state = state
-        transaction.on_commit(lambda drains=state.endpoints_to_drain: endpoints_drain_enqueue(drains))
+        # robust: a broker that is down must not fail a save that has committed; the sweep delivers.
+        transaction.on_commit(lambda drains=state.endpoints_to_drain: endpoints_drain_enqueue(drains), robust=True)
     return state
 
 

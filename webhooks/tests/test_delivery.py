@@ -219,3 +219,19 @@ def test_a_drain_stops_at_the_first_failure_instead_of_hammering_a_receiver_that
         channel_unsubscribe(contact=contact, channel=email, source="one_click")
     endpoint_drain(endpoint_id=endpoint.pk)
     assert receiver.requests == 1  # the others wait for the next round (the sweep)
+
+
+def test_an_endpoint_disabled_during_a_drain_gets_no_further_batch(receiver, endpoint_for, email, settings):
+    settings.WEBHOOK_BATCH_SIZE = 1
+    endpoint = endpoint_for(receiver, events=["dnc.added"])
+    for contact in ContactFactory.create_batch(3):
+        channel_unsubscribe(contact=contact, channel=email, source="one_click")
+    handle = receiver.handle
+
+    def disable_on_first(body, headers):
+        WebhookEndpoint.objects.update(enabled=False)  # an admin unticks it while the first request is in flight
+        return handle(body, headers)
+
+    receiver.handle = disable_on_first
+    endpoint_drain(endpoint_id=endpoint.pk)
+    assert len(receiver.events) == 1

@@ -159,3 +159,14 @@ def test_an_event_is_delivered_once_per_endpoint_and_types_and_statuses_are_know
         WebhookDelivery.objects.filter(pk=delivery.pk).update(status="lost")
     with pytest.raises(IntegrityError), transaction.atomic():
         WebhookEvent.objects.create(type="contact.deleted", payload={})
+
+
+def test_a_broker_that_is_down_does_not_fail_a_committed_save(receiver, endpoint_for, contact, email, monkeypatch):
+    class BrokerDown:
+        def send_task(self, *args, **kwargs):
+            raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr("webhooks.outbox.current_app", BrokerDown())
+    endpoint_for(receiver, events=["dnc.added"])
+    channel_unsubscribe(contact=contact, channel=email, source="one_click")  # no exception
+    assert WebhookDelivery.objects.get().status == "pending"  # the sweep will deliver it
