@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "contacts",
     "messaging",
     "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -184,6 +185,10 @@ CELERY_BEAT_SCHEDULE = {
     "messaging.start_scheduled": {
         "task": "messaging.start_scheduled",
         "schedule": env.float("START_SCHEDULED_EVERY_SECONDS", default=15.0),
+    },
+    "webhooks.sweep": {
+        "task": "webhooks.sweep",
+        "schedule": env.float("WEBHOOK_SWEEP_EVERY_SECONDS", default=5.0),
     },
 }
 CELERY_TIMEZONE = "UTC"
@@ -398,3 +403,19 @@ LOGGING = {
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 IMPORT_DIR = Path(env.str("IMPORT_DIR", default=str(VAR_DIR / "imports")))
 IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=20_000)
+
+# Outbound webhooks (docs/webhooks.md). A failed delivery is tried again after BASE seconds,
+# doubling (with jitter) up to MAX, until GIVE_UP seconds after the event: then it is "failed".
+# An endpoint that has had no success for DISABLE_AFTER seconds is disabled. HTTP calls time out.
+# Private, loopback and link-local targets (and plain http) are refused unless allowed here: a
+# local receiver in development or tests (docs/security.md, "Outbound webhooks").
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+WEBHOOK_GIVE_UP_SECONDS = env.float("WEBHOOK_GIVE_UP_SECONDS", default=86400.0)
+WEBHOOK_DISABLE_AFTER_SECONDS = env.float("WEBHOOK_DISABLE_AFTER_SECONDS", default=86400.0)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_READ_TIMEOUT_SECONDS = env.float("WEBHOOK_READ_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=8)
+WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=500)
+WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=120.0)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)

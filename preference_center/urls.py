@@ -6,5 +6,6 @@ urlpatterns = [
     path("messaging/", include("messaging.urls")),
     path("api/v1/", include("api.urls")),
     path("settings/api-keys/", include("api.staff_urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("", include("contacts.urls")),
 ]

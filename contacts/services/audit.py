@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from contacts.models import Category, Channel, Contact, PreferenceChange, Segment
+from webhooks.outbox import preference_change_publish
 
 from .dynamic_segments import contact_segments_refresh
 
@@ -96,6 +97,7 @@ def change_record(
         user_agent=(source.user_agent or "")[:500],
     )
     contact_segments_refresh(contact=contact)
+    preference_change_publish(change)
     return change
 
 

@@ -19,6 +19,7 @@ from messaging.models import BatchStatus, Dispatch, DispatchBatch, Message, Send
 from messaging.sql import OUTCOMES, sql_compose
 from messaging.delivery.handover import delivery_lease, sends_deliver
 from messaging.engine import locks
+from messaging.engine.outcomes import send_outcomes_record
 from messaging.engine.dispatch import (
     DECISION_FAILED,
     batch_claim,
@@ -91,6 +92,12 @@ def deferred_process(*, now: datetime.datetime | None = None, chunk: int | None 
 
 @transaction.atomic
 def _reevaluate(dispatch_id: int, send_ids: list[int], now: datetime.datetime) -> list[tuple[int, str]]:
+    results = _decide_again(dispatch_id, send_ids, now)
+    send_outcomes_record(sends=Q(pk__in=[send_id for send_id, _outcome in results]))
+    return results
+
+
+def _decide_again(dispatch_id: int, send_ids: list[int], now: datetime.datetime) -> list[tuple[int, str]]:
     dispatch = Dispatch.objects.select_related("message__category").get(pk=dispatch_id)
     plan = message_plan(dispatch.message, deliver_until=dispatch.deliver_until)
     if connection.vendor == "postgresql":

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.db import DataError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from contacts.models import Channel, Contact
@@ -20,6 +21,7 @@ from messaging.engine.decision.inputs import contact_facts
 from messaging.models import BatchStatus, Dispatch, DispatchBatch, DispatchStatus, Message, Send
 from messaging.sql import OUTCOMES, address_columns, sql_compose
 from messaging.engine import locks
+from messaging.engine.outcomes import send_outcomes_record
 from messaging.engine.queue import DISPATCH_PLAN, enqueue_on_commit
 
 DECISION_FAILED = Send.Reason.DECISION_FAILED
@@ -328,5 +330,7 @@ def batch_finish(*, batch_id: int) -> None:
     # No key update: it waits for another batch finishing, never for one still deciding (key share).
     dispatch = Dispatch.objects.select_for_update(no_key=True).get(pk=batch.dispatch_id)
     DispatchBatch.objects.filter(pk=batch_id).update(status=BatchStatus.DONE, finished_at=now)
+    send_outcomes_record(sends=Q(dispatch_id=batch.dispatch_id, contact_id__gte=batch.first_contact_id,
+                                 contact_id__lte=batch.last_contact_id))
     if not dispatch.batches.exclude(status=BatchStatus.DONE).exists():
         Dispatch.objects.filter(pk=dispatch.pk).update(status=DispatchStatus.DONE, finished_at=now)

@@ -20,6 +20,7 @@ from contacts.tests.factories import CategoryFactory, ContactFactory, ContactFie
 from contacts.models import BulkAction
 from messaging.models import Dispatch, ScheduledDispatch
 from messaging.tests.factories import MessageFactory
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # URL names that are not staff pages: the contact's own pages (their stricter policy is checked
@@ -48,6 +49,8 @@ POST_ONLY = {
     "contacts:import_cancel",
     "api_keys:revoke",
     "messaging:schedule_cancel",
+    "webhooks:endpoint_secret_rotate",
+    "webhooks:delivery_resend",
 }
 
 
@@ -104,6 +107,13 @@ def objects(db):
     return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
             "field": field, "import": contact_import, "api_key": api_key, "schedule": schedule,
             "bulk_action": bulk_action}
+    endpoint = WebhookEndpoint.objects.create(name="CRM <b>", url="https://crm.example.com/hooks", events=["dnc.added"])
+    event = WebhookEvent.objects.create(type="dnc.added", contact=contact, payload={"type": "dnc.added", "data": {}})
+    delivery = WebhookDelivery.objects.create(
+        event=event, endpoint=endpoint, contact_id=contact.pk, next_attempt_at=timezone.now(), give_up_at=timezone.now()
+    )
+    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
+            "endpoint": endpoint, "delivery": delivery}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -146,6 +156,10 @@ def staff_urls(o) -> dict[str, str]:
         "contacts:import_cancel": [o["import"].pk],
         "contacts:import_report": [o["import"].pk, "check"],
         "api_keys:revoke": [o["api_key"].pk],
+        "webhooks:endpoint_detail": [o["endpoint"].pk],
+        "webhooks:endpoint_edit": [o["endpoint"].pk],
+        "webhooks:endpoint_secret_rotate": [o["endpoint"].pk],
+        "webhooks:delivery_resend": [o["delivery"].pk],
     }
     query = {
         "contacts:contact_history": {"before": (timezone.now() + datetime.timedelta(days=1)).isoformat()},

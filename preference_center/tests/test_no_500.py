@@ -52,6 +52,7 @@ from contacts.tests.factories import CategoryFactory, ContactFactory, ContactFie
 from messaging.models import Dispatch, DispatchBatch, OutboxMessage, Outcome, ScheduledDispatch, Send
 from messaging.tests.factories import MessageFactory
 from messaging.public.tokens import send_token
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -197,8 +198,14 @@ def _world() -> World:
     company = ContactFieldFactory(key="company", label="Company")
     plan = ContactFieldFactory(key="plan", label="Plan", type="choice", choices=["Free", "Gold"])
     contact_fields_update(contact=ada, values={"company": "Acme", "plan": "Gold"}, source=staff(editor))
+    endpoint = WebhookEndpoint.objects.create(name="CRM", url="https://crm.example.com/hooks", events=["dnc.added"])
+    event = WebhookEvent.objects.create(type="dnc.added", contact=bob, payload={"type": "dnc.added", "data": {}})
+    delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint, contact_id=bob.pk, next_attempt_at=now,
+                                              give_up_at=now, status="failed")
     ids = {
         "fields": [str(company.pk), str(plan.pk)],
+        "webhooks": [str(endpoint.pk)],
+        "deliveries": [str(delivery.pk)],
         "contacts": [str(ada.pk), str(bob.pk), str(stale.pk)],
         "categories": [str(news.pk), str(club.pk)],
         "segments": [str(vip.pk), str(hidden.pk)],
@@ -237,6 +244,10 @@ def _valid_values(route: Route, world: World, name: str, converter: str) -> list
         return ["auth", "contacts", "messaging"]
     if "contacts/bulk/<" in text:
         return world.ids["bulk"]
+    if text.startswith("webhooks/deliveries/<"):
+        return world.ids["deliveries"]
+    if text.startswith("webhooks/<"):
+        return world.ids["webhooks"]
     for prefix in ("contacts", "categories", "segments", "dispatches", "schedules", "imports", "fields"):
         if f"{prefix}/<" in text:
             return world.ids[prefix]
