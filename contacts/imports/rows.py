@@ -25,8 +25,6 @@ from .mapping import IGNORE
 YES = frozenset({"1", "yes", "y", "true", "t", "x", "oui", "subscribed", "member", "contactable"})
 NO = frozenset({"0", "no", "n", "false", "f", "non", "unsubscribed", "removed", "dnc", "do not contact"})
 
-FIELD_OUTCOMES_KEPT = 100_000
-
 
 @dataclass
 class Problem:
@@ -84,7 +82,6 @@ class RowCleaner:
             self.columns.append((index, kind, name, ids[kind].get(name) if kind in ids else None))
         self.definitions = field_definitions([name for _i, kind, name, _t in self.columns if kind == "field"])
         self.locales = {code for code, _name in settings.LANGUAGES}
-        self._field_outcomes: dict[tuple[str, str], object] = {}
         self.max_lengths = {name: Contact._meta.get_field(name).max_length for name in ("first_name", "last_name", "email")}
 
     def key_of(self, cells: list[str]) -> str:
@@ -155,37 +152,11 @@ class RowCleaner:
         return value
 
     def _fields_into(self, row: CleanRow, raw: dict[str, str], line: int) -> list[Problem]:
-        cleaned, errors = {}, {}
-        for key, value in raw.items():
-            outcome = self._field_value(key, value)
-            if isinstance(outcome, ValidationError):
-                errors[key] = outcome.messages
-            else:
-                cleaned[key] = outcome
-        if errors:
+        try:
+            row.fields = field_values_clean(raw, definitions=self.definitions)
+        except ValidationError as error:
+            by_key = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
             columns = {name: self.header[i] for i, kind, name, _t in self.columns if kind == "field"}
             return [Problem(line, columns.get(key, key), raw.get(key, ""), " ".join(messages))
-                    for key, messages in errors.items()]
-        row.fields = cleaned
+                    for key, messages in by_key.items()]
         return []
-
-    def _field_value(self, key: str, value: str) -> object:
-        """One custom field cell through ``field_values_clean``, once per distinct (key, value) of the file.
-
-        The rule is pure and per key (a value's outcome does not depend on the row's other cells), so
-        its outcome is kept: a file repeats a few hundred company names or dates across a million rows.
-        """
-        cache_key = (key, value)
-        try:
-            return self._field_outcomes[cache_key]
-        except KeyError:
-            pass
-        try:
-            outcome = field_values_clean({key: value}, definitions=self.definitions)[key]
-        except ValidationError as error:
-            by_key = error.message_dict if hasattr(error, "error_dict") else {key: error.messages}
-            outcome = ValidationError(by_key.get(key) or [message for messages in by_key.values() for message in messages])
-        if len(self._field_outcomes) >= FIELD_OUTCOMES_KEPT:  # a column of unique values: memory stays flat
-            self._field_outcomes.clear()
-        self._field_outcomes[cache_key] = outcome
-        return outcome

@@ -182,12 +182,6 @@ def _chunk_commit(contact_import, cleaner, chunk, seen, columns, apply, phase, s
             seen[result.key] = line
             clean.append(result)
     with transaction.atomic():
-        if not last:
-            # The chunk's rows and its checkpoint commit together, so a commit lost to a server crash
-            # loses both and the resume writes that chunk again; the last commit (the status) is
-            # synchronous and flushes every earlier one. See docs/import.md, "Checkpoints".
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
         locked = ContactImport.objects.select_for_update().get(pk=contact_import.pk)
         # The checkpoint is the guard against a second runner (a task delivered twice): it must be ours.
         if not locked.running or locked.rows_done != start:
