@@ -5,6 +5,7 @@ import pytest
 from contacts.imports.csvfile import MAX_COLUMNS, CsvRefused
 from contacts.models import Contact, ContactImport
 
+from .factories import ContactFieldFactory
 from .imports import csv_bytes, import_file, uploaded
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +101,21 @@ def test_a_row_with_a_different_number_of_columns_is_rejected_with_its_line():
     assert list(Contact.objects.values_list("email", flat=True)) == ["bob@example.com"]
     problem = contact_import.problems.get(phase="import")
     assert problem.line == 2 and "3 columns" in problem.reason
+
+
+def test_a_custom_field_value_repeated_on_many_rows_is_judged_the_same_on_each():
+    ContactFieldFactory(key="employees", type="number")
+    data = csv_bytes(
+        "email,employees",
+        "ana@example.com,12",
+        "bob@example.com,lots",
+        "carl@example.com,12",
+        "dora@example.com,lots",
+    )
+    contact_import = import_file(data, {**EMAIL, "employees": "field:employees"})
+    assert dict(Contact.objects.values_list("email", "fields")) == {
+        "ana@example.com": {"employees": 12}, "carl@example.com": {"employees": 12}}
+    problems = list(contact_import.problems.filter(phase="import").values_list("line", "column", "value", "reason"))
+    assert [(line, column, value) for line, column, value, _reason in problems] == [
+        (3, "employees", "lots"), (5, "employees", "lots")]
+    assert all("Enter a number" in reason for *_rest, reason in problems)
