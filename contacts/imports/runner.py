@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import ContactImport, ImportProblem
+from contacts.services.dynamic_segments import segments_rebuild_all_request
+from webhooks.outbox import import_finished_publish
 
 from . import csvfile
 from .engine import chunk_run
@@ -214,5 +216,9 @@ def _chunk_commit(contact_import, cleaner, chunk, seen, columns, apply, phase, s
             if apply:
                 locked.finished_at = timezone.now()
                 fields.append("finished_at")
+                # The rows were written set-based, not through the per-contact services: dynamic segments
+                # catch up in one rebuild, and integrators hear of the import once, with its counts.
+                segments_rebuild_all_request()
+                import_finished_publish(import_id=locked.pk, counts=locked.import_counts)
         locked.save(update_fields=fields)
         return locked.status if last else None

@@ -227,6 +227,11 @@ def segment_rebuild_request(*, segment: Segment) -> None:
     transaction.on_commit(lambda: current_app.send_task(SEGMENT_REBUILD, args=(segment.pk,)))
 
 
+def segments_rebuild_all_request() -> None:
+    """Ask a worker to rebuild every dynamic segment once this commits (after a change made set-based, e.g. an import)."""
+    transaction.on_commit(lambda: current_app.send_task(SEGMENTS_REBUILD))
+
+
 def segments_rebuild_all() -> dict[int, RebuildResult | None]:
     """Rebuild every dynamic segment, each in its own transaction, those named by others first."""
     dynamic = dict(Segment.objects.filter(filter__isnull=False).values_list("pk", "filter"))
