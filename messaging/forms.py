@@ -2,7 +2,7 @@ from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
-from .models import SWITCHES, Message, MessageVersion
+from .models import SWITCHES, Message, MessageVersion, PreferencePage
 
 INHERIT = [("", _("Global setting")), ("true", _("Show")), ("false", _("Hide"))]
 
@@ -10,7 +10,7 @@ INHERIT = [("", _("Global setting")), ("true", _("Show")), ("false", _("Hide"))]
 class MessageForm(forms.ModelForm):
     class Meta:
         model = Message
-        fields = ["name", "category", "segments", "transactional", "deliver_until", "from_email", *SWITCHES,
+        fields = ["name", "category", "segments", "transactional", "deliver_until", "from_email", "preference_page", *SWITCHES,
                   "unsubscribe_text", "resubscribe_text"]
         widgets = {
             "deliver_until": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -22,6 +22,8 @@ class MessageForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Only a published page passed its checks; a draft never reaches a contact.
+        self.fields["preference_page"].queryset = PreferencePage.objects.filter(published_at__isnull=False)
         for name in SWITCHES:
             self.fields[name] = forms.NullBooleanField(
                 required=False, label=self.fields[name].label, widget=forms.Select(choices=INHERIT),

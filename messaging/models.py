@@ -51,6 +51,11 @@ class Message(models.Model):
     show_segments = models.BooleanField(null=True, blank=True, verbose_name=_("show segments"))
     unsubscribe_text = models.TextField(blank=True, help_text=_("Empty: the global text."))
     resubscribe_text = models.TextField(blank=True, help_text=_("Empty: the global text."))
+    # Deleting a page a message uses is refused (``messaging.services.pages.page_delete`` names them).
+    preference_page = models.ForeignKey(
+        "PreferencePage", null=True, blank=True, on_delete=models.PROTECT, related_name="messages",
+        help_text=_("Empty: the page built from the switches below."),
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -324,3 +329,49 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.message_id}"
+
+
+class PreferencePage(models.Model):
+    """A public page staff design from blocks, per language (``PreferencePageVersion``). A message
+    that chooses one shows it instead of the page built from its switches. It is checked when
+    published (``messaging.services.pages``), never replaced at send time."""
+
+    name = models.CharField(max_length=200, unique=True)
+    default_language = models.CharField(
+        max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE,
+        help_text=_("Shown to contacts whose language has no version of its own."),
+    )
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
+
+    def get_absolute_url(self) -> str:
+        return reverse("messaging:page_detail", args=[self.pk])
+
+
+class PreferencePageVersion(models.Model):
+    """The blocks of a page in one language, in their order: a JSON list of
+    ``{"kind": …, "text": …, "items": [ids]}`` checked by ``messaging.pages.blocks_clean``."""
+
+    page = models.ForeignKey(PreferencePage, on_delete=models.CASCADE, related_name="versions")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    blocks = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["page", "language"], name="one_page_version_per_language"),
+        ]
+        ordering = ["language"]
+
+    def __str__(self) -> str:
+        return f"{self.page} ({self.language})"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -21,7 +22,8 @@ from contacts.rules import MEMBER, category_receives, dnc_locked
 from contacts.forms import channel_choice, error_target
 from contacts.selectors import contact_preference_state
 from contacts.services.channels import dnc_locked_message
-from messaging.models import Message, Send
+from messaging import pages as blocks
+from messaging.models import Message, PreferencePageVersion, Send
 from messaging.public.tokens import send_id_from_token
 from messaging.sql import sql_compose
 
@@ -46,7 +48,7 @@ def _fields(model, *names) -> tuple[str, ...]:
 
 
 SEND_FIELDS = _fields(Send, "id", "message_id", "contact_id", "channel_id")
-MESSAGE_FIELDS = _fields(Message, "id", *PAGE_SWITCHES, *PAGE_TEXTS)
+MESSAGE_FIELDS = _fields(Message, "id", "category_id", "preference_page_id", *PAGE_SWITCHES, *PAGE_TEXTS)
 SETTINGS_FIELDS = _fields(PreferenceSettings, *PAGE_SWITCHES, *PAGE_TEXTS)
 CONTACT_FIELDS = _fields(Contact, "id", "locale", *Channel.AddressField.values)
 CHANNEL_FIELDS = _fields(Channel, "id", "slug", "name", "address_field")
@@ -172,6 +174,7 @@ class Choice:
     description: str
     checked: bool
     errors: list[str] = field(default_factory=list)
+    highlight: bool = False  # the message's own category
 
 
 @dataclass
@@ -184,6 +187,8 @@ class PublicPage:
     preferred_channel: str = ""
     preferred_errors: list[str] = field(default_factory=list)
     general_errors: list[str] = field(default_factory=list)
+    # A designed page's blocks in the contact's language; None for the page built from the switches.
+    blocks: list[dict] | None = None
 
     @property
     def contact(self):
@@ -194,7 +199,25 @@ class PublicPage:
         return next(row for row in self.channels if row.slug == self.send.channel.slug)
 
     @property
+    def kinds(self) -> set[str]:
+        return {block["kind"] for block in self.blocks or ()}
+
+    @property
+    def confirmation_text(self) -> str:
+        return next((block["text"] for block in self.blocks or () if block["kind"] == blocks.CONFIRMATION), "")
+
+    @property
     def show(self) -> dict[str, bool]:
+        if self.blocks is not None:
+            # A designed page shows exactly its blocks (and only those are read back by a save).
+            kinds = self.kinds
+            return {
+                "channels": blocks.CHANNELS in kinds,
+                "pause": blocks.PAUSE in kinds,
+                "preferred": blocks.PREFERRED in kinds,
+                "categories": blocks.CATEGORIES in kinds and bool(self.categories),
+                "segments": blocks.SEGMENTS in kinds and bool(self.segments),
+            }
         on = self.switches["show_preferences"]
         return {
             "channels": on and self.switches["show_frequency"],
@@ -253,7 +276,7 @@ def public_page_load(send: Send) -> PublicPage:
     others could never be used."""
     contact = send.contact
     state = contact_preference_state(contact=contact, public_only=True)
-    page = PublicPage(send=send, switches=send.switches)
+    page = PublicPage(send=send, switches=send.switches, blocks=page_blocks(send))
     for channel in state.channels:
         if not contact.address_for(channel) and channel.pk != send.channel_id:
             continue
@@ -267,11 +290,35 @@ def public_page_load(send: Send) -> PublicPage:
             if pref.preferred:
                 page.preferred_channel = channel.slug
         page.channels.append(row)
+    chosen = {block["kind"]: set(block.get("items") or ()) for block in page.blocks or ()}
     page.categories = [
-        Choice(c.slug, c.name, c.description, category_receives(c, c.subscription_status)) for c in state.categories
+        # The state the contact actually has (``contacts.rules``): a new opt-out category shows ticked.
+        Choice(c.slug, c.name, c.description, category_receives(c, c.subscription_status),
+               highlight=c.pk == send.message.category_id)
+        for c in state.categories
+        if page.blocks is None or not chosen.get(blocks.CATEGORIES) or c.pk in chosen[blocks.CATEGORIES]
     ]
-    page.segments = [Choice(s.slug, s.display_public_name, "", s.membership == MEMBER) for s in state.segments]
+    page.segments = [
+        Choice(s.slug, s.display_public_name, "", s.membership == MEMBER)
+        for s in state.segments
+        if page.blocks is None or s.pk in chosen.get(blocks.SEGMENTS, ())
+    ]
     return page
+
+
+def page_blocks(send: Send) -> list[dict] | None:
+    """The blocks of the message's page in the contact's language, else in the page's default
+    language (never another page's); None when the message has no page. One query."""
+    page_id = send.message.preference_page_id
+    if page_id is None:
+        return None
+    versions = {
+        version.language: version.blocks
+        for version in PreferencePageVersion.objects.filter(page_id=page_id).filter(
+            Q(language=send.contact.locale) | Q(language=F("page__default_language"))
+        ).only("language", "blocks")
+    }
+    return versions.get(send.contact.locale, next(iter(versions.values()), []))
 
 
 def posted_preferences(page: PublicPage, form) -> dict:

@@ -12,11 +12,14 @@ from django.urls import reverse
 from contacts.models import CapUnit
 from contacts.services.channels import MAX_CAP
 from messaging.models import Send
+from messaging.pages import TEXT, text_sanitised
 from messaging.public.page import PublicPage, public_page_load
 from messaging.public.skeleton import Slots, render_page
 
 # Off only to measure the plain path beside it (bench/public_page.py --plain-too).
 SHARED = os.environ.get("PUBLIC_PAGE_PLAIN") != "1"
+# Not a valid signed token: a preview's links lead to the "link not valid" page.
+PREVIEW_TOKEN = "preview"
 
 
 @dataclass
@@ -30,7 +33,9 @@ def attribute(on: bool, name: str) -> str:
     return f" {name}" if on else ""
 
 
-def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot: Slots) -> dict:
+def page_context(
+    page: PublicPage, token: str, link: str, outcome: Outcome, slot: Slots, *, preview: bool = False
+) -> dict:
     """What the templates show, as plain data: everything but the slots is shared by every contact
     whose page looks the same, so that the whole context (less the slots) identifies the skeleton."""
     show = page.show
@@ -61,12 +66,14 @@ def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot
     def choices(area: str) -> tuple:
         return tuple(
             {"slug": c.slug, "label": c.label, "description": c.description, "errors": tuple(c.errors),
-             "checked": slot(attribute(c.checked, "checked"))}
+             "highlight": c.highlight, "checked": slot(attribute(c.checked, "checked"))}
             for c in getattr(page, area)
         ) if show[area] else ()
 
     return {
         "link": link,
+        "preview": preview,
+        "blocks": designed_blocks(page.blocks),
         "show": show,
         "has_form": page.has_form,
         "status": {
@@ -91,6 +98,33 @@ def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot
     }
 
 
+def designed_blocks(blocks: list[dict] | None) -> tuple | None:
+    """A designed page's blocks as the template shows them; a text block's HTML sanitised again
+    on the way out (it was when stored), so that nothing else can ever reach the page."""
+    if blocks is None:
+        return None
+    return tuple(
+        {"kind": block["kind"], "text": block.get("text", ""),
+         "html": text_sanitised(block.get("text", "")) if block["kind"] == TEXT else ""}
+        for block in blocks
+    )
+
+
+def page_template(page: PublicPage) -> str:
+    if page.blocks is not None:
+        return "public/designed.html"
+    return "public/preferences.html" if page.switches["show_preferences"] else "public/unsubscribe.html"
+
+
+def preview_page(request, send: Send) -> HttpResponse:
+    """The page exactly as ``send``'s contact would see it, for staff: rendered for this request only,
+    its buttons disabled and its links pointing at a token that names no send."""
+    page = public_page_load(send)
+    slot = Slots(shared=False)
+    context = page_context(page, PREVIEW_TOKEN, "preferences", Outcome(), slot, preview=True)
+    return render_page(request, page_template(page), context, slot)
+
+
 def show_page(request, send: Send, token: str, *, link: str, outcome: Outcome | None = None) -> HttpResponse:
     page = public_page_load(send)
     outcome = outcome or Outcome()
@@ -100,8 +134,7 @@ def show_page(request, send: Send, token: str, *, link: str, outcome: Outcome | 
     # A form shown again with its errors holds what was typed: rendered for this request only.
     slot = Slots(shared=SHARED and outcome.form is None and not outcome.errors)
     context = page_context(page, token, link, outcome, slot)
-    template = "public/preferences.html" if page.switches["show_preferences"] else "public/unsubscribe.html"
-    return render_page(request, template, context, slot)
+    return render_page(request, page_template(page), context, slot)
 
 
 def _page_text(text: str) -> str:

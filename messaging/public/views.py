@@ -35,7 +35,8 @@ from contacts.services import (
 )
 from messaging.models import Send
 from preference_center.client_ip import client_ip
-from messaging.public.page import channel_label, posted_preferences, public_page_load, send_for_token
+from messaging.pages import SAVE, UNSUBSCRIBE_ALL
+from messaging.public.page import channel_label, page_blocks, posted_preferences, public_page_load, send_for_token
 from messaging.public.render import Outcome, show_page
 
 # No script at all, styles and images from this site only, never inside a frame.
@@ -114,7 +115,15 @@ def save_preferences(request, send: Send, form) -> Outcome:
         contact_preferences_update(contact=page.contact, data=data, source=source_for(request, page.send), public_only=True)
     except PreferencesInvalid as invalid:
         return Outcome(errors=invalid.errors, form=form)
-    return Outcome(confirmation=_("Your preferences are saved."))
+    return Outcome(confirmation=page.confirmation_text or _("Your preferences are saved."))
+
+
+def page_offers(send: Send, action: str) -> bool:
+    """Whether the send's page has the button of ``action``: a designed page without a save (or
+    "unsubscribe from all") block does not do it either, whatever a hand-made POST says."""
+    if action not in (SAVE, UNSUBSCRIBE_ALL) or send.message.preference_page_id is None:
+        return True
+    return action in {block["kind"] for block in page_blocks(send)}
 
 
 def unsubscribe_channel(request, send: Send, form, *, label: str = "public_page") -> Outcome:
@@ -182,8 +191,10 @@ def preferences(request, token: str, send: Send | None = None) -> HttpResponse:
         return invalid_link(request)
     if request.method == "POST":
         form = posted_form(request)
-        action = PAGE_ACTIONS.get(form.get("action", "")) if form is not None else None
-        if action is None:
+        name = form.get("action", "") if form is not None else ""
+        action = PAGE_ACTIONS.get(name)
+        # A designed page without a save (or "unsubscribe from all") button does not do it either.
+        if action is None or not page_offers(send, name):
             return bad_request(request)
         return show_page(request, send, token, link="preferences", outcome=action(request, send, form))
     return show_page(request, send, token, link="preferences")

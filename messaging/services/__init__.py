@@ -23,6 +23,15 @@ from messaging.engine.dispatch import (
     dispatch_errors,
     dispatch_plan,
 )
+from .pages import (
+    PageCannotPublish,
+    PageInUse,
+    page_create,
+    page_delete,
+    page_publish,
+    page_update,
+    page_version_save,
+)
 from .messages import MessageHasSends, message_archive, message_create, message_delete, message_update
 
 __all__ = [
@@ -32,6 +41,8 @@ __all__ = [
     "DeliveryRetry",
     "DispatchInvalid",
     "MessageHasSends",
+    "PageCannotPublish",
+    "PageInUse",
     "SendsHeldElsewhere",
     "batch_claim",
     "batch_decide",
@@ -46,6 +57,11 @@ __all__ = [
     "message_create",
     "message_delete",
     "message_update",
+    "page_create",
+    "page_delete",
+    "page_publish",
+    "page_update",
+    "page_version_save",
     "sends_deliver",
     "sends_deliver_now",
 ]
