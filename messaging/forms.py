@@ -2,6 +2,9 @@ from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
+from contacts.models import Category, Segment
+
+from .pages import BLOCK_KINDS, CATEGORIES, MAX_BLOCKS, SEGMENTS, WITH_TEXT
 from .models import SWITCHES, Message, MessageVersion, PreferencePage
 
 INHERIT = [("", _("Global setting")), ("true", _("Show")), ("false", _("Hide"))]
@@ -61,3 +64,55 @@ VersionFormSet = inlineformset_factory(Message, MessageVersion, form=VersionForm
 
 class PreviewForm(forms.Form):
     contact = forms.CharField(label=_("Contact (id or email)"))
+
+
+class PreferencePageForm(forms.ModelForm):
+    class Meta:
+        model = PreferencePage
+        fields = ["name", "default_language"]
+
+
+class BlockForm(forms.Form):
+    """One block of a page version; the formset's order field places it."""
+
+    kind = forms.ChoiceField(label=_("Block"), choices=[("", "—"), *BLOCK_KINDS.items()], required=False)
+    text = forms.CharField(
+        label=_("Text"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Heading and confirmation: plain text. Text: plain text or simple HTML (paragraphs, bold, "
+                    "italic, lists, links); anything else is removed."),
+    )
+    categories = forms.ModelMultipleChoiceField(
+        label=_("Categories shown"), required=False, queryset=Category.objects.filter(public=True),
+        widget=forms.CheckboxSelectMultiple, help_text=_("None ticked: every public category, new ones included."),
+    )
+    segments = forms.ModelMultipleChoiceField(
+        label=_("Segments shown"), required=False, queryset=Segment.objects.filter(public=True),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def block(self) -> dict:
+        kind = self.cleaned_data["kind"]
+        block = {"kind": kind}
+        if kind in WITH_TEXT:
+            block["text"] = self.cleaned_data["text"]
+        if kind in (CATEGORIES, SEGMENTS):
+            block["items"] = [item.pk for item in self.cleaned_data[kind]]
+        return block
+
+
+class BaseBlockFormSet(forms.BaseFormSet):
+    def blocks(self) -> list[dict]:
+        """The filled blocks, in the order staff gave (unticked for deletion)."""
+        return [form.block() for form in self.ordered_forms if form.cleaned_data.get("kind")]
+
+
+BlockFormSet = forms.formset_factory(BlockForm, formset=BaseBlockFormSet, extra=3, can_order=True, can_delete=True,
+                                     max_num=MAX_BLOCKS, validate_max=True)
+
+
+def block_initial(blocks: list[dict]) -> list[dict]:
+    return [
+        {"kind": block["kind"], "text": block.get("text", ""), "ORDER": position,
+         **({block["kind"]: block.get("items", [])} if block["kind"] in (CATEGORIES, SEGMENTS) else {})}
+        for position, block in enumerate(blocks, start=1)
+    ]

@@ -2,7 +2,7 @@ from django.urls import path
 
 from .inbound import views as webhooks
 from .public import views as public
-from .views import staff
+from .views import pages, staff
 
 app_name = "messaging"
 urlpatterns = [
@@ -18,6 +18,15 @@ urlpatterns = [
     path("dispatches/<int:pk>/cancel/", staff.deferred_cancel, name="deferred_cancel"),
     path("deferred/", staff.deferred_queue, name="deferred_queue"),
     path("outbox/", staff.outbox, name="outbox"),
+    path("<int:pk>/page-preview/", pages.message_page_preview, name="message_page_preview"),
+    path("pages/", pages.page_list, name="page_list"),
+    path("pages/new/", pages.page_create, name="page_create"),
+    path("pages/<int:pk>/", pages.page_detail, name="page_detail"),
+    path("pages/<int:pk>/edit/", pages.page_edit, name="page_edit"),
+    path("pages/<int:pk>/blocks/<str:language>/", pages.page_version_edit, name="page_version_edit"),
+    path("pages/<int:pk>/publish/", pages.page_publish, name="page_publish"),
+    path("pages/<int:pk>/delete/", pages.page_delete, name="page_delete"),
+    path("pages/<int:pk>/preview/", pages.page_preview, name="page_preview"),
     # Public links (SPEC §4); served under /messaging/ until the site root includes them.
     path("p/<str:token>/", public.preferences, name="preferences"),
     path("u/<str:token>/", public.unsubscribe, name="unsubscribe"),

@@ -68,7 +68,7 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page(view="messaging.view_message")
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    message = get_object_or_404(Message.objects.select_related("category"), pk=pk)
+    message = get_object_or_404(Message.objects.select_related("category", "preference_page"), pk=pk)
     context = {
         "message": message,
         "versions": message.ordered_versions(),

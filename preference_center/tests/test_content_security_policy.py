@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
-from messaging.models import Dispatch
+from messaging.models import Dispatch, PreferencePage, PreferencePageVersion
 from messaging.tests.factories import MessageFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -36,6 +36,7 @@ POST_ONLY = {
     "contacts:segment_member_remove",
     "messaging:deferred_cancel",
     "messaging:message_archive",
+    "messaging:page_publish",
 }
 
 
@@ -78,9 +79,16 @@ def objects(db):
     contact = ContactFactory(first_name="Ada", email="ada@example.org")
     category = CategoryFactory()
     segment = SegmentFactory()
-    message = MessageFactory(segments=[segment], category=category)
+    # A published page with a text block the message uses: its preview is a staff page too.
+    page = PreferencePage.objects.create(name="Designed", published_at=timezone.now())
+    PreferencePageVersion.objects.create(page=page, language="en", blocks=[
+        {"kind": "text", "text": "<p>Hello</p>"}, {"kind": "categories", "items": []}, {"kind": "save"},
+        {"kind": "unsubscribe_all"},
+    ])
+    message = MessageFactory(segments=[segment], category=category, preference_page=page)
     dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=7))
-    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch}
+    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
+            "page": page}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -106,10 +114,19 @@ def staff_urls(o) -> dict[str, str]:
         "messaging:message_archive": [o["message"].pk],
         "messaging:dispatch_detail": [o["dispatch"].pk],
         "messaging:deferred_cancel": [o["dispatch"].pk],
+        "messaging:message_page_preview": [o["message"].pk],
+        "messaging:page_detail": [o["page"].pk],
+        "messaging:page_edit": [o["page"].pk],
+        "messaging:page_version_edit": [o["page"].pk, "fr"],
+        "messaging:page_publish": [o["page"].pk],
+        "messaging:page_delete": [o["page"].pk],
+        "messaging:page_preview": [o["page"].pk],
     }
     query = {
         "contacts:contact_history": {"before": (timezone.now() + datetime.timedelta(days=1)).isoformat()},
         "messaging:message_preview": {"contact": o["contact"].pk},
+        "messaging:message_page_preview": {"contact": o["contact"].pk},
+        "messaging:page_preview": {"contact": o["contact"].pk},
         "messaging:dispatch_detail": {"part": "report"},
     }
     return {
@@ -213,8 +230,9 @@ def test_htmx_is_configured_never_to_evaluate_code_nor_inject_styles(db):
 
 
 def test_markup_is_built_in_python_only_where_reviewed():
-    """``mark_safe`` trusts a string as HTML: only the public skeleton's slot markers (digits) may."""
-    reviewed = {"messaging/public/skeleton.py"}
+    """``mark_safe`` trusts a string as HTML: only the public skeleton's slot markers (digits) and the
+    output of the HTML sanitiser for a page's text blocks may."""
+    reviewed = {"messaging/public/skeleton.py", "messaging/pages.py"}
     users = {
         str(path.relative_to(settings.BASE_DIR))
         for root in ("contacts", "messaging", "preference_center")
