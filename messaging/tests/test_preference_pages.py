@@ -366,3 +366,12 @@ def test_the_query_count_does_not_grow_with_blocks_categories_or_segments(client
     with django_assert_max_num_queries(small):
         client.get(page_url(large_send))
     assert Category.objects.count() >= 26
+
+
+def test_a_text_stored_around_the_editor_is_sanitised_again_on_the_page_and_headings_are_escaped(client, staff):
+    page = published(staff, {"en": [LEAVE]})
+    # Written straight to the table, as a restored backup or a bad migration could.
+    page.versions.update(blocks=[{"kind": "heading", "text": "<i>Hi</i>"},
+                                 {"kind": "text", "text": "<p>ok</p><script>alert(1)</script>"}, LEAVE])
+    text = client.get(page_url(delivered_send(ContactFactory(), preference_page=page))).content.decode()
+    assert "<script>" not in text and "<p>ok</p>" in text and "&lt;i&gt;Hi&lt;/i&gt;" in text
