@@ -106,7 +106,7 @@ class BaseBlockFormSet(forms.BaseFormSet):
         return [form.block() for form in self.ordered_forms if form.cleaned_data.get("kind")]
 
 
-BlockFormSet = forms.formset_factory(BlockForm, formset=BaseBlockFormSet, extra=3, can_order=True, can_delete=True,
+BlockFormSet = forms.formset_factory(BlockForm, formset=BaseBlockFormSet, extra=5, can_order=True, can_delete=True,
                                      max_num=MAX_BLOCKS, validate_max=True)
 
 
