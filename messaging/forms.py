@@ -116,3 +116,21 @@ def block_initial(blocks: list[dict]) -> list[dict]:
          **({block["kind"]: block.get("items", [])} if block["kind"] in (CATEGORIES, SEGMENTS) else {})}
         for position, block in enumerate(blocks, start=1)
     ]
+
+
+class PageBrandForm(forms.Form):
+    logo = forms.FileField(
+        label=_("Logo"), required=False,
+        help_text=_("PNG, JPEG, GIF or WebP, at most 2 MB. It is re-encoded as PNG, without its metadata, "
+                    "at most 480 × 160 pixels."),
+    )
+    remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+    brand_background = forms.CharField(label=_("Header colour"), required=False, max_length=7,
+                                       widget=forms.TextInput(attrs={"placeholder": "#1f2d3d"}),
+                                       help_text=_("#rrggbb; empty for the default."))
+    brand_text = forms.CharField(label=_("Header text colour"), required=False, max_length=7,
+                                 widget=forms.TextInput(attrs={"placeholder": "#ffffff"}),
+                                 help_text=_("Must keep a contrast of at least 4.5:1 with the header colour (WCAG AA)."))
+    footer_text = forms.CharField(label=_("Footer"), required=False, max_length=1000,
+                                  widget=forms.Textarea(attrs={"rows": 3}),
+                                  help_text=_("Plain text, such as the sender's postal address."))

@@ -342,11 +342,27 @@ class PreferencePage(models.Model):
         help_text=_("Shown to contacts whose language has no version of its own."),
     )
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Branding (``messaging.branding``): a re-encoded PNG, and colours checked for WCAG AA contrast.
+    logo = models.FileField(upload_to="page-logos/", blank=True, editable=False)
+    brand_background = models.CharField(max_length=7, blank=True, verbose_name=_("header colour"))
+    brand_text = models.CharField(max_length=7, blank=True, verbose_name=_("header text colour"))
+    footer_text = models.TextField(
+        blank=True, max_length=1000, verbose_name=_("footer"),
+        help_text=_("Plain text at the bottom of every version, such as the sender's postal address."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [
+            # Only #rrggbb can reach the page's stylesheet; both colours or neither.
+            models.CheckConstraint(
+                condition=(Q(brand_background="") & Q(brand_text=""))
+                | (Q(brand_background__regex=r"^#[0-9a-f]{6}$") & Q(brand_text__regex=r"^#[0-9a-f]{6}$")),
+                name="page_brand_colours_hex",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -189,6 +189,7 @@ class PublicPage:
     general_errors: list[str] = field(default_factory=list)
     # A designed page's blocks in the contact's language; None for the page built from the switches.
     blocks: list[dict] | None = None
+    design: object = None  # ``Design``: the designed page's branding
 
     @property
     def contact(self):
@@ -276,7 +277,8 @@ def public_page_load(send: Send) -> PublicPage:
     others could never be used."""
     contact = send.contact
     state = contact_preference_state(contact=contact, public_only=True)
-    page = PublicPage(send=send, switches=send.switches, blocks=page_blocks(send))
+    design = page_design(send)
+    page = PublicPage(send=send, switches=send.switches, blocks=None if design is None else design.blocks, design=design)
     for channel in state.channels:
         if not contact.address_for(channel) and channel.pk != send.channel_id:
             continue
@@ -306,52 +308,40 @@ def public_page_load(send: Send) -> PublicPage:
     return page
 
 
-def page_blocks(send: Send) -> list[dict] | None:
-    """The blocks of the message's page in the contact's language, else in the page's default
-    language (never another page's); None when the message has no page. One query."""
+@dataclass
+class Design:
+    """A designed page in the contact's language: its blocks and its branding."""
+
+    page_id: int
+    blocks: list[dict]
+    logo: str = ""
+    background: str = ""
+    text: str = ""
+    footer: str = ""
+    version: str = ""  # changes whenever the page does: the stylesheet's and logo's URLs carry it
+
+
+def page_design(send: Send) -> Design | None:
+    """The message's page in the contact's language, else in the page's default language (never
+    another page's); None when the message has no page. One query."""
     page_id = send.message.preference_page_id
     if page_id is None:
         return None
-    versions = {
-        version.language: version.blocks
-        for version in PreferencePageVersion.objects.filter(page_id=page_id).filter(
-            Q(language=send.contact.locale) | Q(language=F("page__default_language"))
-        ).only("language", "blocks")
-    }
-    return versions.get(send.contact.locale, next(iter(versions.values()), []))
+    versions = list(
+        PreferencePageVersion.objects.filter(page_id=page_id)
+        .filter(Q(language=send.contact.locale) | Q(language=F("page__default_language")))
+        .select_related("page")
+        .only("language", "blocks", "page__logo", "page__brand_background", "page__brand_text",
+              "page__footer_text", "page__updated_at")
+    )
+    version = next((v for v in versions if v.language == send.contact.locale), versions[0] if versions else None)
+    if version is None:
+        return Design(page_id=page_id, blocks=[])
+    page = version.page
+    return Design(page_id=page_id, blocks=version.blocks, logo=page.logo.name, background=page.brand_background,
+                  text=page.brand_text, footer=page.footer_text, version=str(int(page.updated_at.timestamp())))
 
 
-def posted_preferences(page: PublicPage, form) -> dict:
-    """The SPEC §6 shape of what the form says, for the areas shown only: a hidden area is never touched."""
-    data: dict = {}
-    show = page.show
-    channels: dict = {}
-    for row in page.channels:
-        path = f"channels.{row.slug}"
-        ticked = form.get(f"{path}.subscribed") == "on"
-        number = form.get(f"{path}.frequency.number", "").strip()
-        if number.isascii() and number.isdigit():
-            number = int(number)
-        spec = channel_choice(
-            # A locked box cannot be ticked; if it was, the service says why.
-            subscribed=ticked if show["channels"] and (not row.locked or ticked) else None,
-            number=number,
-            unit=form.get(f"{path}.frequency.unit", "").strip(),
-            pause_from=form.get(f"{path}.pause.from", "").strip(),
-            pause_to=form.get(f"{path}.pause.to", "").strip(),
-            frequency=show["channels"],
-            pause=show["pause"],
-        )
-        if spec:
-            channels[row.slug] = spec
-    if channels:
-        data["channels"] = channels
-    if show["preferred"]:
-        data["preferred_channel"] = form.get("preferred_channel", "") or None
-    if show["categories"]:
-        chosen = set(form.getlist("categories"))
-        data["categories"] = {c.slug: c.slug in chosen for c in page.categories}
-    if show["segments"]:
-        chosen = set(form.getlist("segments"))
-        data["segments"] = {s.slug: s.slug in chosen for s in page.segments}
-    return data
+def page_blocks(send: Send) -> list[dict] | None:
+    design = page_design(send)
+    return None if design is None else design.blocks

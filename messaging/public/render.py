@@ -74,6 +74,7 @@ def page_context(
         "link": link,
         "preview": preview,
         "blocks": designed_blocks(page.blocks),
+        "brand": brand(page.design),
         "show": show,
         "has_form": page.has_form,
         "status": {
@@ -108,6 +109,18 @@ def designed_blocks(blocks: list[dict] | None) -> tuple | None:
          "html": text_sanitised(block.get("text", "")) if block["kind"] == TEXT else ""}
         for block in blocks
     )
+
+
+def brand(design) -> dict | None:
+    """What a designed page shows of its branding: the stylesheet and logo URLs, and the footer."""
+    if design is None:
+        return None
+    return {
+        "style_url": f"{reverse('messaging:page_style', args=[design.page_id])}?v={design.version}"
+        if design.background else "",
+        "logo_url": f"{reverse('messaging:page_logo', args=[design.page_id])}?v={design.version}" if design.logo else "",
+        "footer": design.footer,
+    }
 
 
 def page_template(page: PublicPage) -> str:

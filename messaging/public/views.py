@@ -33,7 +33,8 @@ from contacts.services import (
     channel_unsubscribe,
     contact_preferences_update,
 )
-from messaging.models import Send
+from messaging.branding import COLOUR
+from messaging.models import PreferencePage, Send
 from preference_center.client_ip import client_ip
 from messaging.pages import SAVE, UNSUBSCRIBE_ALL
 from messaging.public.page import channel_label, page_blocks, posted_preferences, public_page_load, send_for_token
@@ -237,3 +238,44 @@ def unsubscribe(request, token: str, send: Send | None = None) -> HttpResponse:
     if request.method == "POST":
         return bad_request(request)
     return show_page(request, send, token, link="unsubscribe")
+
+
+# --- A designed page's branding: its stylesheet and logo, from this site (the page's CSP allows no other) ---
+
+ASSET_CSP = {"default-src": ["'none'"], "frame-ancestors": ["'none'"], "sandbox": [""]}
+
+
+def _asset(response: HttpResponse) -> HttpResponse:
+    response["X-Content-Type-Options"] = "nosniff"
+    # The URL carries the page's version, so a changed page is a new URL.
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@csp(ASSET_CSP)
+def page_style(request, pk: int) -> HttpResponse:
+    """The colours of a designed page's header, as a stylesheet (the page allows no inline style).
+    Only ``#rrggbb`` values are ever written (checked here again, and by a database constraint)."""
+    page = PreferencePage.objects.filter(pk=pk).only("brand_background", "brand_text").first()
+    css = ""
+    if page is not None and COLOUR.fullmatch(page.brand_background) and COLOUR.fullmatch(page.brand_text):
+        css = (f".public-header {{ background: {page.brand_background}; color: {page.brand_text}; }}\n"
+               f".public-header .public-brand {{ color: {page.brand_text}; }}\n")
+    return _asset(HttpResponse(css, content_type="text/css; charset=utf-8"))
+
+
+@csp(ASSET_CSP)
+def page_logo(request, pk: int) -> HttpResponse:
+    """A designed page's logo: always the PNG the upload was re-encoded to, never the uploaded bytes."""
+    page = PreferencePage.objects.filter(pk=pk).only("logo").first()
+    name = page.logo.name if page is not None else ""
+    if not name.startswith("page-logos/") or not name.endswith(".png"):
+        return HttpResponse(status=404)
+    try:
+        with page.logo.open("rb") as logo:
+            data = logo.read()
+    except OSError:
+        return HttpResponse(status=404)
+    response = _asset(HttpResponse(data, content_type="image/png"))
+    response["Content-Disposition"] = 'inline; filename="logo.png"'
+    return response

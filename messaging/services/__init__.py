@@ -26,6 +26,7 @@ from messaging.engine.dispatch import (
 from .pages import (
     PageCannotPublish,
     PageInUse,
+    page_brand_update,
     page_create,
     page_delete,
     page_publish,
@@ -57,6 +58,7 @@ __all__ = [
     "message_create",
     "message_delete",
     "message_update",
+    "page_brand_update",
     "page_create",
     "page_delete",
     "page_publish",

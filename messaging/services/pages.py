@@ -15,6 +15,9 @@ from django.utils.translation import gettext
 
 from contacts.models import StaffChange
 from contacts.services.staff_audit import audit_value, model_created_record, model_update, staff_change_record
+from django.core.exceptions import ValidationError
+
+from messaging.branding import colours_clean, logo_clean
 from messaging.models import PreferencePage, PreferencePageVersion
 from messaging.pages import blocks_clean, version_problems
 
@@ -141,3 +144,38 @@ def page_delete(*, page: PreferencePage, acting_user) -> None:
         action=Action.DELETED,
     )
     locked.delete()
+
+
+@transaction.atomic
+def page_brand_update(
+    *, page: PreferencePage, acting_user, background: str, text: str, footer_text: str,
+    logo=None, remove_logo: bool = False,
+) -> PreferencePage:
+    """Set the page's colours (both or neither, 4.5:1 contrast at least), footer and logo (decoded,
+    stripped and re-encoded by ``messaging.branding.logo_clean``). Raises ``ValidationError`` and
+    changes nothing on bad input; the old logo file is removed once the new one is committed."""
+    background, text = colours_clean(background, text)
+    footer_text = footer_text.strip()
+    if len(footer_text) > 1000:
+        raise ValidationError({"footer_text": gettext("At most 1000 characters.")})
+    cleaned = logo_clean(logo) if logo is not None else None
+    locked = _locked(page)
+    old_logo = locked.logo.name
+    model_update(
+        instance=locked, values={"brand_background": background, "brand_text": text, "footer_text": footer_text},
+        fields=("brand_background", "brand_text", "footer_text"), acting_user=acting_user, subject_type=SUBJECT,
+    )
+    if cleaned is not None or (remove_logo and old_logo):
+        if cleaned is not None:
+            locked.logo.save(cleaned.name, cleaned, save=False)
+        else:
+            locked.logo = ""
+        locked.save(update_fields=["logo", "updated_at"])
+        staff_change_record(
+            acting_user=acting_user, subject_type=SUBJECT, subject_id=locked.pk, subject_label=locked.name,
+            action=Action.UPDATED, changes={"logo": [old_logo or None, locked.logo.name or None]},
+        )
+        if old_logo:
+            storage = locked.logo.storage
+            transaction.on_commit(lambda: storage.delete(old_logo))
+    return locked

@@ -17,7 +17,7 @@ from contacts.models import Channel
 from contacts.views.staff import staff_page
 
 from .. import services
-from ..forms import BlockFormSet, PreferencePageForm, PreviewForm, block_initial
+from ..forms import BlockFormSet, PageBrandForm, PreferencePageForm, PreviewForm, block_initial
 from ..models import Message, PreferencePage, Send
 from ..public.render import preview_page
 from ..services.pages import language_name, page_problems
@@ -93,6 +93,26 @@ def page_version_edit(request: HttpRequest, pk: int, language: str) -> HttpRespo
     context = {"page": page, "language": language, "language_name": language_name(language), "blocks": blocks,
                "problems": problems}
     return render(request, "messaging/page_version.html", context)
+
+
+@staff_page(view="messaging.view_preferencepage", change="messaging.change_preferencepage")
+def page_brand_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    page = get_object_or_404(PreferencePage, pk=pk)
+    initial = {"brand_background": page.brand_background, "brand_text": page.brand_text, "footer_text": page.footer_text}
+    form = PageBrandForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.page_brand_update(
+                page=page, acting_user=request.user, background=data["brand_background"], text=data["brand_text"],
+                footer_text=data["footer_text"], logo=data["logo"], remove_logo=data["remove_logo"],
+            )
+        except ValidationError as invalid:
+            form.add_error(None, invalid)
+        else:
+            flash.success(request, _("Branding saved."))
+            return redirect(page)
+    return render(request, "messaging/page_brand.html", {"page": page, "form": form})
 
 
 @require_POST

@@ -25,6 +25,8 @@ NOT_STAFF = {
     "messaging:unsubscribe",
     "messaging:email_tracking_webhook",
     "messaging:twilio_sms_webhook",
+    "messaging:page_style",
+    "messaging:page_logo",
 }
 
 
@@ -119,6 +121,7 @@ def staff_urls(o) -> dict[str, str]:
         "messaging:page_edit": [o["page"].pk],
         "messaging:page_version_edit": [o["page"].pk, "fr"],
         "messaging:page_publish": [o["page"].pk],
+        "messaging:page_brand_edit": [o["page"].pk],
         "messaging:page_delete": [o["page"].pk],
         "messaging:page_preview": [o["page"].pk],
     }

@@ -48,7 +48,7 @@ from contacts.services import (
     segment_membership_add,
 )
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
-from messaging.models import Dispatch, DispatchBatch, OutboxMessage, Outcome, Send
+from messaging.models import Dispatch, DispatchBatch, OutboxMessage, Outcome, PreferencePage, PreferencePageVersion, Send
 from messaging.tests.factories import MessageFactory
 from messaging.public.tokens import send_token
 
@@ -179,7 +179,12 @@ def _world() -> World:
     channel_pause_set(contact=stale, channel=email, pause_from=datetime.date(2026, 1, 1),
                       pause_to=datetime.date(2099, 12, 31), source=staff(editor))
     Contact.objects.filter(pk=stale.pk).update(time_zone="US/Pacific-New")
-    message = MessageFactory(channels=["email", "sms"], segments=[vip], category=club)
+    designed = PreferencePage.objects.create(name="Designed", published_at=now, brand_background="#1f2d3d",
+                                             brand_text="#ffffff", footer_text="1 Main Street")
+    PreferencePageVersion.objects.create(page=designed, language="en", blocks=[
+        {"kind": "categories", "items": []}, {"kind": "channels"}, {"kind": "save"}, {"kind": "unsubscribe_all"},
+    ])
+    message = MessageFactory(channels=["email", "sms"], segments=[vip], category=club, preference_page=designed)
     dispatch = Dispatch.objects.create(message=message, deliver_until=now + datetime.timedelta(days=7))
     DispatchBatch.objects.create(dispatch=dispatch, first_contact_id=ada.pk, last_contact_id=bob.pk)
     sent = Send.objects.create(message=message, dispatch=dispatch, contact=ada, channel=email, outcome=Outcome.SENT,
@@ -199,6 +204,8 @@ def _world() -> World:
         "channel": ["email", "sms"],
         "esp": ["postmark", "sendgrid"],
         "send": [str(deferred.pk), str(sent.pk)],
+        "pages": [str(designed.pk)],
+        "language": ["en", "fr"],
     }
     return World(users={"viewer": viewer, "editor": editor, "admin": admin}, ids=ids,
                  tokens=[send_token(sent.pk), send_token(deferred.pk)])
@@ -224,6 +231,8 @@ def _valid_values(route: Route, world: World, name: str, converter: str) -> list
     for prefix in ("contacts", "categories", "segments", "dispatches"):
         if f"{prefix}/<" in text:
             return world.ids[prefix]
+    if text.startswith(("messaging/pages/<", "messaging/page-")):
+        return world.ids["pages"]
     if text.startswith("messaging/<"):
         return world.ids["messaging"]
     return ["1"]
