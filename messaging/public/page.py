@@ -345,3 +345,39 @@ def page_design(send: Send) -> Design | None:
 def page_blocks(send: Send) -> list[dict] | None:
     design = page_design(send)
     return None if design is None else design.blocks
+
+
+def posted_preferences(page: PublicPage, form) -> dict:
+    """The SPEC §6 shape of what the form says, for the areas shown only: a hidden area is never touched."""
+    data: dict = {}
+    show = page.show
+    channels: dict = {}
+    for row in page.channels:
+        path = f"channels.{row.slug}"
+        ticked = form.get(f"{path}.subscribed") == "on"
+        number = form.get(f"{path}.frequency.number", "").strip()
+        if number.isascii() and number.isdigit():
+            number = int(number)
+        spec = channel_choice(
+            # A locked box cannot be ticked; if it was, the service says why.
+            subscribed=ticked if show["channels"] and (not row.locked or ticked) else None,
+            number=number,
+            unit=form.get(f"{path}.frequency.unit", "").strip(),
+            pause_from=form.get(f"{path}.pause.from", "").strip(),
+            pause_to=form.get(f"{path}.pause.to", "").strip(),
+            frequency=show["channels"],
+            pause=show["pause"],
+        )
+        if spec:
+            channels[row.slug] = spec
+    if channels:
+        data["channels"] = channels
+    if show["preferred"]:
+        data["preferred_channel"] = form.get("preferred_channel", "") or None
+    if show["categories"]:
+        chosen = set(form.getlist("categories"))
+        data["categories"] = {c.slug: c.slug in chosen for c in page.categories}
+    if show["segments"]:
+        chosen = set(form.getlist("segments"))
+        data["segments"] = {s.slug: s.slug in chosen for s in page.segments}
+    return data

@@ -7,6 +7,7 @@ history row. What a POST does is a small table from the button pressed to an act
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 from typing import Callable
 
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import RequestDataTooBig, SuspiciousFileOperation, TooManyFieldsSent
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -242,6 +243,7 @@ def unsubscribe(request, token: str, send: Send | None = None) -> HttpResponse:
 
 # --- A designed page's branding: its stylesheet and logo, from this site (the page's CSP allows no other) ---
 
+LOGO_NAME = re.compile(r"page-logos/[0-9a-f]{32}(_[A-Za-z0-9]{7})?\.png")
 ASSET_CSP = {"default-src": ["'none'"], "frame-ancestors": ["'none'"], "sandbox": [""]}
 
 
@@ -269,12 +271,13 @@ def page_logo(request, pk: int) -> HttpResponse:
     """A designed page's logo: always the PNG the upload was re-encoded to, never the uploaded bytes."""
     page = PreferencePage.objects.filter(pk=pk).only("logo").first()
     name = page.logo.name if page is not None else ""
-    if not name.startswith("page-logos/") or not name.endswith(".png"):
+    # Only a file the upload wrote: a re-encoded PNG directly in page-logos/.
+    if not LOGO_NAME.fullmatch(name):
         return HttpResponse(status=404)
     try:
         with page.logo.open("rb") as logo:
             data = logo.read()
-    except OSError:
+    except (OSError, SuspiciousFileOperation):
         return HttpResponse(status=404)
     response = _asset(HttpResponse(data, content_type="image/png"))
     response["Content-Disposition"] = 'inline; filename="logo.png"'
