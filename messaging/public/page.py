@@ -381,3 +381,35 @@ def posted_preferences(page: PublicPage, form) -> dict:
         chosen = set(form.getlist("segments"))
         data["segments"] = {s.slug: s.slug in chosen for s in page.segments}
     return data
+
+
+# --- Which address the page is about, masked --------------------------------------------------------
+
+MASK = "•"
+# E.164 country codes of two digits (the others have one — 1 and 7 — or three); enough to keep the code whole.
+TWO_DIGIT_CODES = {
+    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49",
+    "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81", "82", "84",
+    "86", "90", "91", "92", "93", "94", "95", "98",
+}
+
+
+def masked_address(address: str) -> str:
+    """Enough of an address for the contact to recognise it, too little to learn it from a forwarded
+    email: ``j•••@example.com``, ``+33 6•• •• •• 12``."""
+    address = address.strip()
+    if "@" in address:
+        local, _, domain = address.rpartition("@")
+        return f"{local[:1]}{MASK * 3}@{domain}"
+    digits = "".join(ch for ch in address if ch.isdigit())
+    if len(digits) < 6:
+        return MASK * 3
+    code = 1 if digits[0] in "17" else 2 if digits[:2] in TWO_DIGIT_CODES else 3
+    national = digits[code:]
+    shown = national[0] + MASK * (len(national) - 3) + national[-2:]
+    # Pairs from the end, an odd digit joining the first group: 6•• •• •• 12.
+    groups = [shown[max(0, end - 2):end] for end in range(len(shown), 0, -2)][::-1]
+    if len(groups) > 1 and len(groups[0]) == 1:
+        groups[1] = groups[0] + groups[1]
+        groups = groups[1:]
+    return f"+{digits[:code]} {' '.join(groups)}"

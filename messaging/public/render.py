@@ -13,7 +13,7 @@ from contacts.models import CapUnit
 from contacts.services.channels import MAX_CAP
 from messaging.models import Send
 from messaging.pages import TEXT, text_sanitised
-from messaging.public.page import PublicPage, public_page_load
+from messaging.public.page import PublicPage, masked_address, public_page_load
 from messaging.public.skeleton import Slots, render_page
 
 # Off only to measure the plain path beside it (bench/public_page.py --plain-too).
@@ -82,6 +82,9 @@ def page_context(
             "locked": send_row.locked,
             "locked_message": send_row.locked_message,
             "unsubscribed": send_row.dnc_reason is not None,
+            # Which address the page is about, masked; a slot: it differs from one contact to the next.
+            "address": slot(masked_address(page.contact.address_for(page.send.channel)))
+            if page.contact.address_for(page.send.channel) else "",
         },
         "channels": channels,
         "categories": choices("categories"),
