@@ -27,6 +27,7 @@ class Outcome:
     confirmation: str = ""
     errors: dict[str, list[str]] = field(default_factory=dict)
     form: object = None  # the submitted form, re-shown when it had errors
+    undo: str = ""  # after a page unsubscribe: the signed, time-limited token of its undo button
 
 
 def attribute(on: bool, name: str) -> str:
@@ -94,6 +95,7 @@ def page_context(
         "general_errors": tuple(page.general_errors),
         "max_cap": MAX_CAP,
         "confirmation": outcome.confirmation,
+        "undo": slot(outcome.undo) if outcome.undo else "",
         "has_errors": bool(outcome.errors),
         "unsubscribe_text": _page_text(page.switches["unsubscribe_text"]),
         "resubscribe_text": _page_text(page.switches["resubscribe_text"]),

@@ -13,6 +13,7 @@ from typing import Callable
 
 from csp.decorators import csp
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
@@ -26,6 +27,7 @@ from django_ratelimit.core import is_ratelimited
 
 from contacts.models import (
     Channel,
+    DoNotContact,
 )
 from contacts.services import (
     PreferencesInvalid,
@@ -128,21 +130,71 @@ def page_offers(send: Send, action: str) -> bool:
     return action in {block["kind"] for block in page_blocks(send)}
 
 
+def _unsubscribe(request, send: Send, channels, label: str) -> list[str]:
+    """Put DNC on ``channels``; the slugs of those that had none (what an undo may lift)."""
+    source = source_for(request, send, label)
+    with transaction.atomic():
+        already = set(DoNotContact.objects.filter(contact=send.contact).values_list("channel_id", flat=True))
+        for channel in channels:
+            channel_unsubscribe(contact=send.contact, channel=channel, source=source)
+    return [channel.slug for channel in channels if channel.pk not in already]
+
+
 def unsubscribe_channel(request, send: Send, form, *, label: str = "public_page") -> Outcome:
     channel = send.channel
-    channel_unsubscribe(contact=send.contact, channel=channel, source=source_for(request, send, label))
+    changed = _unsubscribe(request, send, [channel], label)
     return Outcome(
         confirmation=_("You are unsubscribed from %(channel)s messages. We will not send you any more.")
-        % {"channel": channel_label(channel)}
+        % {"channel": channel_label(channel)},
+        # One-click has no page to show a button on; the page's button offers an undo.
+        undo=undo_token(send, changed) if changed and label == "public_page" else "",
     )
 
 
 def unsubscribe_all(request, send: Send, form) -> Outcome:
+    changed = _unsubscribe(request, send, list(Channel.objects.all()), "public_page")
+    return Outcome(
+        confirmation=_("You are unsubscribed from everything. We will not contact you any more."),
+        undo=undo_token(send, changed) if changed else "",
+    )
+
+
+# --- Undo: a few minutes to take a page unsubscribe back ---------------------------------------------
+
+UNDO_SALT = "messaging.public.undo"
+UNDO_SECONDS = 10 * 60
+
+
+def undo_token(send: Send, channels: list[str]) -> str:
+    """Signed (Django's ``TimestampSigner``, a salt of its own): this send, the channels the
+    unsubscribe changed, and when; ``undo`` accepts it for ``UNDO_SECONDS``."""
+    return signing.TimestampSigner(salt=UNDO_SALT).sign_object({"s": send.pk, "c": channels})
+
+
+def undo(request, send: Send, form) -> Outcome:
+    """Lift the do-not-contact that this send's page unsubscribe put, within ``UNDO_SECONDS``;
+    written to the history like any resubscribe (source ``public_page``, this send)."""
+    try:
+        value = signing.TimestampSigner(salt=UNDO_SALT).unsign_object(form.get("undo", ""), max_age=UNDO_SECONDS)
+        if value["s"] != send.pk:
+            raise signing.BadSignature
+        slugs = [str(slug) for slug in value["c"]]
+    except signing.SignatureExpired:
+        return Outcome(errors={"__all__": [_("The time to undo has passed. You can still resubscribe below.")]})
+    except (signing.BadSignature, TypeError, KeyError, ValueError):
+        return Outcome(errors={"__all__": [_("This undo button is not valid.")]})
     source = source_for(request, send)
-    with transaction.atomic():
-        for channel in Channel.objects.all():
-            channel_unsubscribe(contact=send.contact, channel=channel, source=source)
-    return Outcome(confirmation=_("You are unsubscribed from everything. We will not contact you any more."))
+    channels = list(Channel.objects.filter(slug__in=slugs))
+    try:
+        with transaction.atomic():
+            for channel in channels:
+                channel_subscribe(contact=send.contact, channel=channel, source=source)
+    except PreferencesInvalid as invalid:
+        return Outcome(errors=invalid.errors)
+    return Outcome(
+        confirmation=_("Undone: you will receive %(channels)s messages again.")
+        % {"channels": ", ".join(channel_label(channel) for channel in channels)}
+    )
 
 
 def resubscribe(request, send: Send, form) -> Outcome:
@@ -161,6 +213,7 @@ PAGE_ACTIONS: dict[str, Callable[..., Outcome]] = {
     "unsubscribe": unsubscribe_channel,
     "unsubscribe_all": unsubscribe_all,
     "resubscribe": resubscribe,
+    "undo": undo,
 }
 
 
