@@ -391,3 +391,30 @@ class PreferencePageVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.page} ({self.language})"
+
+
+class LeavingReason(models.TextChoices):
+    """The reasons a contact may give after unsubscribing on the page (never required)."""
+
+    TOO_MANY = "too_many", _("Too many messages")
+    NOT_RELEVANT = "not_relevant", _("Not relevant to me")
+    NEVER_SIGNED_UP = "never_signed_up", _("I never signed up")
+    OTHER = "other", _("Other")
+
+
+class UnsubscribeFeedback(models.Model):
+    """Why a contact left: stored with the do-not-contact event (its history row) and the send
+    whose page they used. One per event; written by ``messaging.services.feedback``."""
+
+    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="unsubscribe_feedback")
+    change = models.OneToOneField(
+        "contacts.PreferenceChange", on_delete=models.CASCADE, related_name="unsubscribe_feedback"
+    )
+    reason = models.CharField(max_length=20, choices=LeavingReason.choices)
+    text = models.TextField(blank=True, max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(reason__in=LeavingReason.values), name="feedback_reason_known"),
+        ]

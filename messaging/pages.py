@@ -18,7 +18,7 @@ from contacts.models import Category, Segment
 # Every kind of block, in the order the editor offers them.
 HEADING, TEXT, UNSUBSCRIBE = "heading", "text", "unsubscribe"
 CHANNELS, PAUSE, PREFERRED, CATEGORIES, SEGMENTS = "channels", "pause", "preferred", "categories", "segments"
-UNSUBSCRIBE_ALL, SAVE, CONFIRMATION = "unsubscribe_all", "save", "confirmation"
+UNSUBSCRIBE_ALL, SAVE, CONFIRMATION, REASON = "unsubscribe_all", "save", "confirmation", "reason"
 BLOCK_KINDS = {
     HEADING: _("Heading"),
     TEXT: _("Text"),
@@ -31,12 +31,13 @@ BLOCK_KINDS = {
     UNSUBSCRIBE_ALL: _("Unsubscribe from all"),
     SAVE: _("Save button"),
     CONFIRMATION: _("Confirmation text"),
+    REASON: _("Reason for leaving (asked after an unsubscribe)"),
 }
 # Blocks whose fields the save button sends; each may appear once (their fields share names).
 INPUTS = (CHANNELS, PAUSE, PREFERRED, CATEGORIES, SEGMENTS)
 # Blocks that write text staff enter; each other block has none.
 WITH_TEXT = (HEADING, TEXT, CONFIRMATION)
-ONCE = (*INPUTS, UNSUBSCRIBE, UNSUBSCRIBE_ALL, SAVE, CONFIRMATION)
+ONCE = (*INPUTS, UNSUBSCRIBE, UNSUBSCRIBE_ALL, SAVE, CONFIRMATION, REASON)
 MAX_BLOCKS = 40
 MAX_TEXT = 5000
 

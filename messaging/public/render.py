@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from contacts.models import CapUnit
 from contacts.services.channels import MAX_CAP
-from messaging.models import Send
-from messaging.pages import TEXT, text_sanitised
+from messaging.models import LeavingReason, Send
+from messaging.pages import REASON, TEXT, text_sanitised
 from messaging.public.page import PublicPage, masked_address, public_page_load
 from messaging.public.skeleton import Slots, render_page
 
@@ -28,6 +28,7 @@ class Outcome:
     errors: dict[str, list[str]] = field(default_factory=dict)
     form: object = None  # the submitted form, re-shown when it had errors
     undo: str = ""  # after a page unsubscribe: the signed, time-limited token of its undo button
+    reason: str = ""  # and the token of the reason question, bound to the events it made
 
 
 def attribute(on: bool, name: str) -> str:
@@ -96,6 +97,9 @@ def page_context(
         "max_cap": MAX_CAP,
         "confirmation": outcome.confirmation,
         "undo": slot(outcome.undo) if outcome.undo else "",
+        # The page built from the switches always asks; a designed page asks when it has the block.
+        "reason_token": slot(outcome.reason) if outcome.reason and (page.blocks is None or REASON in page.kinds) else "",
+        "reasons": tuple((value, str(label)) for value, label in LeavingReason.choices),
         "has_errors": bool(outcome.errors),
         "unsubscribe_text": _page_text(page.switches["unsubscribe_text"]),
         "resubscribe_text": _page_text(page.switches["resubscribe_text"]),

@@ -28,6 +28,7 @@ from django_ratelimit.core import is_ratelimited
 from contacts.models import (
     Channel,
     DoNotContact,
+    PreferenceChange,
 )
 from contacts.services import (
     PreferencesInvalid,
@@ -37,7 +38,8 @@ from contacts.services import (
     contact_preferences_update,
 )
 from messaging.branding import COLOUR
-from messaging.models import PreferencePage, Send
+from messaging.feedback import unsubscribe_feedback_record
+from messaging.models import LeavingReason, PreferencePage, Send
 from preference_center.client_ip import client_ip
 from messaging.pages import SAVE, UNSUBSCRIBE_ALL
 from messaging.public.page import channel_label, page_blocks, posted_preferences, public_page_load, send_for_token
@@ -130,33 +132,72 @@ def page_offers(send: Send, action: str) -> bool:
     return action in {block["kind"] for block in page_blocks(send)}
 
 
-def _unsubscribe(request, send: Send, channels, label: str) -> list[str]:
-    """Put DNC on ``channels``; the slugs of those that had none (what an undo may lift)."""
+def _unsubscribe(request, send: Send, channels, label: str) -> tuple[list[str], list[int]]:
+    """Put DNC on ``channels``: the slugs of those that had none (what an undo may lift) and the
+    history rows of the events (what a reason is stored with)."""
     source = source_for(request, send, label)
     with transaction.atomic():
         already = set(DoNotContact.objects.filter(contact=send.contact).values_list("channel_id", flat=True))
+        last = PreferenceChange.objects.filter(contact=send.contact).order_by("-pk").values_list("pk", flat=True).first()
         for channel in channels:
             channel_unsubscribe(contact=send.contact, channel=channel, source=source)
-    return [channel.slug for channel in channels if channel.pk not in already]
+        events = list(PreferenceChange.objects.filter(
+            contact=send.contact, kind=PreferenceChange.Kind.DNC, send_id=send.pk, pk__gt=last or 0,
+        ).values_list("pk", flat=True))
+    return [channel.slug for channel in channels if channel.pk not in already], events
+
+
+def _left(send: Send, changed: list[str], events: list[int], confirmation: str) -> Outcome:
+    """What the page shows after an unsubscribe on it: the undo button and the reason question."""
+    return Outcome(
+        confirmation=confirmation,
+        undo=undo_token(send, changed) if changed else "",
+        reason=reason_token(send, events) if events else "",
+    )
 
 
 def unsubscribe_channel(request, send: Send, form, *, label: str = "public_page") -> Outcome:
     channel = send.channel
-    changed = _unsubscribe(request, send, [channel], label)
-    return Outcome(
-        confirmation=_("You are unsubscribed from %(channel)s messages. We will not send you any more.")
-        % {"channel": channel_label(channel)},
-        # One-click has no page to show a button on; the page's button offers an undo.
-        undo=undo_token(send, changed) if changed and label == "public_page" else "",
-    )
+    changed, events = _unsubscribe(request, send, [channel], label)
+    confirmation = _("You are unsubscribed from %(channel)s messages. We will not send you any more.") % {
+        "channel": channel_label(channel)
+    }
+    if label != "public_page":
+        # One-click has no page to show a button or a question on.
+        return Outcome(confirmation=confirmation)
+    return _left(send, changed, events, confirmation)
 
 
 def unsubscribe_all(request, send: Send, form) -> Outcome:
-    changed = _unsubscribe(request, send, list(Channel.objects.all()), "public_page")
-    return Outcome(
-        confirmation=_("You are unsubscribed from everything. We will not contact you any more."),
-        undo=undo_token(send, changed) if changed else "",
-    )
+    changed, events = _unsubscribe(request, send, list(Channel.objects.all()), "public_page")
+    return _left(send, changed, events, _("You are unsubscribed from everything. We will not contact you any more."))
+
+
+# --- The reason for leaving: optional, asked once the unsubscribe is done ------------------------------
+
+REASON_SALT = "messaging.public.reason"
+REASON_SECONDS = 24 * 60 * 60
+
+
+def reason_token(send: Send, events: list[int]) -> str:
+    return signing.TimestampSigner(salt=REASON_SALT).sign_object({"s": send.pk, "e": events})
+
+
+def leaving_reason(request, send: Send, form) -> Outcome:
+    """Store the reason given with the events the page's unsubscribe made (the signed token says
+    which); an empty answer stores nothing. Never changes a preference."""
+    try:
+        value = signing.TimestampSigner(salt=REASON_SALT).unsign_object(form.get("reason_token", ""), max_age=REASON_SECONDS)
+        if value["s"] != send.pk:
+            raise signing.BadSignature
+        events = [int(event) for event in value["e"]]
+    except (signing.BadSignature, TypeError, KeyError, ValueError):
+        return Outcome(errors={"__all__": [_("This form has expired. Thank you all the same.")]})
+    reason = form.get("reason", "")
+    if reason not in LeavingReason.values:
+        return Outcome(confirmation=_("Thank you."))
+    unsubscribe_feedback_record(send=send, change_ids=events, reason=reason, text=form.get("reason_text", ""))
+    return Outcome(confirmation=_("Thank you for telling us."))
 
 
 # --- Undo: a few minutes to take a page unsubscribe back ---------------------------------------------
@@ -214,6 +255,7 @@ PAGE_ACTIONS: dict[str, Callable[..., Outcome]] = {
     "unsubscribe_all": unsubscribe_all,
     "resubscribe": resubscribe,
     "undo": undo,
+    "reason": leaving_reason,
 }
 
 

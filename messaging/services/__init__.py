@@ -33,6 +33,7 @@ from .pages import (
     page_update,
     page_version_save,
 )
+from messaging.feedback import unsubscribe_feedback_record
 from .messages import MessageHasSends, message_archive, message_create, message_delete, message_update
 
 __all__ = [
@@ -66,4 +67,5 @@ __all__ = [
     "page_version_save",
     "sends_deliver",
     "sends_deliver_now",
+    "unsubscribe_feedback_record",
 ]
