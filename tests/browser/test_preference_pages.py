@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from contacts.models import CategorySubscription, Channel, DoNotContact, SegmentMembership
 from contacts.services import contact_preferences_update
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory
-from messaging.models import Dispatch, PreferencePage, Send
+from messaging.models import Dispatch, PreferencePage, Send, UnsubscribeFeedback
 from messaging.tests.factories import MessageFactory
 from messaging.tests.test_public_page import page_url
 
@@ -68,7 +68,7 @@ def test_build_publish_attach_and_use_a_page_in_two_languages(logged_in, live_se
     page.screenshot(path=artifacts / "preference-page-refused.png", full_page=True)
 
     page.locator("#edit-en").click()
-    set_blocks(page, [*incomplete, {"kind": "unsubscribe_all"}])
+    set_blocks(page, [*incomplete, {"kind": "unsubscribe_all"}, {"kind": "reason"}])
     page.locator("#edit-fr").click()
     set_blocks(page, [{"kind": "heading", "text": "Restons en contact"},
                       {"kind": "categories", "categories": [newsletter.pk]}, {"kind": "save"}, {"kind": "unsubscribe_all"}])
@@ -101,11 +101,25 @@ def test_build_publish_attach_and_use_a_page_in_two_languages(logged_in, live_se
     public.get_by_label("Newsletter").uncheck()
     public.get_by_role("button", name="Save my preferences").click()
     expect(public.locator("#confirmation")).to_have_text("Your preferences are saved.")
-    context.close()
-
     # The shown category changed; the hidden one, the segment and the channels did not.
     statuses = dict(CategorySubscription.objects.filter(contact=english).values_list("category__slug", "status"))
     assert statuses == {"newsletter": "unsubscribed", "offers": "unsubscribed"}
     assert SegmentMembership.objects.get(contact=english, segment=beta).removed is False
     assert not DoNotContact.objects.filter(contact=english).exists()
+
+    # Leave, take it back with the undo button, leave again and say why.
+    public.get_by_role("button", name="Unsubscribe from all").click()
+    expect(public.locator("#confirmation")).to_contain_text("You are unsubscribed from everything")
+    public.get_by_role("button", name="Undo: keep receiving messages").click()
+    expect(public.locator("#confirmation")).to_contain_text("Undone: you will receive")
+    assert not DoNotContact.objects.filter(contact=english).exists()
+    public.get_by_role("button", name="Unsubscribe from all").click()
+    public.get_by_label("Too many messages").check()
+    public.screenshot(path=artifacts / "preference-page-reason-360.png", full_page=True)
+    public.get_by_role("button", name="Send my answer").click()
+    expect(public.locator("#confirmation")).to_have_text("Thank you for telling us.")
+    assert set(UnsubscribeFeedback.objects.values_list("send__contact", "reason")) == {(english.pk, "too_many")}
+    assert DoNotContact.objects.filter(contact=english).count() == 2
+    context.close()
+
     assert offers
