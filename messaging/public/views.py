@@ -136,6 +136,11 @@ def _unsubscribe(request, send: Send, channels, label: str) -> tuple[list[str], 
     """Put DNC on ``channels``: the slugs of those that had none (what an undo may lift) and the
     history rows of the events (what a reason is stored with)."""
     source = source_for(request, send, label)
+    if label != "public_page":
+        # One-click: no page to offer an undo or a question on, so none of their reads.
+        for channel in channels:
+            channel_unsubscribe(contact=send.contact, channel=channel, source=source)
+        return [], []
     with transaction.atomic():
         already = set(DoNotContact.objects.filter(contact=send.contact).values_list("channel_id", flat=True))
         last = PreferenceChange.objects.filter(contact=send.contact).order_by("-pk").values_list("pk", flat=True).first()
