@@ -8,6 +8,7 @@ history row. What a POST does is a small table from the button pressed to an act
 from __future__ import annotations
 
 import re
+import datetime
 from functools import wraps
 from typing import Callable
 
@@ -19,7 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.core.exceptions import RequestDataTooBig, SuspiciousFileOperation, TooManyFieldsSent
 from django.shortcuts import render
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -30,6 +32,7 @@ from contacts.models import (
     DoNotContact,
     PreferenceChange,
 )
+from contacts.rules import contact_today
 from contacts.services import (
     PreferencesInvalid,
     Source,
@@ -41,7 +44,7 @@ from messaging.branding import COLOUR
 from messaging.feedback import unsubscribe_feedback_record
 from messaging.models import LeavingReason, PreferencePage, Send
 from preference_center.client_ip import client_ip
-from messaging.pages import SAVE, UNSUBSCRIBE_ALL
+from messaging.pages import SAVE, UNSUBSCRIBE, UNSUBSCRIBE_ALL
 from messaging.public.page import channel_label, page_blocks, posted_preferences, public_page_load, send_for_token
 from messaging.public.render import Outcome, show_page
 
@@ -125,11 +128,13 @@ def save_preferences(request, send: Send, form) -> Outcome:
 
 
 def page_offers(send: Send, action: str) -> bool:
-    """Whether the send's page has the button of ``action``: a designed page without a save (or
-    "unsubscribe from all") block does not do it either, whatever a hand-made POST says."""
-    if action not in (SAVE, UNSUBSCRIBE_ALL) or send.message.preference_page_id is None:
+    """Whether the send's page has the button of ``action``: a designed page without a save block,
+    an "unsubscribe from all" block, or the channel's card (which holds the opt-down buttons) does
+    not do it either, whatever a hand-made POST says."""
+    needs = {SAVE: SAVE, UNSUBSCRIBE_ALL: UNSUBSCRIBE_ALL, "fewer": UNSUBSCRIBE, "pause_month": UNSUBSCRIBE}.get(action)
+    if needs is None or send.message.preference_page_id is None:
         return True
-    return action in {block["kind"] for block in page_blocks(send)}
+    return needs in {block["kind"] for block in page_blocks(send)}
 
 
 def _unsubscribe(request, send: Send, channels, label: str) -> tuple[list[str], list[int]]:
@@ -254,7 +259,44 @@ def resubscribe(request, send: Send, form) -> Outcome:
     )
 
 
+# --- Opting down instead of out: recorded as a save of the send's channel, never as an unsubscribe ----
+
+FEWER_CHOICES = {"1-week": (1, "week"), "1-month": (1, "month"), "2-month": (2, "month")}
+PAUSE_DAYS = 30
+
+
+def _save_channel(request, send: Send, spec: dict) -> Outcome | None:
+    try:
+        contact_preferences_update(contact=send.contact, data={"channels": {send.channel.slug: spec}},
+                                   source=source_for(request, send), public_only=True)
+    except PreferencesInvalid as invalid:
+        return Outcome(errors=invalid.errors)
+    return None
+
+
+def fewer_messages(request, send: Send, form) -> Outcome:
+    """A cap the contact chooses on the send's channel (e.g. one a week), saved like the page's form."""
+    choice = FEWER_CHOICES.get(form.get("fewer", ""))
+    if choice is None:
+        return Outcome(errors={"__all__": [_("Choose how many messages you want.")]})
+    number, unit = choice
+    failed = _save_channel(request, send, {"frequency": {"number": number, "unit": unit}})
+    return failed or Outcome(confirmation=_("Saved: you will get fewer messages from us."))
+
+
+def pause_month(request, send: Send, form) -> Outcome:
+    """A pause of the send's channel from today (the contact's day) for 30 days, saved like the page's form."""
+    today = contact_today(send.contact.time_zone, timezone.now())
+    until = today + datetime.timedelta(days=PAUSE_DAYS - 1)
+    failed = _save_channel(request, send, {"pause": {"from": today.isoformat(), "to": until.isoformat()}})
+    return failed or Outcome(
+        confirmation=_("Saved: we will send you nothing until %(date)s.") % {"date": date_format(until, "DATE_FORMAT")}
+    )
+
+
 PAGE_ACTIONS: dict[str, Callable[..., Outcome]] = {
+    "fewer": fewer_messages,
+    "pause_month": pause_month,
     "save": save_preferences,
     "unsubscribe": unsubscribe_channel,
     "unsubscribe_all": unsubscribe_all,
