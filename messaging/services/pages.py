@@ -161,10 +161,12 @@ def page_brand_update(
     cleaned = logo_clean(logo) if logo is not None else None
     locked = _locked(page)
     old_logo = locked.logo.name
-    model_update(
+    if model_update(
         instance=locked, values={"brand_background": background, "brand_text": text, "footer_text": footer_text},
         fields=("brand_background", "brand_text", "footer_text"), acting_user=acting_user, subject_type=SUBJECT,
-    )
+    ):
+        # The stylesheet's URL carries the page's version: new colours, a new URL past browser caches.
+        locked.save(update_fields=["updated_at"])
     if cleaned is not None or (remove_logo and old_logo):
         if cleaned is not None:
             locked.logo.save(cleaned.name, cleaned, save=False)

@@ -1,11 +1,14 @@
 """Branding of a preference page: contrast, the logo's treatment, how both reach the contact."""
 
+import datetime
 import io
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from PIL import Image, ImageCms
 
 from contacts.tests.factories import ContactFactory, UserFactory
@@ -138,3 +141,15 @@ def test_only_a_file_the_upload_wrote_is_ever_served_as_a_logo(client, page, set
     (settings.MEDIA_ROOT / "page-logos" / "notes.txt").write_bytes(b"private")
     PreferencePage.objects.filter(pk=page.pk).update(logo=name)
     assert client.get(f"/messaging/page-logo/{page.pk}.png").status_code == 404
+
+
+def test_new_colours_give_the_stylesheet_a_new_url(client, page, staff):
+    send = delivered_send(ContactFactory(), preference_page=page)
+    PreferencePage.objects.filter(pk=page.pk).update(
+        brand_background="#1f2d3d", brand_text="#ffffff", updated_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    first = re.search(r'page-style/\d+\.css\?v=(\d+)', client.get(page_url(send)).content.decode()).group(1)
+    page.refresh_from_db()
+    brand(page, staff, background="#000000", text="#ffffff")
+    second = re.search(r'page-style/\d+\.css\?v=(\d+)', client.get(page_url(send)).content.decode()).group(1)
+    assert first != second
