@@ -375,3 +375,27 @@ def test_a_text_stored_around_the_editor_is_sanitised_again_on_the_page_and_head
                                  {"kind": "text", "text": "<p>ok</p><script>alert(1)</script>"}, LEAVE])
     text = client.get(page_url(delivered_send(ContactFactory(), preference_page=page))).content.decode()
     assert "<script>" not in text and "<p>ok</p>" in text and "&lt;i&gt;Hi&lt;/i&gt;" in text
+
+
+def test_designed_pages_share_a_skeleton_and_each_contact_gets_exactly_their_own_page(client, staff, world):
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from messaging.public import page as public_page, render as public_render, skeleton as public_skeleton
+    from messaging.public.tokens import send_token
+
+    page = published(staff, {"en": [{"kind": "heading", "text": "Hi"}, {"kind": "unsubscribe"}, {"kind": "channels"},
+                                    {"kind": "pause"}, {"kind": "categories"}, SAVE, LEAVE]})
+    sends = [delivered_send(world["contact"], preference_page=page), delivered_send(ContactFactory(), preference_page=page)]
+    first = client.get(page_url(sends[0])).content.decode()
+    skeletons = len(public_skeleton.SKELETONS)
+    second = client.get(page_url(sends[1])).content.decode()
+    assert len(public_skeleton.SKELETONS) == skeletons
+    for send, html in zip(sends, (first, second)):
+        token = send_token(send.pk)
+        with translation.override("en"):
+            alone = public_page.public_page_load(public_page.send_for_token(token))
+            context = public_render.page_context(alone, token, "preferences", public_render.Outcome(),
+                                                 public_skeleton.Slots(shared=False))
+            assert html == render_to_string("public/designed.html", context)
+    assert 'value="5"' in first and 'value="5"' not in second
