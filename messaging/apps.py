@@ -1,7 +1,10 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate, pre_delete
 
-MESSAGING_MODELS = ("message", "messageversion", "dispatch", "dispatchbatch", "send", "outboxmessage")
+MESSAGING_MODELS = (
+    "message", "messageversion", "dispatch", "dispatchbatch", "send", "outboxmessage", "preferencepage",
+    "preferencepageversion",
+)
 VIEWER_PERMISSIONS = tuple(f"view_{model}" for model in MESSAGING_MODELS)
 # Editors write messages, send them, and cancel deferred sends; nobody edits a send's outcome by hand.
 EDITOR_PERMISSIONS = VIEWER_PERMISSIONS + (
@@ -13,6 +16,9 @@ EDITOR_PERMISSIONS = VIEWER_PERMISSIONS + (
     "delete_messageversion",
     "add_dispatch",
     "change_send",
+    "add_preferencepage",
+    "change_preferencepage",
+    "delete_preferencepage",
 )
 
 

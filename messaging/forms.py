@@ -2,10 +2,11 @@ from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import ContactField
+from contacts.models import Category, ContactField, Segment
 
 from .delivery.rendering import field_token_errors
-from .models import SWITCHES, Message, MessageVersion
+from .models import SWITCHES, Message, MessageVersion, PreferencePage
+from .pages import BLOCK_KINDS, CATEGORIES, MAX_BLOCKS, SEGMENTS, WITH_TEXT
 
 
 def _field_tokens_check(form: forms.Form, names: tuple[str, ...]) -> None:
@@ -26,7 +27,7 @@ INHERIT = [("", _("Global setting")), ("true", _("Show")), ("false", _("Hide"))]
 class MessageForm(forms.ModelForm):
     class Meta:
         model = Message
-        fields = ["name", "category", "segments", "transactional", "deliver_until", "from_email", *SWITCHES,
+        fields = ["name", "category", "segments", "transactional", "deliver_until", "from_email", "preference_page", *SWITCHES,
                   "unsubscribe_text", "resubscribe_text"]
         widgets = {
             "deliver_until": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -38,6 +39,8 @@ class MessageForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Only a published page passed its checks; a draft never reaches a contact.
+        self.fields["preference_page"].queryset = PreferencePage.objects.filter(published_at__isnull=False)
         for name in SWITCHES:
             self.fields[name] = forms.NullBooleanField(
                 required=False, label=self.fields[name].label, widget=forms.Select(choices=INHERIT),
@@ -113,3 +116,73 @@ class TestSendForm(forms.Form):
         help_text=_("Email addresses and phone numbers (+33612345678), separated by commas or new lines. "
                     "Each gets the version of its channel, marked as a test."),
     )
+
+
+class PreferencePageForm(forms.ModelForm):
+    class Meta:
+        model = PreferencePage
+        fields = ["name", "default_language"]
+
+
+class BlockForm(forms.Form):
+    """One block of a page version; the formset's order field places it."""
+
+    kind = forms.ChoiceField(label=_("Block"), choices=[("", "—"), *BLOCK_KINDS.items()], required=False)
+    text = forms.CharField(
+        label=_("Text"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Heading and confirmation: plain text. Text: plain text or simple HTML (paragraphs, bold, "
+                    "italic, lists, links); anything else is removed."),
+    )
+    categories = forms.ModelMultipleChoiceField(
+        label=_("Categories shown"), required=False, queryset=Category.objects.filter(public=True),
+        widget=forms.CheckboxSelectMultiple, help_text=_("None ticked: every public category, new ones included."),
+    )
+    segments = forms.ModelMultipleChoiceField(
+        label=_("Segments shown"), required=False, queryset=Segment.objects.filter(public=True),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def block(self) -> dict:
+        kind = self.cleaned_data["kind"]
+        block = {"kind": kind}
+        if kind in WITH_TEXT:
+            block["text"] = self.cleaned_data["text"]
+        if kind in (CATEGORIES, SEGMENTS):
+            block["items"] = [item.pk for item in self.cleaned_data[kind]]
+        return block
+
+
+class BaseBlockFormSet(forms.BaseFormSet):
+    def blocks(self) -> list[dict]:
+        """The filled blocks, in the order staff gave (unticked for deletion)."""
+        return [form.block() for form in self.ordered_forms if form.cleaned_data.get("kind")]
+
+
+BlockFormSet = forms.formset_factory(BlockForm, formset=BaseBlockFormSet, extra=5, can_order=True, can_delete=True,
+                                     max_num=MAX_BLOCKS, validate_max=True)
+
+
+def block_initial(blocks: list[dict]) -> list[dict]:
+    return [
+        {"kind": block["kind"], "text": block.get("text", ""), "ORDER": position,
+         **({block["kind"]: block.get("items", [])} if block["kind"] in (CATEGORIES, SEGMENTS) else {})}
+        for position, block in enumerate(blocks, start=1)
+    ]
+
+
+class PageBrandForm(forms.Form):
+    logo = forms.FileField(
+        label=_("Logo"), required=False,
+        help_text=_("PNG, JPEG, GIF or WebP, at most 2 MB. It is re-encoded as PNG, without its metadata, "
+                    "at most 480 × 160 pixels."),
+    )
+    remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+    brand_background = forms.CharField(label=_("Header colour"), required=False, max_length=7,
+                                       widget=forms.TextInput(attrs={"placeholder": "#1f2d3d"}),
+                                       help_text=_("#rrggbb; empty for the default."))
+    brand_text = forms.CharField(label=_("Header text colour"), required=False, max_length=7,
+                                 widget=forms.TextInput(attrs={"placeholder": "#ffffff"}),
+                                 help_text=_("Must keep a contrast of at least 4.5:1 with the header colour (WCAG AA)."))
+    footer_text = forms.CharField(label=_("Footer"), required=False, max_length=1000,
+                                  widget=forms.Textarea(attrs={"rows": 3}),
+                                  help_text=_("Plain text, such as the sender's postal address."))

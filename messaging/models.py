@@ -54,6 +54,11 @@ class Message(models.Model):
     show_segments = models.BooleanField(null=True, blank=True, verbose_name=_("show segments"))
     unsubscribe_text = models.TextField(blank=True, help_text=_("Empty: the global text."))
     resubscribe_text = models.TextField(blank=True, help_text=_("Empty: the global text."))
+    # Deleting a page a message uses is refused (``messaging.services.pages.page_delete`` names them).
+    preference_page = models.ForeignKey(
+        "PreferencePage", null=True, blank=True, on_delete=models.PROTECT, related_name="messages",
+        help_text=_("Empty: the page built from the switches below."),
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -375,3 +380,92 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.message_id}"
+
+
+class PreferencePage(models.Model):
+    """A public page staff design from blocks, per language (``PreferencePageVersion``). A message
+    that chooses one shows it instead of the page built from its switches. It is checked when
+    published (``messaging.services.pages``), never replaced at send time."""
+
+    name = models.CharField(max_length=200, unique=True)
+    default_language = models.CharField(
+        max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE,
+        help_text=_("Shown to contacts whose language has no version of its own."),
+    )
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Branding (``messaging.branding``): a re-encoded PNG, and colours checked for WCAG AA contrast.
+    logo = models.FileField(upload_to="page-logos/", blank=True, editable=False)
+    brand_background = models.CharField(max_length=7, blank=True, verbose_name=_("header colour"))
+    brand_text = models.CharField(max_length=7, blank=True, verbose_name=_("header text colour"))
+    footer_text = models.TextField(
+        blank=True, max_length=1000, verbose_name=_("footer"),
+        help_text=_("Plain text at the bottom of every version, such as the sender's postal address."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            # Only #rrggbb can reach the page's stylesheet; both colours or neither.
+            models.CheckConstraint(
+                condition=(Q(brand_background="") & Q(brand_text=""))
+                | (Q(brand_background__regex=r"^#[0-9a-f]{6}$") & Q(brand_text__regex=r"^#[0-9a-f]{6}$")),
+                name="page_brand_colours_hex",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
+
+    def get_absolute_url(self) -> str:
+        return reverse("messaging:page_detail", args=[self.pk])
+
+
+class PreferencePageVersion(models.Model):
+    """The blocks of a page in one language, in their order: a JSON list of
+    ``{"kind": …, "text": …, "items": [ids]}`` checked by ``messaging.pages.blocks_clean``."""
+
+    page = models.ForeignKey(PreferencePage, on_delete=models.CASCADE, related_name="versions")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    blocks = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["page", "language"], name="one_page_version_per_language"),
+        ]
+        ordering = ["language"]
+
+    def __str__(self) -> str:
+        return f"{self.page} ({self.language})"
+
+
+class LeavingReason(models.TextChoices):
+    """The reasons a contact may give after unsubscribing on the page (never required)."""
+
+    TOO_MANY = "too_many", _("Too many messages")
+    NOT_RELEVANT = "not_relevant", _("Not relevant to me")
+    NEVER_SIGNED_UP = "never_signed_up", _("I never signed up")
+    OTHER = "other", _("Other")
+
+
+class UnsubscribeFeedback(models.Model):
+    """Why a contact left: stored with the do-not-contact event (its history row) and the send
+    whose page they used. One per event; written by ``messaging.services.feedback``."""
+
+    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="unsubscribe_feedback")
+    change = models.OneToOneField(
+        "contacts.PreferenceChange", on_delete=models.CASCADE, related_name="unsubscribe_feedback"
+    )
+    reason = models.CharField(max_length=20, choices=LeavingReason.choices)
+    text = models.TextField(blank=True, max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(reason__in=LeavingReason.values), name="feedback_reason_known"),
+        ]

@@ -11,12 +11,12 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.models import Contact, PreferenceChange
 
 from .engine.deferred import ORPHAN_AFTER
 from .engine.dispatch import message_recipients_sql
 from .engine.estimate import Estimate, message_estimate  # noqa: F401 (a read: the send page's estimate)
-from .models import BatchStatus, Dispatch, Message, Outcome, OutboxMessage, Send
+from .models import BatchStatus, Dispatch, Message, Outcome, OutboxMessage, Send, UnsubscribeFeedback
 from .public.tokens import tokens_hide
 from .sql import sql_compose
 
@@ -110,3 +110,56 @@ def dispatches_planning_stalled(*, now: datetime.datetime | None = None) -> list
     return list(
         Dispatch.objects.filter(planned_at__isnull=True, created_at__lte=now - ORPHAN_AFTER).values_list("pk", flat=True)
     )
+
+
+# --- What a message cost: opt-outs attributed to the send whose link or event caused them ------------
+
+LEAVING_SOURCES = ("public_page", "one_click", "mailto", "sms_stop")
+
+
+@dataclass
+class ChannelCost:
+    channel: str
+    sends: int  # handed to a provider
+    unsubscribes: dict[str, int]  # source -> count, every LEAVING_SOURCES listed
+    complaints: int
+    bounces: int
+    opt_downs: int  # caps and pauses the contact saved from this message's page
+
+    @property
+    def unsubscribed(self) -> int:
+        return sum(self.unsubscribes.values())
+
+    @property
+    def rate(self) -> float | None:
+        return self.unsubscribed / self.sends if self.sends else None
+
+
+def message_leaving_costs(*, message: Message) -> tuple[list[ChannelCost], dict[str, int]]:
+    """Per channel: sends handed over, do-not-contact events by source (each attributed to the send
+    whose link or event caused it, the history row's ``send_id``), complaints, bounces and
+    opt-downs; and the reasons given. Three queries whatever the number of sends."""
+    sends = dict(
+        Send.objects.filter(message=message, sent_at__isnull=False, channel__isnull=False)
+        .values_list("channel__slug").annotate(n=Count("id")).values_list("channel__slug", "n")
+    )
+    costs = {slug: ChannelCost(slug, n, dict.fromkeys(LEAVING_SOURCES, 0), 0, 0, 0) for slug, n in sends.items()}
+    changes = (
+        PreferenceChange.objects.filter(send_id__in=Send.objects.filter(message=message).values("id"))
+        .values_list("channel__slug", "kind", "new_value", "source").annotate(n=Count("id")).order_by()
+    )
+    for slug, kind, new, source, n in changes:
+        cost = costs.setdefault(slug, ChannelCost(slug, 0, dict.fromkeys(LEAVING_SOURCES, 0), 0, 0, 0))
+        if kind == PreferenceChange.Kind.DNC and new == "unsubscribed" and source in cost.unsubscribes:
+            cost.unsubscribes[source] += n
+        elif kind == PreferenceChange.Kind.DNC and new == "complaint":
+            cost.complaints += n
+        elif kind == PreferenceChange.Kind.DNC and new == "bounced":
+            cost.bounces += n
+        elif kind in (PreferenceChange.Kind.FREQUENCY, PreferenceChange.Kind.PAUSE) and source == "public_page":
+            cost.opt_downs += n
+    reasons = dict(
+        UnsubscribeFeedback.objects.filter(send__message=message).values_list("reason").annotate(n=Count("id"))
+        .values_list("reason", "n")
+    )
+    return [costs[slug] for slug in sorted(costs)], reasons

@@ -2,7 +2,7 @@ from django.urls import path
 
 from .inbound import views as webhooks
 from .public import views as public
-from .views import staff
+from .views import pages, staff
 
 app_name = "messaging"
 urlpatterns = [
@@ -22,9 +22,21 @@ urlpatterns = [
     path("dispatches/<int:pk>/cancel/", staff.deferred_cancel, name="deferred_cancel"),
     path("deferred/", staff.deferred_queue, name="deferred_queue"),
     path("outbox/", staff.outbox, name="outbox"),
+    path("<int:pk>/page-preview/", pages.message_page_preview, name="message_page_preview"),
+    path("pages/", pages.page_list, name="page_list"),
+    path("pages/new/", pages.page_create, name="page_create"),
+    path("pages/<int:pk>/", pages.page_detail, name="page_detail"),
+    path("pages/<int:pk>/edit/", pages.page_edit, name="page_edit"),
+    path("pages/<int:pk>/blocks/<str:language>/", pages.page_version_edit, name="page_version_edit"),
+    path("pages/<int:pk>/brand/", pages.page_brand_edit, name="page_brand_edit"),
+    path("pages/<int:pk>/publish/", pages.page_publish, name="page_publish"),
+    path("pages/<int:pk>/delete/", pages.page_delete, name="page_delete"),
+    path("pages/<int:pk>/preview/", pages.page_preview, name="page_preview"),
     # Public links (SPEC §4); served under /messaging/ until the site root includes them.
     path("p/<str:token>/", public.preferences, name="preferences"),
     path("u/<str:token>/", public.unsubscribe, name="unsubscribe"),
+    path("page-style/<int:pk>.css", public.page_style, name="page_style"),
+    path("page-logo/<int:pk>.png", public.page_logo, name="page_logo"),
     # Opt-outs reported by the providers (docs/public-page.md).
     path("webhooks/email/<slug:esp>/tracking/", webhooks.email_tracking, name="email_tracking_webhook"),
     path("webhooks/sms/twilio/", webhooks.twilio_sms, name="twilio_sms_webhook"),

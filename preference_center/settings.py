@@ -311,6 +311,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Uploaded files (preference page logos); never served from here directly, see docs/security.md.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -21,7 +22,8 @@ from contacts.rules import MEMBER, category_receives, dnc_locked
 from contacts.forms import channel_choice, error_target
 from contacts.selectors import contact_preference_state
 from contacts.services.channels import dnc_locked_message
-from messaging.models import Message, Send
+from messaging import pages as blocks
+from messaging.models import Message, PreferencePageVersion, Send
 from messaging.public.tokens import send_id_from_token
 from messaging.sql import sql_compose
 
@@ -46,7 +48,7 @@ def _fields(model, *names) -> tuple[str, ...]:
 
 
 SEND_FIELDS = _fields(Send, "id", "message_id", "contact_id", "channel_id")
-MESSAGE_FIELDS = _fields(Message, "id", *PAGE_SWITCHES, *PAGE_TEXTS)
+MESSAGE_FIELDS = _fields(Message, "id", "category_id", "preference_page_id", *PAGE_SWITCHES, *PAGE_TEXTS)
 SETTINGS_FIELDS = _fields(PreferenceSettings, *PAGE_SWITCHES, *PAGE_TEXTS)
 CONTACT_FIELDS = _fields(Contact, "id", "locale", *Channel.AddressField.values)
 CHANNEL_FIELDS = _fields(Channel, "id", "slug", "name", "address_field")
@@ -172,6 +174,7 @@ class Choice:
     description: str
     checked: bool
     errors: list[str] = field(default_factory=list)
+    highlight: bool = False  # the message's own category
 
 
 @dataclass
@@ -184,6 +187,9 @@ class PublicPage:
     preferred_channel: str = ""
     preferred_errors: list[str] = field(default_factory=list)
     general_errors: list[str] = field(default_factory=list)
+    # A designed page's blocks in the contact's language; None for the page built from the switches.
+    blocks: list[dict] | None = None
+    design: object = None  # ``Design``: the designed page's branding
 
     @property
     def contact(self):
@@ -194,7 +200,25 @@ class PublicPage:
         return next(row for row in self.channels if row.slug == self.send.channel.slug)
 
     @property
+    def kinds(self) -> set[str]:
+        return {block["kind"] for block in self.blocks or ()}
+
+    @property
+    def confirmation_text(self) -> str:
+        return next((block["text"] for block in self.blocks or () if block["kind"] == blocks.CONFIRMATION), "")
+
+    @property
     def show(self) -> dict[str, bool]:
+        if self.blocks is not None:
+            # A designed page shows exactly its blocks (and only those are read back by a save).
+            kinds = self.kinds
+            return {
+                "channels": blocks.CHANNELS in kinds,
+                "pause": blocks.PAUSE in kinds,
+                "preferred": blocks.PREFERRED in kinds,
+                "categories": blocks.CATEGORIES in kinds and bool(self.categories),
+                "segments": blocks.SEGMENTS in kinds and bool(self.segments),
+            }
         on = self.switches["show_preferences"]
         return {
             "channels": on and self.switches["show_frequency"],
@@ -253,7 +277,8 @@ def public_page_load(send: Send) -> PublicPage:
     others could never be used."""
     contact = send.contact
     state = contact_preference_state(contact=contact, public_only=True)
-    page = PublicPage(send=send, switches=send.switches)
+    design = page_design(send)
+    page = PublicPage(send=send, switches=send.switches, blocks=None if design is None else design.blocks, design=design)
     for channel in state.channels:
         if not contact.address_for(channel) and channel.pk != send.channel_id:
             continue
@@ -267,11 +292,59 @@ def public_page_load(send: Send) -> PublicPage:
             if pref.preferred:
                 page.preferred_channel = channel.slug
         page.channels.append(row)
+    chosen = {block["kind"]: set(block.get("items") or ()) for block in page.blocks or ()}
     page.categories = [
-        Choice(c.slug, c.name, c.description, category_receives(c, c.subscription_status)) for c in state.categories
+        # The state the contact actually has (``contacts.rules``): a new opt-out category shows ticked.
+        Choice(c.slug, c.name, c.description, category_receives(c, c.subscription_status),
+               highlight=c.pk == send.message.category_id)
+        for c in state.categories
+        if page.blocks is None or not chosen.get(blocks.CATEGORIES) or c.pk in chosen[blocks.CATEGORIES]
     ]
-    page.segments = [Choice(s.slug, s.display_public_name, "", s.membership == MEMBER) for s in state.segments]
+    page.segments = [
+        Choice(s.slug, s.display_public_name, "", s.membership == MEMBER)
+        for s in state.segments
+        if page.blocks is None or s.pk in chosen.get(blocks.SEGMENTS, ())
+    ]
     return page
+
+
+@dataclass
+class Design:
+    """A designed page in the contact's language: its blocks and its branding."""
+
+    page_id: int
+    blocks: list[dict]
+    logo: str = ""
+    background: str = ""
+    text: str = ""
+    footer: str = ""
+    version: str = ""  # changes whenever the page does: the stylesheet's and logo's URLs carry it
+
+
+def page_design(send: Send) -> Design | None:
+    """The message's page in the contact's language, else in the page's default language (never
+    another page's); None when the message has no page. One query."""
+    page_id = send.message.preference_page_id
+    if page_id is None:
+        return None
+    versions = list(
+        PreferencePageVersion.objects.filter(page_id=page_id)
+        .filter(Q(language=send.contact.locale) | Q(language=F("page__default_language")))
+        .select_related("page")
+        .only("language", "blocks", "page__logo", "page__brand_background", "page__brand_text",
+              "page__footer_text", "page__updated_at")
+    )
+    version = next((v for v in versions if v.language == send.contact.locale), versions[0] if versions else None)
+    if version is None:
+        return Design(page_id=page_id, blocks=[])
+    page = version.page
+    return Design(page_id=page_id, blocks=version.blocks, logo=page.logo.name, background=page.brand_background,
+                  text=page.brand_text, footer=page.footer_text, version=str(int(page.updated_at.timestamp())))
+
+
+def page_blocks(send: Send) -> list[dict] | None:
+    design = page_design(send)
+    return None if design is None else design.blocks
 
 
 def posted_preferences(page: PublicPage, form) -> dict:
@@ -308,3 +381,35 @@ def posted_preferences(page: PublicPage, form) -> dict:
         chosen = set(form.getlist("segments"))
         data["segments"] = {s.slug: s.slug in chosen for s in page.segments}
     return data
+
+
+# --- Which address the page is about, masked --------------------------------------------------------
+
+MASK = "•"
+# E.164 country codes of two digits (the others have one — 1 and 7 — or three); enough to keep the code whole.
+TWO_DIGIT_CODES = {
+    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49",
+    "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81", "82", "84",
+    "86", "90", "91", "92", "93", "94", "95", "98",
+}
+
+
+def masked_address(address: str) -> str:
+    """Enough of an address for the contact to recognise it, too little to learn it from a forwarded
+    email: ``j•••@example.com``, ``+33 6•• •• •• 12``."""
+    address = address.strip()
+    if "@" in address:
+        local, _, domain = address.rpartition("@")
+        return f"{local[:1]}{MASK * 3}@{domain}"
+    digits = "".join(ch for ch in address if ch.isdigit())
+    if len(digits) < 6:
+        return MASK * 3
+    code = 1 if digits[0] in "17" else 2 if digits[:2] in TWO_DIGIT_CODES else 3
+    national = digits[code:]
+    shown = national[0] + MASK * (len(national) - 3) + national[-2:]
+    # Pairs from the end, an odd digit joining the first group: 6•• •• •• 12.
+    groups = [shown[max(0, end - 2):end] for end in range(len(shown), 0, -2)][::-1]
+    if len(groups) > 1 and len(groups[0]) == 1:
+        groups[1] = groups[0] + groups[1]
+        groups = groups[1:]
+    return f"+{digits[:code]} {' '.join(groups)}"

@@ -11,12 +11,15 @@ from django.urls import reverse
 
 from contacts.models import CapUnit
 from contacts.services.channels import MAX_CAP
-from messaging.models import Send
-from messaging.public.page import PublicPage, public_page_load
+from messaging.models import LeavingReason, Send
+from messaging.pages import REASON, TEXT, text_sanitised
+from messaging.public.page import PublicPage, masked_address, public_page_load
 from messaging.public.skeleton import Slots, render_page
 
 # Off only to measure the plain path beside it (bench/public_page.py --plain-too).
 SHARED = os.environ.get("PUBLIC_PAGE_PLAIN") != "1"
+# Not a valid signed token: a preview's links lead to the "link not valid" page.
+PREVIEW_TOKEN = "preview"
 
 
 @dataclass
@@ -24,13 +27,17 @@ class Outcome:
     confirmation: str = ""
     errors: dict[str, list[str]] = field(default_factory=dict)
     form: object = None  # the submitted form, re-shown when it had errors
+    undo: str = ""  # after a page unsubscribe: the signed, time-limited token of its undo button
+    reason: str = ""  # and the token of the reason question, bound to the events it made
 
 
 def attribute(on: bool, name: str) -> str:
     return f" {name}" if on else ""
 
 
-def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot: Slots) -> dict:
+def page_context(
+    page: PublicPage, token: str, link: str, outcome: Outcome, slot: Slots, *, preview: bool = False
+) -> dict:
     """What the templates show, as plain data: everything but the slots is shared by every contact
     whose page looks the same, so that the whole context (less the slots) identifies the skeleton."""
     show = page.show
@@ -61,12 +68,15 @@ def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot
     def choices(area: str) -> tuple:
         return tuple(
             {"slug": c.slug, "label": c.label, "description": c.description, "errors": tuple(c.errors),
-             "checked": slot(attribute(c.checked, "checked"))}
+             "highlight": c.highlight, "checked": slot(attribute(c.checked, "checked"))}
             for c in getattr(page, area)
         ) if show[area] else ()
 
     return {
         "link": link,
+        "preview": preview,
+        "blocks": designed_blocks(page.blocks),
+        "brand": brand(page.design),
         "show": show,
         "has_form": page.has_form,
         "status": {
@@ -74,6 +84,9 @@ def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot
             "locked": send_row.locked,
             "locked_message": send_row.locked_message,
             "unsubscribed": send_row.dnc_reason is not None,
+            # Which address the page is about, masked; a slot: it differs from one contact to the next.
+            "address": slot(masked_address(page.contact.address_for(page.send.channel)))
+            if page.contact.address_for(page.send.channel) else "",
         },
         "channels": channels,
         "categories": choices("categories"),
@@ -83,12 +96,55 @@ def page_context(page: PublicPage, token: str, link: str, outcome: Outcome, slot
         "general_errors": tuple(page.general_errors),
         "max_cap": MAX_CAP,
         "confirmation": outcome.confirmation,
+        "undo": slot(outcome.undo) if outcome.undo else "",
+        # The page built from the switches always asks; a designed page asks when it has the block.
+        "reason_token": slot(outcome.reason) if outcome.reason and (page.blocks is None or REASON in page.kinds) else "",
+        "reasons": tuple((value, str(label)) for value, label in LeavingReason.choices),
         "has_errors": bool(outcome.errors),
         "unsubscribe_text": _page_text(page.switches["unsubscribe_text"]),
         "resubscribe_text": _page_text(page.switches["resubscribe_text"]),
         "preferences_url": slot(reverse("messaging:preferences", args=[token])),
         "unsubscribe_url": slot(reverse("messaging:unsubscribe", args=[token])),
     }
+
+
+def designed_blocks(blocks: list[dict] | None) -> tuple | None:
+    """A designed page's blocks as the template shows them; a text block's HTML sanitised again
+    on the way out (it was when stored), so that nothing else can ever reach the page."""
+    if blocks is None:
+        return None
+    return tuple(
+        {"kind": block["kind"], "text": block.get("text", ""),
+         "html": text_sanitised(block.get("text", "")) if block["kind"] == TEXT else ""}
+        for block in blocks
+    )
+
+
+def brand(design) -> dict | None:
+    """What a designed page shows of its branding: the stylesheet and logo URLs, and the footer."""
+    if design is None:
+        return None
+    return {
+        "style_url": f"{reverse('messaging:page_style', args=[design.page_id])}?v={design.version}"
+        if design.background else "",
+        "logo_url": f"{reverse('messaging:page_logo', args=[design.page_id])}?v={design.version}" if design.logo else "",
+        "footer": design.footer,
+    }
+
+
+def page_template(page: PublicPage) -> str:
+    if page.blocks is not None:
+        return "public/designed.html"
+    return "public/preferences.html" if page.switches["show_preferences"] else "public/unsubscribe.html"
+
+
+def preview_page(request, send: Send) -> HttpResponse:
+    """The page exactly as ``send``'s contact would see it, for staff: rendered for this request only,
+    its buttons disabled and its links pointing at a token that names no send."""
+    page = public_page_load(send)
+    slot = Slots(shared=False)
+    context = page_context(page, PREVIEW_TOKEN, "preferences", Outcome(), slot, preview=True)
+    return render_page(request, page_template(page), context, slot)
 
 
 def show_page(request, send: Send, token: str, *, link: str, outcome: Outcome | None = None) -> HttpResponse:
@@ -100,8 +156,7 @@ def show_page(request, send: Send, token: str, *, link: str, outcome: Outcome | 
     # A form shown again with its errors holds what was typed: rendered for this request only.
     slot = Slots(shared=SHARED and outcome.form is None and not outcome.errors)
     context = page_context(page, token, link, outcome, slot)
-    template = "public/preferences.html" if page.switches["show_preferences"] else "public/unsubscribe.html"
-    return render_page(request, template, context, slot)
+    return render_page(request, page_template(page), context, slot)
 
 
 def _page_text(text: str) -> str:

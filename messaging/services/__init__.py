@@ -23,6 +23,17 @@ from messaging.engine.dispatch import (
     dispatch_errors,
     dispatch_plan,
 )
+from .pages import (
+    PageCannotPublish,
+    PageInUse,
+    page_brand_update,
+    page_create,
+    page_delete,
+    page_publish,
+    page_update,
+    page_version_save,
+)
+from messaging.feedback import unsubscribe_feedback_record
 from .messages import MessageHasSends, message_archive, message_create, message_delete, message_update
 from .proofs import TestSendRefused, TestSendReport, message_test_send, test_recipients_parse
 from .schedules import (
@@ -42,6 +53,8 @@ __all__ = [
     "DeliveryRetry",
     "DispatchInvalid",
     "MessageHasSends",
+    "PageCannotPublish",
+    "PageInUse",
     "ScheduleInvalid",
     "SendsHeldElsewhere",
     "TestSendRefused",
@@ -60,6 +73,12 @@ __all__ = [
     "message_delete",
     "message_test_send",
     "message_update",
+    "page_brand_update",
+    "page_create",
+    "page_delete",
+    "page_publish",
+    "page_update",
+    "page_version_save",
     "schedule_cancel",
     "schedule_create",
     "schedule_moment",
@@ -69,4 +88,5 @@ __all__ = [
     "sends_deliver",
     "sends_deliver_now",
     "test_recipients_parse",
+    "unsubscribe_feedback_record",
 ]

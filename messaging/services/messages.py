@@ -18,7 +18,7 @@ from messaging.models import SWITCH_TEXTS, SWITCHES, Message, MessageVersion, Se
 
 Action = StaffChange.Action
 # What staff write on a message (``segments`` aside, a many-to-many) and on each channel's version.
-MESSAGE_FIELDS = ("name", "category", "transactional", "deliver_until", "from_email", *SWITCHES, *SWITCH_TEXTS)
+MESSAGE_FIELDS = ("name", "category", "transactional", "deliver_until", "from_email", "preference_page", *SWITCHES, *SWITCH_TEXTS)
 VERSION_FIELDS = ("position", "subject", "text_body", "html_body")
 
 

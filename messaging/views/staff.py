@@ -23,7 +23,7 @@ from .. import selectors, services
 from ..charts import COLOURS, outcomes_over_time_svg
 from ..engine.decision import message_plan, preview_decision
 from ..forms import MessageForm, PreviewForm, ScheduleForm, TestSendForm, VersionFormSet
-from ..models import SWITCHES, Dispatch, Message, Outcome, ScheduledDispatch, Send
+from ..models import SWITCHES, Dispatch, LeavingReason, Message, Outcome, ScheduledDispatch, Send
 from ..delivery.rendering import Delivery, MessageRenderer
 
 PAGE_SIZE = 50
@@ -69,7 +69,8 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page(view="messaging.view_message")
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    message = get_object_or_404(Message.objects.select_related("category"), pk=pk)
+    message = get_object_or_404(Message.objects.select_related("category", "preference_page"), pk=pk)
+    costs, reasons = selectors.message_leaving_costs(message=message)
     context = {
         "message": message,
         "versions": message.ordered_versions(),
@@ -79,6 +80,8 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if name in SWITCHES
         ],
         "dispatches": message.dispatches.all()[:20],
+        "costs": costs,
+        "reasons": [(LeavingReason(reason).label, n) for reason, n in reasons.items()],
         "preview_form": PreviewForm(),
         "staff_history": contacts_selectors.staff_changes(subject_types=("message",), subject_id=message.pk),
         "schedules": message.schedules.order_by("-run_at")[:20],

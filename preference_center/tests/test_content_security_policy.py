@@ -19,6 +19,8 @@ from api.services import api_key_create
 from contacts.tests.factories import CategoryFactory, ContactFactory, ContactFieldFactory, SegmentFactory, UserFactory
 from contacts.models import BulkAction
 from messaging.models import Dispatch, ScheduledDispatch
+from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
+from messaging.models import Dispatch, PreferencePage, PreferencePageVersion
 from messaging.tests.factories import MessageFactory
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -30,6 +32,8 @@ NOT_STAFF = {
     "messaging:unsubscribe",
     "messaging:email_tracking_webhook",
     "messaging:twilio_sms_webhook",
+    "messaging:page_style",
+    "messaging:page_logo",
 }
 # The REST API's resources answer JSON to API keys only (api/tests check them); its docs and schema are walked.
 NOT_STAFF |= {f"api:{p.name}" for p in api_urls.urlpatterns if p.name and p.name not in ("docs", "schema")}
@@ -51,6 +55,7 @@ POST_ONLY = {
     "messaging:schedule_cancel",
     "webhooks:endpoint_secret_rotate",
     "webhooks:delivery_resend",
+    "messaging:page_publish",
 }
 
 
@@ -93,7 +98,13 @@ def objects(db):
     contact = ContactFactory(first_name="Ada", email="ada@example.org")
     category = CategoryFactory()
     segment = SegmentFactory()
-    message = MessageFactory(segments=[segment], category=category)
+    # A published page with a text block the message uses: its preview is a staff page too.
+    page = PreferencePage.objects.create(name="Designed", published_at=timezone.now())
+    PreferencePageVersion.objects.create(page=page, language="en", blocks=[
+        {"kind": "text", "text": "<p>Hello</p>"}, {"kind": "categories", "items": []}, {"kind": "save"},
+        {"kind": "unsubscribe_all"},
+    ])
+    message = MessageFactory(segments=[segment], category=category, preference_page=page)
     dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=7))
     contact_import = ContactImport.objects.create(
         file_name="a.csv", stored_path="missing.csv", size=10, sha256="0" * 64, encoding="utf-8-sig", delimiter=",",
@@ -114,6 +125,8 @@ def objects(db):
     )
     return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
             "endpoint": endpoint, "delivery": delivery}
+    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
+            "page": page}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -160,10 +173,20 @@ def staff_urls(o) -> dict[str, str]:
         "webhooks:endpoint_edit": [o["endpoint"].pk],
         "webhooks:endpoint_secret_rotate": [o["endpoint"].pk],
         "webhooks:delivery_resend": [o["delivery"].pk],
+        "messaging:message_page_preview": [o["message"].pk],
+        "messaging:page_detail": [o["page"].pk],
+        "messaging:page_edit": [o["page"].pk],
+        "messaging:page_version_edit": [o["page"].pk, "fr"],
+        "messaging:page_publish": [o["page"].pk],
+        "messaging:page_brand_edit": [o["page"].pk],
+        "messaging:page_delete": [o["page"].pk],
+        "messaging:page_preview": [o["page"].pk],
     }
     query = {
         "contacts:contact_history": {"before": (timezone.now() + datetime.timedelta(days=1)).isoformat()},
         "messaging:message_preview": {"contact": o["contact"].pk},
+        "messaging:message_page_preview": {"contact": o["contact"].pk},
+        "messaging:page_preview": {"contact": o["contact"].pk},
         "messaging:dispatch_detail": {"part": "report"},
     }
     return {
@@ -267,8 +290,9 @@ def test_htmx_is_configured_never_to_evaluate_code_nor_inject_styles(db):
 
 
 def test_markup_is_built_in_python_only_where_reviewed():
-    """``mark_safe`` trusts a string as HTML: only the public skeleton's slot markers (digits) may."""
-    reviewed = {"messaging/public/skeleton.py"}
+    """``mark_safe`` trusts a string as HTML: only the public skeleton's slot markers (digits) and the
+    output of the HTML sanitiser for a page's text blocks may."""
+    reviewed = {"messaging/public/skeleton.py", "messaging/pages.py"}
     users = {
         str(path.relative_to(settings.BASE_DIR))
         for root in ("contacts", "messaging", "preference_center")

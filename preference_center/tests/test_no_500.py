@@ -49,7 +49,9 @@ from contacts.services import (
     segment_membership_add,
 )
 from contacts.tests.factories import CategoryFactory, ContactFactory, ContactFieldFactory, SegmentFactory, UserFactory
-from messaging.models import Dispatch, DispatchBatch, OutboxMessage, Outcome, ScheduledDispatch, Send
+from messaging.models import (
+    Dispatch, DispatchBatch, OutboxMessage, Outcome, PreferencePage, PreferencePageVersion, ScheduledDispatch, Send,
+)
 from messaging.tests.factories import MessageFactory
 from messaging.public.tokens import send_token
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -181,7 +183,12 @@ def _world() -> World:
     channel_pause_set(contact=stale, channel=email, pause_from=datetime.date(2026, 1, 1),
                       pause_to=datetime.date(2099, 12, 31), source=staff(editor))
     Contact.objects.filter(pk=stale.pk).update(time_zone="US/Pacific-New")
-    message = MessageFactory(channels=["email", "sms"], segments=[vip], category=club)
+    designed = PreferencePage.objects.create(name="Designed", published_at=now, brand_background="#1f2d3d",
+                                             brand_text="#ffffff", footer_text="1 Main Street")
+    PreferencePageVersion.objects.create(page=designed, language="en", blocks=[
+        {"kind": "categories", "items": []}, {"kind": "channels"}, {"kind": "save"}, {"kind": "unsubscribe_all"},
+    ])
+    message = MessageFactory(channels=["email", "sms"], segments=[vip], category=club, preference_page=designed)
     dispatch = Dispatch.objects.create(message=message, deliver_until=now + datetime.timedelta(days=7))
     DispatchBatch.objects.create(dispatch=dispatch, first_contact_id=ada.pk, last_contact_id=bob.pk)
     sent = Send.objects.create(message=message, dispatch=dispatch, contact=ada, channel=email, outcome=Outcome.SENT,
@@ -220,6 +227,8 @@ def _world() -> World:
             file_name="a.csv", stored_path="missing.csv", size=10, sha256="0" * 64, encoding="utf-8-sig",
             delimiter=",", header=["email", "name"], rows_total=1, created_by="alice").pk)],
         "phase": ["check", "import"],
+        "pages": [str(designed.pk)],
+        "language": ["en", "fr"],
     }
     return World(users={"viewer": viewer, "editor": editor, "admin": admin}, ids=ids,
                  tokens=[send_token(sent.pk), send_token(deferred.pk)])
@@ -251,6 +260,8 @@ def _valid_values(route: Route, world: World, name: str, converter: str) -> list
     for prefix in ("contacts", "categories", "segments", "dispatches", "schedules", "imports", "fields"):
         if f"{prefix}/<" in text:
             return world.ids[prefix]
+    if text.startswith(("messaging/pages/<", "messaging/page-")):
+        return world.ids["pages"]
     if text.startswith("messaging/<"):
         return world.ids["messaging"]
     return ["1"]
