@@ -13,7 +13,8 @@ Groups are joined by the outer ``join``, conditions inside a group by the group'
 grouping, ``(A and B) or (C and D)``. ``filter_q`` turns it into a ``Q`` on contacts: the ORM
 writes one parameterised statement (values are never formatted into SQL). Channel state,
 "receives a category" and segment membership are the rules of ``contacts.rules``, the same ones
-the send decision and the staff list use.
+the send decision and the staff list use. Other apps add conditions with ``condition_kind_register``
+(messaging: message activity), validated, compiled and offered by the same code.
 """
 
 from __future__ import annotations

@@ -233,3 +233,10 @@ def test_the_live_count_counts_activity(editor_client, sale):
     count = editor_client.post(reverse("contacts:segment_filter_count"),
                                {"filter": json.dumps(activity("sent_message", sale.pk))})
     assert count.json()["text"] == "1 contact matches."
+
+
+def test_the_segment_page_reads_the_activity_filter_in_words_with_the_name_escaped(editor_client):
+    sale = MessageFactory(name="Spring <b>sale</b>", channels=["email"])
+    segment = SegmentFactory(filter=activity("not_sent_message", sale.pk))
+    page = editor_client.get(reverse("contacts:segment_detail", args=[segment.pk])).content.decode()
+    assert "Was not sent “Spring &lt;b&gt;sale&lt;/b&gt;”" in page
