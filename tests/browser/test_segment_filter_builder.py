@@ -85,7 +85,8 @@ def test_marketer_picks_message_activity_conditions(logged_in, live_server):
     expect(page.get_by_text("Segment Heard from us created.")).to_be_visible()
     segment = Segment.objects.get(name="Heard from us")
     page.goto(f"{live_server.url}/segments/{segment.pk}/")
-    expect(page.get_by_text("Was sent a message in the last 7 days or Has a deferred send of any message")).to_be_visible()
+    words = "Was sent a message in the last 7 days or Has a deferred send of any message"
+    expect(page.get_by_text(words)).to_be_visible()
     assert segment.filter == {"join": "and", "groups": [{"join": "or", "conditions": [
         {"field": "activity", "op": "sent_in_last", "value": 7},
         {"field": "activity", "op": "deferred_any"},
