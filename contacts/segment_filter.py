@@ -13,7 +13,8 @@ Groups are joined by the outer ``join``, conditions inside a group by the group'
 grouping, ``(A and B) or (C and D)``. ``filter_q`` turns it into a ``Q`` on contacts: the ORM
 writes one parameterised statement (values are never formatted into SQL). Channel state,
 "receives a category" and segment membership are the rules of ``contacts.rules``, the same ones
-the send decision and the staff list use.
+the send decision and the staff list use. Other apps add conditions with ``condition_kind_register``
+(messaging: message activity), validated, compiled and offered by the same code.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import datetime
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -89,6 +90,64 @@ CUSTOM_PREFIX, CHANNEL_PREFIX = "field:", "channel:"
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
+# --- Conditions other apps add ---------------------------------------------------------------------
+
+# How a registered operator takes its value: nothing, one of the field's choices (an id), or a
+# whole number of days (1 to MAX_AMOUNT). The builder shows the matching widget.
+KIND_VALUES = ("none", "choice", "days")
+
+
+@dataclass(frozen=True)
+class KindOperator:
+    op: str
+    label: Any  # the builder's operator list
+    value: str  # one of KIND_VALUES
+    words: Any  # the filter in words; "%(value)s" is the chosen name or the number of days
+
+
+@dataclass(frozen=True)
+class ConditionKind:
+    """A condition another app adds to filters (messaging: message activity), registered from its
+    ``AppConfig.ready`` so contacts never imports it. ``filter_clean`` validates its values the
+    same way as every other condition; ``q(op, value, now)`` compiles one cleaned condition into
+    a ``Q`` over contacts (an ``Exists`` on the app's table: part of the one statement);
+    ``choices()`` lists what its picker offers (ids as strings), read only when needed."""
+
+    key: str
+    label: Any
+    operators: tuple[KindOperator, ...]
+    choices: Callable[[], list[tuple[str, str]]]
+    q: Callable[[str, Any, datetime.datetime], Q]
+
+    def operator(self, op: str) -> KindOperator:
+        return next(item for item in self.operators if item.op == op)
+
+
+CONDITION_KINDS: dict[str, ConditionKind] = {}
+
+
+def condition_kind_register(kind: ConditionKind) -> None:
+    """Offer ``kind`` in every filter (idempotent: ``ready`` may run more than once)."""
+    if kind.key in BUILT_IN or kind.key in OPERATORS or kind.key.startswith((CUSTOM_PREFIX, CHANNEL_PREFIX)):
+        raise ValueError(f"condition kind {kind.key!r} would hide a built-in field")
+    if any(item.value not in KIND_VALUES for item in kind.operators):
+        raise ValueError(f"condition kind {kind.key!r}: an operator's value is one of {KIND_VALUES}")
+    CONDITION_KINDS[kind.key] = kind
+
+
+class LazyChoices:
+    """A registered kind's choices, read from the database on first use only: re-evaluating one
+    contact compiles filters without needing the names, and pays no query for them."""
+
+    def __init__(self, load: Callable[[], list[tuple[str, str]]]) -> None:
+        self._load, self._rows = load, None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        if self._rows is None:
+            self._rows = tuple(self._load())
+        return iter(self._rows)
+
+
 @dataclass(frozen=True)
 class FilterField:
     """One field a condition can test, as the builder offers it."""
@@ -99,14 +158,20 @@ class FilterField:
     choices: tuple[tuple[str, str], ...] = ()
     column: str = ""  # the contact's model field (built-in) or the custom field's key
     custom: bool = False
+    kind: ConditionKind | None = None  # a condition another app registered
 
     @property
     def operators(self) -> tuple[str, ...]:
+        if self.kind is not None:
+            return tuple(item.op for item in self.kind.operators)
         return OPERATORS[self.type]
 
     def as_json(self) -> dict:
-        return {"key": self.key, "label": str(self.label), "type": self.type,
-                "operators": [{"op": op, "label": str(OPERATOR_WORDS[op])} for op in self.operators],
+        if self.kind is not None:
+            operators = [{"op": item.op, "label": str(item.label), "value": item.value} for item in self.kind.operators]
+        else:
+            operators = [{"op": op, "label": str(OPERATOR_WORDS[op])} for op in self.operators]
+        return {"key": self.key, "label": str(self.label), "type": self.type, "operators": operators,
                 "choices": [list(choice) for choice in self.choices]}
 
 
@@ -139,6 +204,8 @@ class FilterCatalog:
         fields["segment"] = FilterField(
             "segment", _("Segment"), "segment", tuple((str(pk), segment.name) for pk, segment in segments.items())
         )
+        for kind in CONDITION_KINDS.values():
+            fields[kind.key] = FilterField(kind.key, kind.label, kind.key, LazyChoices(kind.choices), kind=kind)
         dynamic = {pk: segment.filter for pk, segment in segments.items() if segment.filter is not None}
         return cls(fields=fields, channels=channels, categories=categories, segments=segments, dynamic=dynamic)
 
@@ -310,7 +377,24 @@ def _record_id(value: Any, known: dict) -> int:
     return value
 
 
+def _kind_value_clean(item: FilterField, op: str, value: Any) -> Any:
+    how = item.kind.operator(op).value
+    if how == "none":
+        if value not in (None, "", []):
+            raise ValidationError(_("this operator takes no value."))
+        return None
+    if how == "days":
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 7:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_AMOUNT:
+            raise ValidationError(_("the number of days is a whole number from 1 to %(n)d.") % {"n": MAX_AMOUNT})
+        return value
+    return _record_id(value, {int(key) for key, _label in item.choices})
+
+
 def _value_clean(item: FilterField, op: str, value: Any, catalog: FilterCatalog, segment_id) -> Any:
+    if item.kind is not None:
+        return _kind_value_clean(item, op, value)
     if op in NO_VALUE:
         if value not in (None, "", []):
             raise ValidationError(_("this operator takes no value."))
@@ -414,6 +498,8 @@ def moment_ago(now: datetime.datetime, amount: int, unit: str) -> datetime.datet
 def _condition_q(condition: dict, catalog: FilterCatalog, now: datetime.datetime) -> Q:
     item = catalog.fields[condition["field"]]
     op, value = condition["op"], condition.get("value")
+    if item.kind is not None:
+        return item.kind.q(op, value, now)
     if item.type == "channel":
         channel = catalog.channels[item.key.removeprefix(CHANNEL_PREFIX)]
         if op == "dnc":
@@ -532,7 +618,10 @@ def _condition_words(condition: dict, catalog: FilterCatalog) -> str:
     item = catalog.fields.get(condition["field"])
     label = item.label if item else condition["field"]
     op, value = condition["op"], condition.get("value")
-    words = f"{label} {OPERATOR_WORDS[op]}"
+    if item is not None and item.kind is not None:
+        shown = value if item.kind.operator(op).value == "days" else f"“{dict(item.choices).get(str(value), value)}”"
+        return str(item.kind.operator(op).words) % {"value": shown}
+    words = f"{label} {OPERATOR_WORDS.get(op, op)}"
     if value is None:
         return words
     names = dict(item.choices) if item else {}

@@ -38,9 +38,14 @@ class MessagingConfig(AppConfig):
         from contacts.models import Contact
         from contacts.timeline import TimelineSource, timeline_source_register
 
-        from .erasure import contact_outbox_erase
+        from contacts.segment_filter import condition_kind_register
 
+        from .erasure import contact_outbox_erase
+        from .segment_conditions import MESSAGE_ACTIVITY
         from .selectors import contact_sends
+
+        # Segment filters offer message activity; contacts reads the send table only through it.
+        condition_kind_register(MESSAGE_ACTIVITY)
 
         # Sends appear on the contact's profile timeline, beside the preference history.
         timeline_source_register(

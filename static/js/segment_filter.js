@@ -101,7 +101,9 @@
       const op = condition.op;
       const value = condition.value;
       const box = element("span", { class: "d-inline-flex flex-wrap gap-2 align-items-center" });
-      if (NO_VALUE.has(op)) return box;
+      // Conditions other apps register say which value each operator takes: none, choice or days.
+      const takes = (field.operators.find((item) => item.op === op) || {}).value;
+      if (NO_VALUE.has(op) || takes === "none") return box;
       const id = "filter-value-" + ++uid;
       const update = (newValue) => {
         condition.value = newValue;
@@ -122,7 +124,14 @@
         box.appendChild(select);
         return box;
       }
-      if (["category", "segment", "choice"].includes(field.type)) {
+      if (takes === "days") {
+        if (value === undefined) condition.value = 30;
+        const days = textInput("number", condition.value, label, (text) => update(asNumber(text)));
+        days.min = "1";
+        box.append(days, element("span", { text: words.unit_days }));
+        return box;
+      }
+      if (takes === "choice" || ["category", "segment", "choice"].includes(field.type)) {
         const multiple = op === "in";
         const select = element("select", {
           id: id, class: "form-select form-select-sm w-auto", "aria-label": label, multiple: multiple ? "multiple" : null,
