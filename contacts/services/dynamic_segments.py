@@ -270,9 +270,12 @@ def segments_affected(filters: dict[int, dict], change: PreferenceChange | None)
     affected = set()
     for level in segments_in_dependency_order(filters):
         for pk in level:
-            conditions = [c for group in filters[pk]["groups"] for c in group["conditions"]]
-            if any(condition_depends_on(c, change) or (c.get("field") == "segment" and c.get("value") in affected)
-                   for c in conditions):
+            try:
+                conditions = [c for group in filters[pk]["groups"] for c in group["conditions"]]
+                if any(condition_depends_on(c, change) or (c.get("field") == "segment" and c.get("value") in affected)
+                       for c in conditions):
+                    affected.add(pk)
+            except (KeyError, TypeError, AttributeError):  # not a stored filter's shape: let compiling judge it
                 affected.add(pk)
     return affected
 
