@@ -138,6 +138,10 @@ def _rebuild_in_sql(segment: Segment, q: Q) -> tuple[int, int]:
     member = json.dumps(MEMBER)
     kind, origin = PreferenceChange.Kind.SEGMENT, SegmentMembership.Origin.FILTER
     with connection.cursor() as cursor:
+        # The caller's settings come back afterwards: a dispatch rebuilds inside its own
+        # transaction, and its own statements want nested loops.
+        cursor.execute("SELECT current_setting('jit'), current_setting('work_mem'), current_setting('enable_nestloop')")
+        caller_settings = cursor.fetchone()
         cursor.execute("SET LOCAL jit = off")  # compiling the plans costs more than running them here
         cursor.execute("SET LOCAL work_mem = '64MB'")  # the segment's rows hashed in memory, not in batches
         # Sets against sets: hash joins only. The segment's statistics are stale within the
@@ -155,6 +159,8 @@ def _rebuild_in_sql(segment: Segment, q: Q) -> tuple[int, int]:
             segment.pk, origin, kind, segment.pk, segment.slug, member, FILTER_SOURCE,
         ))
         removed = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('jit', %s, true), set_config('work_mem', %s, true), "
+                       "set_config('enable_nestloop', %s, true)", caller_settings)
     return added, removed
 
 

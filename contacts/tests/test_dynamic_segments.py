@@ -228,3 +228,17 @@ def test_a_change_no_filter_depends_on_costs_one_query_and_moves_nothing(django_
     assert contact.email in members(receives_news)
     category_unsubscribe(contact=contact, category=news, source="one_click")
     assert contact.email not in members(receives_news)
+
+
+def test_a_rebuild_inside_a_callers_transaction_gives_its_planner_settings_back():
+    from django.db import connection
+
+    segment = dynamic(ACME)
+    settings = "SELECT current_setting('enable_nestloop'), current_setting('work_mem'), current_setting('jit')"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(settings)
+        before = cursor.fetchone()
+        segment_rebuild(segment_id=segment.pk)
+        cursor.execute(settings)
+        assert cursor.fetchone() == before
+        assert before[0] == "on"
