@@ -435,8 +435,9 @@ class SegmentMembership(models.Model):
     Origin = MembershipOrigin
     REMOVED = "removed"
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="segment_memberships")
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    # No single-column indexes: the unique (contact, segment) and (segment, removed, contact) lead with them.
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="segment_memberships", db_index=False)
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships", db_index=False)
     removed = models.BooleanField(default=False)
     # A database default too: rows written by raw SQL (seeding, imports by COPY) are manual.
     origin = models.CharField(
@@ -484,7 +485,8 @@ class PreferenceChange(models.Model):
 
     Kind = ChangeKind
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="preference_changes")
+    # No single-column index: ``prefchange_contact_idx`` (contact, -created_at) leads with it.
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="preference_changes", db_index=False)
     kind = models.CharField(max_length=20, choices=ChangeKind.choices)
     channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -96,7 +96,7 @@ def change_record(
         ip_address=source.ip or None,
         user_agent=(source.user_agent or "")[:500],
     )
-    contact_segments_refresh(contact=contact)
+    contact_segments_refresh(contact=contact, change=change)
     preference_change_publish(change)
     return change
 

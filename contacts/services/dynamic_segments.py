@@ -21,7 +21,9 @@ from django.utils import timezone
 
 from contacts.models import Contact, PreferenceChange, Segment, SegmentMembership
 from contacts.rules import MEMBER
-from contacts.segment_filter import FilterCatalog, filter_clean, filter_q, segments_in_dependency_order
+from contacts.segment_filter import (
+    BUILT_IN, CHANNEL_PREFIX, CUSTOM_PREFIX, FilterCatalog, filter_clean, filter_q, segments_in_dependency_order,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,16 +38,23 @@ _TABLES = {
     "changes": PreferenceChange._meta.db_table,
 }
 
-# Three statements in the rebuild's transaction: the matching contacts once into a temporary
-# table (analysed, so the joins below are hashed, never a loop over a CTE); the new ones inserted;
-# the gone ``filter`` rows deleted; each of the last two writes a history row per row it changed.
+# Three statements in the rebuild's transaction. The difference first: one full join of the
+# filter's matches with the segment's rows, keeping only the contacts to add (matching, no row)
+# and the ``filter`` rows to delete (not matching, not removed), into a temporary table that is
+# analysed (usually small: nothing changed is zero rows). Then the new rows inserted and the gone
+# ``filter`` rows deleted from it; each of the two writes a history row per row it changed.
 # Manual and removed rows are neither inserted nor deleted.
-_MATCHING_SQL = "CREATE TEMPORARY TABLE segment_matching ON COMMIT DROP AS {matching}"
+_DIFF_SQL = """
+CREATE TEMPORARY TABLE segment_diff ON COMMIT DROP AS
+SELECT coalesce(m.id, sm.contact_id) AS contact_id, m.id IS NOT NULL AS matches
+FROM ({matching}) m
+FULL JOIN (SELECT contact_id, origin, removed FROM {memberships} WHERE segment_id = %s) sm ON sm.contact_id = m.id
+WHERE sm.contact_id IS NULL OR (m.id IS NULL AND sm.origin = %s AND NOT sm.removed)
+"""
 _ADDED_SQL = """
 WITH added AS (
     INSERT INTO {memberships} (contact_id, segment_id, removed, origin, source, added_at, changed_at)
-    SELECT m.id, %s, false, %s, %s, now(), now() FROM segment_matching m
-    WHERE NOT EXISTS (SELECT 1 FROM {memberships} sm WHERE sm.segment_id = %s AND sm.contact_id = m.id)
+    SELECT d.contact_id, %s, false, %s, %s, now(), now() FROM segment_diff d WHERE d.matches
     ON CONFLICT (contact_id, segment_id) DO NOTHING
     RETURNING contact_id
 ), history AS (
@@ -57,10 +66,10 @@ SELECT count(*) FROM history
 """
 _GONE_SQL = """
 WITH gone AS (
-    DELETE FROM {memberships} sm
-    WHERE sm.segment_id = %s AND sm.origin = %s AND NOT sm.removed
-        AND NOT EXISTS (SELECT 1 FROM segment_matching m WHERE m.id = sm.contact_id)
-    RETURNING contact_id
+    DELETE FROM {memberships} sm USING segment_diff d
+    WHERE sm.segment_id = %s AND sm.contact_id = d.contact_id AND NOT d.matches
+        AND sm.origin = %s AND NOT sm.removed
+    RETURNING sm.contact_id
 ), history AS (
     INSERT INTO {changes} (contact_id, kind, segment_id, subject, old_value, new_value, source, user_agent, created_at)
     SELECT contact_id, %s, %s, %s, %s::jsonb, NULL, %s, '', now() FROM gone
@@ -129,20 +138,29 @@ def _rebuild_in_sql(segment: Segment, q: Q) -> tuple[int, int]:
     member = json.dumps(MEMBER)
     kind, origin = PreferenceChange.Kind.SEGMENT, SegmentMembership.Origin.FILTER
     with connection.cursor() as cursor:
+        # The caller's settings come back afterwards: a dispatch rebuilds inside its own
+        # transaction, and its own statements want nested loops.
+        cursor.execute("SELECT current_setting('jit'), current_setting('work_mem'), current_setting('enable_nestloop')")
+        caller_settings = cursor.fetchone()
         cursor.execute("SET LOCAL jit = off")  # compiling the plans costs more than running them here
-        cursor.execute("SET LOCAL enable_nestloop = off")  # set against set: hash and merge joins only
-        cursor.execute("DROP TABLE IF EXISTS pg_temp.segment_matching")  # a rebuild before in this transaction
-        cursor.execute(_MATCHING_SQL.format(matching=matching), matching_params)
-        cursor.execute("CREATE UNIQUE INDEX ON segment_matching (id)")
-        cursor.execute("ANALYZE segment_matching")
+        cursor.execute("SET LOCAL work_mem = '64MB'")  # the segment's rows hashed in memory, not in batches
+        # Sets against sets: hash joins only. The segment's statistics are stale within the
+        # transaction (a first build's rows are not counted yet), and a nested loop over those
+        # estimates turns a million-contact build into minutes; a hash join stays linear.
+        cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.segment_diff")  # a rebuild before in this transaction
+        cursor.execute(_DIFF_SQL.format(matching=matching, **_TABLES), (*matching_params, segment.pk, origin))
+        cursor.execute("ANALYZE segment_diff")
         cursor.execute(_ADDED_SQL.format(**_TABLES), (
-            segment.pk, origin, FILTER_SOURCE, segment.pk, kind, segment.pk, segment.slug, member, FILTER_SOURCE,
+            segment.pk, origin, FILTER_SOURCE, kind, segment.pk, segment.slug, member, FILTER_SOURCE,
         ))
         added = cursor.fetchone()[0]
         cursor.execute(_GONE_SQL.format(**_TABLES), (
             segment.pk, origin, kind, segment.pk, segment.slug, member, FILTER_SOURCE,
         ))
         removed = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('jit', %s, true), set_config('work_mem', %s, true), "
+                       "set_config('enable_nestloop', %s, true)", caller_settings)
     return added, removed
 
 
@@ -183,17 +201,25 @@ def _memberships_apply(*, segment_ids_added: dict[int, list[int]], segment_ids_g
         PreferenceChange.objects.bulk_create(history)
 
 
-def contact_segments_refresh(*, contact: Contact) -> None:
+def contact_segments_refresh(*, contact: Contact, change: PreferenceChange | None = None) -> None:
     """Re-evaluate one contact's dynamic memberships now, in the caller's transaction.
 
     The services call this where they record a change (fields, channel state, categories, other
     segments), so a dispatch that plans right after sees the contact where the filters put them.
     Segments whose filters name other dynamic segments are evaluated after them.
+
+    ``change``: the history row just written. Only the segments whose filters can depend on it
+    (and those naming them) are evaluated; when none can, this costs one query (the filters,
+    read every time: nothing is kept between calls). Without it (a contact saved), every one.
     """
-    if contact.pk is None or not Segment.objects.filter(filter__isnull=False).exists():
+    if contact.pk is None:
+        return
+    filters = dict(Segment.objects.filter(filter__isnull=False).values_list("pk", "filter"))
+    affected = segments_affected(filters, change)
+    if not affected:
         return
     catalog = FilterCatalog.load()
-    dynamic = catalog.dynamic
+    dynamic = {pk: spec for pk, spec in catalog.dynamic.items() if pk in affected}
     slugs = {pk: catalog.segments[pk].slug for pk in dynamic}
     rows = {
         row.segment_id: row
@@ -219,6 +245,45 @@ def contact_segments_refresh(*, contact: Contact) -> None:
             rows[pk] = SegmentMembership(segment_id=pk, contact_id=contact.pk, origin=SegmentMembership.Origin.FILTER)
         for pk in gone:
             rows.pop(pk)
+
+
+def condition_depends_on(condition: dict, change: PreferenceChange) -> bool:
+    """Whether a change of this kind and subject can alter the condition's answer for the contact.
+
+    Built-in fields change only through ``contact_save`` (which re-evaluates everything); a field
+    the map does not know is assumed to depend on every change.
+    """
+    name, kind = condition.get("field", ""), PreferenceChange.Kind
+    if name.startswith(CUSTOM_PREFIX):
+        return change.kind == kind.FIELD and change.subject == name.removeprefix(CUSTOM_PREFIX)
+    if name.startswith(CHANNEL_PREFIX):
+        return change.kind == kind.DNC and change.subject == name.removeprefix(CHANNEL_PREFIX)
+    if name == "category":
+        return change.kind == kind.CATEGORY and change.category_id == condition.get("value")
+    if name == "segment":
+        return change.kind == kind.SEGMENT and change.segment_id == condition.get("value")
+    return name not in BUILT_IN
+
+
+def segments_affected(filters: dict[int, dict], change: PreferenceChange | None) -> set[int]:
+    """The dynamic segments to re-evaluate after ``change`` (all of them without one).
+
+    A segment is affected when one of its conditions depends on the change, or when it names an
+    affected segment (that segment's membership may move in this refresh).
+    """
+    if change is None:
+        return set(filters)
+    affected = set()
+    for level in segments_in_dependency_order(filters):
+        for pk in level:
+            try:
+                conditions = [c for group in filters[pk]["groups"] for c in group["conditions"]]
+                if any(condition_depends_on(c, change) or (c.get("field") == "segment" and c.get("value") in affected)
+                       for c in conditions):
+                    affected.add(pk)
+            except (KeyError, TypeError, AttributeError):  # not a stored filter's shape: let compiling judge it
+                affected.add(pk)
+    return affected
 
 
 def segment_rebuild_request(*, segment: Segment) -> None:

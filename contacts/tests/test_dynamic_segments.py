@@ -212,3 +212,33 @@ def test_one_contacts_refresh_costs_a_constant_number_of_queries(django_assert_m
     with transaction.atomic(), django_assert_max_num_queries(10):
         contact_segments_refresh(contact=contact)
     assert SegmentMembership.objects.filter(contact=contact).count() == 2
+
+
+def test_a_change_no_filter_depends_on_costs_one_query_and_moves_nothing(django_assert_num_queries):
+    news, other = CategoryFactory(), CategoryFactory()
+    receives_news = dynamic(condition("category", "receives", news.pk))
+    contact = ContactFactory()
+    segment_rebuild(segment_id=receives_news.pk)
+    with transaction.atomic():
+        unrelated = PreferenceChange.objects.create(contact=contact, kind=PreferenceChange.Kind.CATEGORY, category=other,
+                                                    subject=other.slug, new_value="unsubscribed", source="one_click")
+        with django_assert_num_queries(1):
+            contact_segments_refresh(contact=contact, change=unrelated)
+    category_unsubscribe(contact=contact, category=other, source="one_click")
+    assert contact.email in members(receives_news)
+    category_unsubscribe(contact=contact, category=news, source="one_click")
+    assert contact.email not in members(receives_news)
+
+
+def test_a_rebuild_inside_a_callers_transaction_gives_its_planner_settings_back():
+    from django.db import connection
+
+    segment = dynamic(ACME)
+    settings = "SELECT current_setting('enable_nestloop'), current_setting('work_mem'), current_setting('jit')"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(settings)
+        before = cursor.fetchone()
+        segment_rebuild(segment_id=segment.pk)
+        cursor.execute(settings)
+        assert cursor.fetchone() == before
+        assert before[0] == "on"
