@@ -273,6 +273,12 @@ class PreferencesForm(forms.Form):
             for channel in self.state.channels
         ]
 
+    def preferred_error_slug(self) -> str | None:
+        """The channel whose "Preferred channel" radio the error concerns: the error shows beside it."""
+        value = self["preferred_channel"].value()
+        slugs = {channel.slug for channel in self.state.channels}
+        return value if self.errors.get("preferred_channel") and value in slugs else None
+
     def no_preference_radio(self):
         return next(radio for radio in self["preferred_channel"] if radio.data["value"] == "")
 

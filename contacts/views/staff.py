@@ -224,7 +224,8 @@ def contact_preferences(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"contact": contact, "form": form, "state": state}
     if request.htmx:
         return render(request, "contacts/preferences.html#modal", context)
-    return render(request, "contacts/preferences.html", context)
+    # The full page (no JavaScript, or a bookmarked link) shows the three sections one under another.
+    return render(request, "contacts/preferences.html", {**context, "as_page": True})
 
 
 @require_POST

@@ -45,6 +45,47 @@
     toast.addEventListener("hidden.bs.toast", () => toast.remove());
   }
 
+  // WAI-ARIA tabs: arrow keys move to the previous/next tab (wrapping), Home/End to the first/last,
+  // and the tab that gets focus is shown. Delegated from the document in the capture phase, so it
+  // works from the first open of content that htmx swapped in, and Bootstrap's own per-tab handler
+  // (attached only after a first click) never moves focus a second time.
+  const TAB_KEYS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End"];
+
+  function tabKeydown(event) {
+    const tab = event.target.closest && event.target.closest("[role=tab]");
+    if (!tab || !TAB_KEYS.includes(event.key)) return;
+    const list = tab.closest("[role=tablist]");
+    if (!list) return;
+    const tabs = Array.from(list.querySelectorAll("[role=tab]")).filter((el) => !el.disabled);
+    const index = tabs.indexOf(tab);
+    let next;
+    if (event.key === "Home") next = tabs[0];
+    else if (event.key === "End") next = tabs[tabs.length - 1];
+    else if (event.key === "ArrowLeft" || event.key === "ArrowUp") next = tabs[(index - 1 + tabs.length) % tabs.length];
+    else next = tabs[(index + 1) % tabs.length];
+    event.preventDefault();
+    event.stopPropagation();
+    tabShow(next);
+    next.focus();
+  }
+
+  function tabShow(tab) {
+    window.bootstrap.Tab.getOrCreateInstance(tab).show();
+    tabRove(tab);
+  }
+
+  // Only the selected tab is in the Tab order (roving tabindex), however it was selected.
+  function tabRove(tab) {
+    tab.closest("[role=tablist]").querySelectorAll("[role=tab]").forEach((el) => {
+      el.setAttribute("tabindex", el === tab ? "0" : "-1");
+    });
+  }
+
+  document.addEventListener("keydown", tabKeydown, true);
+  document.addEventListener("shown.bs.tab", function (event) {
+    tabRove(event.target);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".toast[data-autoshow]").forEach((toast) => {
       window.bootstrap.Toast.getOrCreateInstance(toast).show();
