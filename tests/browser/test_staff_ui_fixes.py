@@ -1,0 +1,182 @@
+"""What a marketer tripped over in the staff UI (issue 14, "Wrong or broken"), walked in a real browser.
+
+Each test leaves screenshots of the page it changed at desktop (1366 px) and phone (390 px) width.
+"""
+
+import pytest
+from django.contrib.auth.models import Group
+from playwright.sync_api import expect
+
+from contacts.models import CategorySubscription, ChannelPreference, PreferenceChange, SegmentMembership
+from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = {"desktop": 1366, "phone": 390}
+
+
+def shoot(page, artifacts, name: str) -> None:
+    """Screenshots of the page as it is, at desktop and phone width; the viewport is put back."""
+    size = page.viewport_size
+    for label, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=artifacts / f"{name}-{label}.png", full_page=True)
+    page.set_viewport_size(size)
+
+
+@pytest.fixture
+def ada(transactional_db):
+    return ContactFactory(first_name="Ada", last_name="Lovelace", email="ada@example.org", phone="+441234567890")
+
+
+@pytest.fixture
+def newsletter(transactional_db):
+    return CategoryFactory(name="Newsletter", slug="newsletter", description="Monthly news.")
+
+
+@pytest.fixture
+def vip(transactional_db):
+    return SegmentFactory(name="VIP", slug="vip")
+
+
+def focus_by_tab(page, predicate_js: str, limit: int = 60) -> None:
+    """Press Tab until the focused element matches; fails if it never does (keyboard only)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(() => {{ const el = document.activeElement; return !!el && ({predicate_js}); }})()"):
+            return
+    raise AssertionError(f"Tab never reached an element matching {predicate_js}")
+
+
+# 1. Keyboard users reach every tab of the Preferences modal from its first open.
+def test_keyboard_only_user_moves_between_preference_tabs_with_arrows_home_and_end(
+    logged_in, live_server, ada, newsletter, vip, artifacts
+):
+    page = logged_in
+    page.goto(f"{live_server.url}/contacts/{ada.pk}/")
+    focus_by_tab(page, "el.id === 'contact-actions'")
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Preferences of Ada Lovelace")
+    channels, categories, segments = (
+        dialog.get_by_role("tab", name=name) for name in ("Channels & frequency", "Categories", "Segments")
+    )
+    expect(channels).to_be_focused()
+    scroll_before = page.evaluate("window.scrollY")
+
+    page.keyboard.press("ArrowRight")
+    expect(categories).to_be_focused()
+    expect(categories).to_have_attribute("aria-selected", "true")
+    expect(dialog.get_by_label("Newsletter")).to_be_visible()
+    page.keyboard.press("ArrowRight")
+    expect(segments).to_be_focused()
+    expect(dialog.get_by_label("VIP")).to_be_visible()
+    page.keyboard.press("ArrowRight")  # wraps around
+    expect(channels).to_be_focused()
+    page.keyboard.press("End")
+    expect(segments).to_be_focused()
+    page.keyboard.press("Home")
+    expect(channels).to_be_focused()
+    page.keyboard.press("ArrowLeft")  # wraps backwards
+    expect(segments).to_be_focused()
+    expect(segments).to_have_attribute("tabindex", "0")
+    expect(channels).to_have_attribute("tabindex", "-1")
+    assert page.evaluate("window.scrollY") == scroll_before
+
+    # Tab leaves the tab bar for the panel; Space ticks, Enter on Save saves.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_label("VIP")).to_be_focused()
+    page.keyboard.press("Space")
+    shoot(page, artifacts, "preferences-keyboard-segments")
+    focus_by_tab(page, "el.id === 'preferences-save'")
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    assert SegmentMembership.objects.get(contact=ada, segment=vip).removed is False
+
+
+# 8. The preferred-channel error appears beside its radio; the tab bar does not move between tabs.
+def test_preferred_channel_error_sits_beside_its_radio_and_the_tab_bar_stays_put(
+    logged_in, live_server, ada, newsletter, vip, artifacts
+):
+    page = logged_in
+    page.goto(f"{live_server.url}/contacts/{ada.pk}/")
+    page.get_by_role("button", name="Actions").click()
+    page.get_by_role("link", name="Preferences").click()
+    dialog = page.get_by_role("dialog")
+    sms_row = dialog.locator("#channel-row-sms")
+    sms_row.get_by_label("Contactable").uncheck()
+    sms_row.get_by_label("Preferred channel").check()
+    dialog.get_by_role("button", name="Save").click()
+    error = sms_row.locator("#preferred-channel-error")
+    expect(error).to_be_visible()
+    expect(dialog.get_by_text("Nothing was saved.")).to_be_visible()
+    shoot(page, artifacts, "preferences-preferred-error")
+
+    tab_bar = dialog.get_by_role("tablist")
+    top = tab_bar.bounding_box()["y"]
+    dialog.get_by_role("tab", name="Segments").click()
+    assert abs(tab_bar.bounding_box()["y"] - top) < 2
+    assert not ChannelPreference.objects.filter(contact=ada, preferred=True).exists()
+
+
+def test_on_a_phone_the_modal_keeps_save_visible_and_its_tab_bar_on_one_line(
+    logged_in, live_server, ada, newsletter, vip, artifacts
+):
+    page = logged_in
+    page.set_viewport_size({"width": 390, "height": 760})
+    page.goto(f"{live_server.url}/contacts/{ada.pk}/")
+    page.get_by_role("button", name="Actions").click()
+    page.get_by_role("link", name="Preferences").click()
+    dialog = page.get_by_role("dialog")
+    save = dialog.get_by_role("button", name="Save")
+    expect(save).to_be_in_viewport()
+    tabs = dialog.get_by_role("tab")
+    tops = {round(tabs.nth(i).bounding_box()["y"]) for i in range(tabs.count())}
+    assert len(tops) == 1, "the tab bar wraps onto several lines"
+    scrollers = page.evaluate(
+        """Array.from(document.querySelectorAll('#staff-modal, #staff-modal *')).filter(
+             (el) => el.scrollHeight > el.clientHeight + 1 && ['auto', 'scroll'].includes(getComputedStyle(el).overflowY)
+           ).length"""
+    )
+    assert scrollers == 1
+    page.screenshot(path=artifacts / "preferences-modal-phone.png")
+
+
+# 9. Without JavaScript the preferences page shows the three sections and saves them at once.
+@pytest.fixture
+def page_without_js(browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def test_without_javascript_the_preferences_page_shows_every_section_with_one_save(
+    page_without_js, live_server, editor, ada, newsletter, vip, artifacts
+):
+    page = page_without_js
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("edith")
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/contacts/{ada.pk}/")
+    page.get_by_role("link", name="Preferences").click()
+
+    expect(page.get_by_role("heading", name="Channels & frequency")).to_be_visible()
+    expect(page.get_by_role("heading", name="Categories")).to_be_visible()
+    expect(page.get_by_role("heading", name="Segments")).to_be_visible()
+    page.locator("#channel-row-email").get_by_label("Do not contact more than").fill("3")
+    page.locator("#channel-row-email").get_by_label("each").select_option("week")
+    page.get_by_label("Newsletter").uncheck()
+    page.get_by_label("VIP").check()
+    shoot(page, artifacts, "preferences-no-javascript")
+    expect(page.get_by_role("button", name="Save")).to_have_count(1)
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ada Lovelace")
+    assert ChannelPreference.objects.get(contact=ada, channel__slug="email").cap == (3, "week")
+    assert CategorySubscription.objects.get(contact=ada, category=newsletter).status == "unsubscribed"
+    assert SegmentMembership.objects.get(contact=ada, segment=vip).removed is False
+    assert PreferenceChange.objects.filter(contact=ada).count() == 3
