@@ -1,6 +1,9 @@
 from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .delivery.rendering import unsubscribe_link_check
 
 from .models import SWITCHES, Message, MessageVersion
 
@@ -43,7 +46,43 @@ class VersionForm(forms.ModelForm):
         }
 
 
+def unsubscribe_link_warnings(version: dict, *, marketing: bool) -> list[str]:
+    """What a marketer should hear about a version's unsubscribe link before saving: shown twice,
+    not at all, or a link inside a link. The counting is the renderer's rule."""
+    warnings = []
+    channel = version["channel"].name if version.get("channel") else ""
+    parts = [(_("text part"), version.get("text_body") or "", False)]
+    if version.get("html_body"):
+        parts.append((_("HTML part"), version["html_body"], True))
+    for label, body, html_part in parts:
+        check = unsubscribe_link_check(body, html_part=html_part, marketing=marketing)
+        where = {"channel": channel, "part": label, "count": check.links}
+        if check.links > 1:
+            warnings.append(ngettext(
+                "%(channel)s, %(part)s: the unsubscribe link would appear %(count)d time.",
+                "%(channel)s, %(part)s: the unsubscribe link would appear %(count)d times. "
+                "{unsubscribe_text} already holds the link: use it or {unsubscribe_url}, once.",
+                check.links,
+            ) % where)
+        elif check.links == 0 and marketing:
+            warnings.append(_("%(channel)s, %(part)s: the unsubscribe link would not appear.") % where)
+        if check.nested:
+            warnings.append(_(
+                "%(channel)s, %(part)s: {unsubscribe_text} is inside a link, and it renders its own link "
+                "(a link inside a link). Put it outside the <a> element."
+            ) % where)
+    return warnings
+
+
 class BaseVersionFormSet(forms.BaseInlineFormSet):
+    def unsubscribe_link_warnings(self, *, marketing: bool) -> list[str]:
+        return [
+            warning
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+            for warning in unsubscribe_link_warnings(form.cleaned_data, marketing=marketing)
+        ]
+
     def versions_values(self) -> list[dict]:
         """The versions to keep after a valid POST (filled, not ticked for deletion), one per channel."""
         return [

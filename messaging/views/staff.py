@@ -43,8 +43,13 @@ def message_list(request: HttpRequest) -> HttpResponse:
 def _message_form(request: HttpRequest, message: Message | None) -> HttpResponse:
     form = MessageForm(request.POST or None, instance=message)
     versions = VersionFormSet(request.POST or None, instance=message or Message())
+    warnings: list[str] = []
     if request.method == "POST" and form.is_valid() and versions.is_valid():
         values, version_values = form.message_values(), versions.versions_values()
+        warnings = versions.unsubscribe_link_warnings(marketing=not values["transactional"])
+        if warnings and not request.POST.get("save_despite_warnings"):
+            return render(request, "messaging/message_form.html",
+                          {"form": form, "versions": versions, "message": message, "warnings": warnings})
         if message is None:
             message = services.message_create(acting_user=request.user, values=values, versions=version_values)
         else:
