@@ -8,6 +8,7 @@ import zoneinfo
 
 from django.db import connection
 from django.db.models import DateField, Exists, Func, OuterRef, Q
+from django.utils.translation import gettext_lazy
 
 from contacts.models import Category, CategorySubscription, DoNotContact
 
@@ -20,6 +21,11 @@ UTC = datetime.timezone.utc
 # decision, the preview and the public page all read these, so they cannot disagree.
 
 CATEGORY_UNSUBSCRIBED, CATEGORY_NOT_SUBSCRIBED = "category_unsubscribed", "category_not_subscribed"
+# What the staff UI calls each block (the codes are stored in sends and read by the SQL twins).
+CATEGORY_BLOCK_LABELS = {
+    CATEGORY_UNSUBSCRIBED: gettext_lazy("Unsubscribed from the message's category"),
+    CATEGORY_NOT_SUBSCRIBED: gettext_lazy("Not subscribed to the message's opt-in category"),
+}
 
 
 def category_block(*, opt_in: bool, status: str | None) -> str | None:

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from contacts.models import Channel, Contact
@@ -22,7 +23,7 @@ from .. import selectors, services
 from ..charts import COLOURS, outcomes_over_time_svg
 from ..engine.decision import message_plan, preview_decision
 from ..forms import MessageForm, PreviewForm, VersionFormSet
-from ..models import SWITCHES, Dispatch, Message, Outcome
+from ..models import SWITCHES, Dispatch, Message, Outcome, reason_label
 from ..delivery.rendering import Delivery, MessageRenderer
 
 PAGE_SIZE = 50
@@ -121,6 +122,12 @@ def _find_contact(query: str) -> Contact | None:
     return Contact.objects.filter(email__iexact=query).first()
 
 
+def _links_inert(text: str, inert: dict[str, str]) -> str:
+    for url, label in inert.items():
+        text = text.replace(url, str(label))
+    return text
+
+
 @staff_page(view="messaging.view_message")
 def message_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """What one contact would get now: the decision (the worker's), each channel's facts, the text."""
@@ -150,13 +157,20 @@ def message_preview(request: HttpRequest, pk: int) -> HttpResponse:
                 renderer = MessageRenderer(message, version)
                 delivery = Delivery(send_id=0, contact_id=contact.pk, first_name=contact.first_name,
                                     last_name=contact.last_name, address=contact.address_for(channel), locale=contact.locale)
+                # The preview's send has no token: its links would open "link not valid". Show them inert.
+                inert = {
+                    renderer.values(delivery)["{unsubscribe_url}"]: _("[unsubscribe link]"),
+                    renderer.values(delivery)["{preferences_url}"]: _("[preferences link]"),
+                }
                 if channel.address_field == Channel.AddressField.EMAIL:
                     subject, text, html_body, _values = renderer.email(delivery)
-                    rendered = {"channel": channel, "subject": subject, "text": text, "html": html_body}
+                    rendered = {"channel": channel, "subject": subject, "text": _links_inert(text, inert)}
                 else:
-                    rendered = {"channel": channel, "text": renderer.sms(delivery)}
+                    rendered = {"channel": channel, "text": _links_inert(renderer.sms(delivery), inert)}
             context.update(contact=contact, preview=preview, rendered=rendered,
-                           outcome_label=Outcome(preview.decision.outcome).label)
+                           outcome_label=Outcome(preview.decision.outcome).label,
+                           reason_label=reason_label(preview.decision.reason),
+                           channel_names=dict(Channel.objects.values_list("id", "name")))
     template = "messaging/message_preview.html#result" if request.htmx else "messaging/message_preview.html"
     return render(request, template, context)
 
@@ -210,7 +224,8 @@ def deferred_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             flash.error(request, _("Select the deferred sends to cancel."))
             return redirect(dispatch)
     count = services.deferred_cancel(dispatch=dispatch, send_ids=ids, acting_user=request.user)
-    flash.success(request, _("%(count)s deferred sends cancelled.") % {"count": count})
+    flash.success(request, ngettext("%(count)s deferred send cancelled.", "%(count)s deferred sends cancelled.", count)
+                  % {"count": count})
     return redirect(dispatch)
 
 
@@ -222,7 +237,8 @@ def outbox(request: HttpRequest) -> HttpResponse:
     live_links = request.user.has_perm(LIVE_LINKS_PERMISSION)
     if not live_links:
         page.object_list = [selectors.outbox_message_links_hidden(item) for item in page.object_list]
-    return render(request, "messaging/outbox.html", {"page": page, "q": query, "form": form, "live_links": live_links})
+    return render(request, "messaging/outbox.html", {"page": page, "q": query, "form": form, "live_links": live_links,
+                                                     "channel_names": dict(Channel.objects.values_list("slug", "name"))})
 
 
 @staff_page(view="messaging.view_send")
