@@ -57,6 +57,9 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         from contacts.bootstrap import default_rows_ensure_after_migrate
+        from contacts.search import search_fold_install
+
+        search_fold_install()
 
         post_migrate.connect(staff_groups_create, sender=self, dispatch_uid="contacts.staff_groups_create")
         post_migrate.connect(default_rows_ensure_after_migrate, sender=self, dispatch_uid="contacts.default_rows")

@@ -33,6 +33,7 @@ from contacts.models import (
     StaffChange,
     email_normalise,
 )
+from contacts.search import SEARCH_FOLD_SQL
 from contacts.rules import category_receives_q, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q
 from contacts.timeline import TimelinePage, contact_timeline
 
@@ -57,14 +58,22 @@ CONTACT_SORTS = {
 
 
 class ContactSearchText(Func):
-    """Upper-cased "first last email phone": the expression the trigram index of migration 0004 covers."""
+    """Folded "first last email phone" (``contacts.search``): the expression the trigram index of
+    migration 0010 covers."""
 
-    template = "UPPER(%(expressions)s)"
+    template = f"{SEARCH_FOLD_SQL}(%(expressions)s)"
     arg_joiner = " || ' ' || "
     output_field = TextField()
 
     def __init__(self):
         super().__init__(F("first_name"), F("last_name"), F("email"), F("phone"))
+
+
+class SearchFold(Func):
+    """A search word folded by the same SQL function as the text it is looked for in."""
+
+    function = SEARCH_FOLD_SQL
+    output_field = TextField()
 
 
 def contact_list(
@@ -81,18 +90,18 @@ def contact_list(
 ) -> QuerySet[Contact]:
     """Contacts matching every given filter, in a stable order (ties broken by id).
 
-    ``search``: every word must appear in the name, email or phone. ``category_status``
+    ``search``: every word must appear in the name, email or phone, case and accents ignored. ``category_status``
     "receives" honours the category's default (opt-out unless ``opt_in``), "unsubscribed" is an
     explicit opt-out. ``dnc_reason``: "" or "any" (any do-not-contact), "none" (contactable),
     or one reason; ``dnc_channel`` limits it to one channel. ``paused_now`` uses the contact's
     time zone. Each filter is an EXISTS on an indexed table, so the first page stays fast at 1M rows.
     """
     contacts = Contact.objects.all()
-    words = search.upper().split()
+    words = search.split()
     if words:
         contacts = contacts.annotate(search_text=ContactSearchText())
         for word in words:
-            contacts = contacts.filter(search_text__contains=word)
+            contacts = contacts.filter(search_text__contains=SearchFold(Value(word)))
     if segment is not None:
         contacts = contacts.filter(
             Exists(SegmentMembership.objects.filter(segment=segment, removed=False, contact=OuterRef("pk")))

@@ -180,3 +180,18 @@ def test_without_javascript_the_preferences_page_shows_every_section_with_one_sa
     assert CategorySubscription.objects.get(contact=ada, category=newsletter).status == "unsubscribed"
     assert SegmentMembership.objects.get(contact=ada, segment=vip).removed is False
     assert PreferenceChange.objects.filter(contact=ada).count() == 3
+
+
+# 4. Search ignores accents and case (PostgreSQL here; the SQLite demo: contacts/tests/test_search_accents_sqlite.py).
+def test_searching_ines_finds_ines_with_an_accent(logged_in, artifacts):
+    ContactFactory(first_name="Inès", last_name="Moreau", email="im@example.org")
+    ContactFactory(first_name="Léa", last_name="Dupont", email="ld@example.org")
+    page = logged_in
+    page.get_by_role("searchbox", name="Search").fill("ines")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("link", name="Inès Moreau")).to_be_visible()
+    expect(page.get_by_role("link", name="Léa Dupont")).to_have_count(0)
+    page.get_by_role("searchbox", name="Search").fill("LEA")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("link", name="Léa Dupont")).to_be_visible()
+    shoot(page, artifacts, "contacts-search-accents")
