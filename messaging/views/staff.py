@@ -190,10 +190,16 @@ def message_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _report_context(dispatch: Dispatch) -> dict:
     progress = selectors.dispatch_progress(dispatch=dispatch)
+    by_channel = selectors.dispatch_results_by_channel(dispatch=dispatch)
+    shown = [outcome for outcome in Outcome.values if any(result.counts.get(outcome) for result in by_channel)]
     return {
         "dispatch": dispatch,
         "progress": progress,
         "rows": [(Outcome(outcome).label, outcome, count, COLOURS[outcome]) for outcome, count in progress.counts.items()],
+        "channel_outcomes": [(outcome, Outcome(outcome).label) for outcome in shown],
+        "by_channel": [
+            (result.channel, [result.counts.get(outcome, 0) for outcome in shown], result.total) for result in by_channel
+        ],
     }
 
 
@@ -201,7 +207,8 @@ def _report_context(dispatch: Dispatch) -> dict:
 def dispatch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dispatch = get_object_or_404(Dispatch.objects.select_related("message"), pk=pk)
     context = _report_context(dispatch)
-    context["chart"] = outcomes_over_time_svg(selectors.dispatch_timeline(dispatch=dispatch))
+    step, timeline = selectors.dispatch_timeline(dispatch=dispatch)
+    context["chart"] = outcomes_over_time_svg(timeline, step=step)
     deferred = Paginator(selectors.deferred_sends(dispatch=dispatch), PAGE_SIZE)
     context["deferred"] = deferred.get_page(page_number(request.GET.get("page")))
     if request.htmx and request.GET.get("part") == "report":
