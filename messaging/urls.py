@@ -18,6 +18,8 @@ urlpatterns = [
     path("dispatches/<int:pk>/cancel/", staff.deferred_cancel, name="deferred_cancel"),
     path("deferred/", staff.deferred_queue, name="deferred_queue"),
     path("outbox/", staff.outbox, name="outbox"),
+    path("outbox/<int:pk>/", staff.outbox_detail, name="outbox_detail"),
+    path("outbox/<int:pk>/html/", staff.outbox_html, name="outbox_html"),
     # Public links (SPEC §4); served under /messaging/ until the site root includes them.
     path("p/<str:token>/", public.preferences, name="preferences"),
     path("u/<str:token>/", public.unsubscribe, name="unsubscribe"),

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from contacts.models import Channel, Contact
@@ -255,3 +256,46 @@ def deferred_queue(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/deferred_queue.html", {"page": page})
 
 
+
+
+# The HTML part of an email is shown in a sandboxed frame (no scripts, no same origin), served with
+# its own policy: nothing may load but inline images, styles stay inline, only this site may frame it.
+OUTBOX_FRAME_POLICY = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'self'; sandbox"
+)
+OUTBOX_HEADERS = ("From", "To", "Date", "Subject", "Message-ID", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post")
+
+
+def _outbox_item(request: HttpRequest, pk: int):
+    item = get_object_or_404(selectors.outbox_messages(), pk=pk)
+    if not request.user.has_perm(LIVE_LINKS_PERMISSION):
+        item = selectors.outbox_message_links_hidden(item)
+    return item
+
+
+@staff_page(view="messaging.view_outboxmessage")
+def outbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One delivered email or SMS: every header, the text part, and the HTML part in a sandboxed frame."""
+    item = _outbox_item(request, pk)
+    headers = item.headers or {}
+    listed = [(name, headers[name]) for name in OUTBOX_HEADERS if name in headers]
+    others = sorted((name, value) for name, value in headers.items() if name not in OUTBOX_HEADERS)
+    context = {
+        "item": item, "headers": listed + others, "live_links": request.user.has_perm(LIVE_LINKS_PERMISSION),
+        "channel_name": Channel.objects.filter(slug=item.channel_slug).values_list("name", flat=True).first()
+        or item.channel_slug,
+    }
+    return render(request, "messaging/outbox_detail.html", context)
+
+
+@xframe_options_sameorigin
+@staff_page(view="messaging.view_outboxmessage")
+def outbox_html(request: HttpRequest, pk: int) -> HttpResponse:
+    """The HTML part as the recipient's mail program gets it; only ever shown in the sandboxed frame."""
+    item = _outbox_item(request, pk)
+    response = HttpResponse(item.html_body or "", content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = OUTBOX_FRAME_POLICY
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

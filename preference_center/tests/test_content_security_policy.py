@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from contacts.tests.factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
-from messaging.models import Dispatch
+from messaging.models import Dispatch, OutboxMessage
 from messaging.tests.factories import MessageFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -59,7 +59,21 @@ def directives(response) -> dict[str, list[str]]:
     return parsed
 
 
+# Pages shown only inside a sandboxed frame of a staff page: their own policy, framed by this site only.
+FRAMED = {"/messaging/outbox/"}
+
+
+def assert_framed_strict(response, url: str) -> None:
+    policy = directives(response)
+    assert policy.get("default-src") == ["'none'"] and "script-src" not in policy, (url, policy)
+    assert "sandbox" in policy and policy.get("frame-ancestors") == ["'self'"], (url, policy)
+    assert policy.get("base-uri") == ["'none'"] and policy.get("form-action") == ["'none'"], (url, policy)
+
+
 def assert_strict(response, url: str) -> None:
+    if url.startswith(tuple(FRAMED)) and url.endswith("/html/") and response.status_code == 200:
+        assert_framed_strict(response, url)
+        return
     policy = directives(response)
     assert policy, f"{url} ({response.status_code}) has no Content-Security-Policy"
     scripts = policy.get("script-src", policy.get("default-src"))
@@ -80,7 +94,10 @@ def objects(db):
     segment = SegmentFactory()
     message = MessageFactory(segments=[segment], category=category)
     dispatch = Dispatch.objects.create(message=message, deliver_until=timezone.now() + datetime.timedelta(days=7))
-    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch}
+    outbox = OutboxMessage.objects.create(channel_slug="email", to="ada@example.org", body="Hi",
+                                          html_body="<p>Hi</p>", headers={"From": "news@example.org"})
+    return {"contact": contact, "category": category, "segment": segment, "message": message, "dispatch": dispatch,
+            "outbox": outbox}
 
 
 def staff_urls(o) -> dict[str, str]:
@@ -106,6 +123,8 @@ def staff_urls(o) -> dict[str, str]:
         "messaging:message_archive": [o["message"].pk],
         "messaging:dispatch_detail": [o["dispatch"].pk],
         "messaging:deferred_cancel": [o["dispatch"].pk],
+        "messaging:outbox_detail": [o["outbox"].pk],
+        "messaging:outbox_html": [o["outbox"].pk],
     }
     query = {
         "contacts:contact_history": {"before": (timezone.now() + datetime.timedelta(days=1)).isoformat()},

@@ -195,3 +195,36 @@ def test_searching_ines_finds_ines_with_an_accent(logged_in, artifacts):
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("link", name="Léa Dupont")).to_be_visible()
     shoot(page, artifacts, "contacts-search-accents")
+
+
+# 2 and 7. A demo email's footer shows the unsubscribe link once, on the Outbox detail page.
+def test_a_demo_email_in_the_outbox_shows_its_unsubscribe_link_once(logged_in, live_server, settings, artifacts):
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from contacts.models import SegmentMembership
+    from messaging.models import Message, OutboxMessage
+    from messaging.tests.conftest import run_dispatch
+
+    settings.EMAIL_BACKEND = "messaging.delivery.backends.outbox.OutboxEmailBackend"
+    readers = SegmentFactory(name="Newsletter readers", slug="newsletter-readers")
+    ada = ContactFactory(first_name="Ada", last_name="Lovelace", email="ada@example.org")
+    SegmentMembership.objects.create(contact=ada, segment=readers, source="import")
+    call_command("seed_demo_messages", stdout=open("/dev/null", "w"))
+    run_dispatch(Message.objects.get(name="Spring offers"), now=timezone.now())
+    item = OutboxMessage.objects.get(to="ada@example.org")
+
+    page = logged_in
+    page.goto(f"{live_server.url}/messaging/outbox/")
+    page.get_by_role("link", name="Email → ada@example.org").click()
+    for header in ("From", "To", "Date", "Message-ID", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post"):
+        expect(page.locator("#outbox-headers").get_by_role("rowheader", name=header, exact=True)).to_be_visible()
+    url = item.list_unsubscribe.split("<")[1].split(">")[0] if "<http" in item.list_unsubscribe else None
+    text = page.get_by_role("region", name="Text part").inner_text()
+    assert url and text.count(url) == 1, text
+    assert ": " + url not in text.replace("here: " + url, "")
+    frame = page.frame_locator("iframe[title='HTML part']")
+    expect(frame.get_by_text("Our spring offers are here")).to_be_visible()
+    expect(frame.locator(f'a[href="{url}"]')).to_have_count(1)
+    expect(frame.locator("a a")).to_have_count(0)
+    shoot(page, artifacts, "outbox-detail-demo-email")
