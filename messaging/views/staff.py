@@ -63,12 +63,13 @@ def _message_form(request: HttpRequest, message: Message | None) -> HttpResponse
     return render(request, "messaging/message_form.html", {"form": form, "versions": versions, "message": message})
 
 
-@staff_page(view="messaging.view_message", change="messaging.add_message")
+# The form pages need the right to use them even to open: a viewer never sees a form that answers 403.
+@staff_page(view="messaging.add_message", change="messaging.add_message")
 def message_create(request: HttpRequest) -> HttpResponse:
     return _message_form(request, None)
 
 
-@staff_page(view="messaging.view_message", change="messaging.change_message")
+@staff_page(view="messaging.change_message", change="messaging.change_message")
 def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _message_form(request, get_object_or_404(Message, pk=pk))
 
@@ -91,7 +92,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "messaging/message_detail.html", context)
 
 
-@staff_page(view="messaging.view_message", change="messaging.delete_message")
+@staff_page(view="messaging.delete_message", change="messaging.delete_message")
 def message_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm, then delete; a message with sends cannot be deleted and is offered for archiving."""
     message = get_object_or_404(Message, pk=pk)
@@ -176,7 +177,7 @@ def message_preview(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, context)
 
 
-@staff_page(view="messaging.view_message", change="messaging.add_dispatch")
+@staff_page(view="messaging.add_dispatch", change="messaging.add_dispatch")
 def message_send(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm (with the recipient estimate), then dispatch."""
     message = get_object_or_404(Message, pk=pk)

@@ -228,3 +228,46 @@ def test_a_demo_email_in_the_outbox_shows_its_unsubscribe_link_once(logged_in, l
     expect(frame.locator(f'a[href="{url}"]')).to_have_count(1)
     expect(frame.locator("a a")).to_have_count(0)
     shoot(page, artifacts, "outbox-detail-demo-email")
+
+
+# 10. A viewer sees no form they cannot use, and a forbidden page says why in their terms.
+@pytest.fixture
+def viewer_page(page, live_server, transactional_db):
+    user = UserFactory(username="vera")
+    user.groups.add(Group.objects.get(name="Viewers"))
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("vera")
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    return page
+
+
+def test_a_viewer_is_shown_no_edit_or_send_forms_and_a_403_that_names_their_group(
+    viewer_page, live_server, ada, vip, artifacts
+):
+    from contacts.models import SegmentMembership
+    from messaging.tests.factories import MessageFactory
+
+    SegmentMembership.objects.create(contact=ada, segment=vip, source="import")
+    message = MessageFactory(channels=["email"], segments=[vip])
+    page = viewer_page
+    page.goto(f"{live_server.url}{message.get_absolute_url()}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(message.name)
+    for name in ("Edit", "Send…", "Delete or archive…"):
+        expect(page.get_by_role("link", name=name)).to_have_count(0)
+    page.goto(f"{live_server.url}/segments/{vip.pk}/")
+    expect(page.get_by_role("button", name="Add")).to_have_count(0)
+    expect(page.get_by_role("button", name="Remove Ada Lovelace")).to_have_count(0)
+    page.goto(f"{live_server.url}/settings/")
+    expect(page.get_by_text("View only: your account cannot change the settings.")).to_be_visible()
+    expect(page.get_by_role("button", name="Save settings")).to_have_count(0)
+
+    for path in (f"/messaging/{message.pk}/send/", f"/messaging/{message.pk}/edit/", "/messaging/new/"):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 403, path
+        expect(page.get_by_role("button", name="Yes, send it")).to_have_count(0)
+        reason = page.locator("#forbidden-reason")
+        expect(reason).to_contain_text("in the Viewers group")
+        expect(reason).not_to_contain_text("Editors or Viewers")
+    shoot(page, artifacts, "forbidden-viewer")
