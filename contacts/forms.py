@@ -50,10 +50,12 @@ class ContactFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, email or phone")}),
     )
     segment = forms.ModelChoiceField(
-        label=_("Segment"), queryset=Segment.objects.order_by("name"), required=False, to_field_name="slug"
+        label=_("Segment"), queryset=Segment.objects.order_by("name"), required=False, to_field_name="slug",
+        empty_label=_("Any segment"),
     )
     category = forms.ModelChoiceField(
-        label=_("Category"), queryset=Category.objects.order_by("name"), required=False, to_field_name="slug"
+        label=_("Category"), queryset=Category.objects.order_by("name"), required=False, to_field_name="slug",
+        empty_label=_("Any category"),
     )
     category_status = forms.ChoiceField(
         label=_("Category subscription"),
@@ -67,7 +69,7 @@ class ContactFilterForm(forms.Form):
     dnc_reason = forms.ChoiceField(
         label=_("Do not contact"),
         required=False,
-        choices=[("", "—"), ("any", _("Any reason")), ("none", _("Contactable")), *DncReason.choices],
+        choices=[("", _("Not filtered")), ("any", _("Any reason")), ("none", _("Contactable")), *DncReason.choices],
     )
     paused = forms.BooleanField(label=_("Paused now"), required=False)
     has_cap = forms.BooleanField(label=_("Has a frequency cap"), required=False)
@@ -90,6 +92,12 @@ class ContactFilterForm(forms.Form):
             "has_cap": bool(data.get("has_cap")),
             "sort": data.get("sort") or "name",
         }
+
+    def ignored_filters(self) -> list[str]:
+        """The filters whose value was not understood and is left out, as "Label: error"."""
+        labels = {name: field.label for name, field in self.fields.items()}
+        labels.update(sort=_("Sort order"), page=_("Page"))
+        return [f"{labels.get(name) or name}: {' '.join(errors)}" for name, errors in self.errors.items()]
 
     def is_filtered(self) -> bool:
         return any(self.cleaned_data.get(name) for name in self.FILTERS)

@@ -44,6 +44,12 @@ def category_block_sql(*, status: str, opt_in: str) -> str:
     )
 
 
+def category_receivers_count(*, opt_in: bool, contacts: int, subscribed: int, rows: int) -> int:
+    """``category_block`` counted over a category: explicit subscribers, plus (opt-out categories)
+    every contact who made no choice (``contacts`` minus the ``rows`` of any status)."""
+    return subscribed if opt_in else subscribed + max(0, contacts - rows)
+
+
 def subscription_receives(*, opt_in: bool, status: str | None) -> bool:
     """SPEC §2: no choice means subscribed, except for ``opt_in`` categories."""
     return category_block(opt_in=opt_in, status=status) is None

@@ -75,6 +75,11 @@ def unsubscribe_link_warnings(version: dict, *, marketing: bool) -> list[str]:
 
 
 class BaseVersionFormSet(forms.BaseInlineFormSet):
+    default_error_messages = {
+        **forms.BaseInlineFormSet.default_error_messages,
+        "too_few_forms": _("Add at least one version: choose its channel and write its text."),
+    }
+
     def unsubscribe_link_warnings(self, *, marketing: bool) -> list[str]:
         return [
             warning

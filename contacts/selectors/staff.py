@@ -34,7 +34,7 @@ from contacts.models import (
     email_normalise,
 )
 from contacts.search import SEARCH_FOLD_SQL
-from contacts.rules import category_receives_q, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q
+from contacts.rules import category_receivers_count, category_receives_q, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q
 from contacts.timeline import TimelinePage, contact_timeline
 
 
@@ -176,6 +176,18 @@ class ListPage:
     def end_index(self) -> int:
         return (self.number - 1) * self.per_page + len(self.rows)
 
+    @property
+    def page_count(self) -> int | None:
+        """Pages in all, when the total is known (counted, estimated or capped: see the flags)."""
+        if self.total is None:
+            return None
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def last_page_known(self) -> bool:
+        """The last page can be linked: the total was counted exactly."""
+        return self.total is not None and not (self.total_is_estimate or self.total_is_capped)
+
 
 def contact_count_estimate() -> int:
     """The number of contacts, from the planner's statistics when the table is large (no full scan)."""
@@ -312,7 +324,34 @@ def category_list() -> QuerySet[Category]:
         unsubscribed_count=Count(
             "subscriptions", filter=Q(subscriptions__status=CategorySubscription.Status.UNSUBSCRIBED)
         ),
+        choice_count=Count("subscriptions"),
     ).order_by("name")
+
+
+@dataclass
+class CategoryAudience:
+    category: Category
+    receives: int  # by the send decision's rule (``contacts.rules.category_receivers_count``)
+    left: int  # unsubscribed explicitly
+    estimate: bool  # the contact total behind ``receives`` is the planner's estimate
+
+
+def category_audiences() -> list[CategoryAudience]:
+    """Who receives each category's messages and who left: two queries whatever the number of categories."""
+    contacts = contact_count_estimate()
+    estimate = contacts >= ESTIMATE_ABOVE
+    return [
+        CategoryAudience(
+            category=category,
+            receives=category_receivers_count(
+                opt_in=category.opt_in, contacts=contacts, subscribed=category.subscribed_count,
+                rows=category.choice_count,
+            ),
+            left=category.unsubscribed_count,
+            estimate=estimate and not category.opt_in,
+        )
+        for category in category_list()
+    ]
 
 
 def segment_list() -> QuerySet[Segment]:

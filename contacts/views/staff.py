@@ -252,7 +252,7 @@ def contact_dnc_clear(request: HttpRequest, pk: int, channel: str) -> HttpRespon
 @require_http_methods(["GET"])
 @staff_page(view="contacts.view_category")
 def category_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "contacts/category_list.html", {"categories": selectors.category_list()})
+    return render(request, "contacts/category_list.html", {"audiences": selectors.category_audiences()})
 
 
 @require_http_methods(["GET", "POST"])
