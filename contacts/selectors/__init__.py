@@ -25,6 +25,7 @@ from .staff import (
     message_names_using,
     segment_list,
     segment_members,
+    segment_removed_members,
     staff_changes,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "preferences_shape",
     "segment_list",
     "segment_members",
+    "segment_removed_members",
     "staff_changes",
     "segments_with_membership",
 ]

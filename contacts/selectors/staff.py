@@ -369,6 +369,13 @@ def segment_members(*, segment: Segment) -> QuerySet[Contact]:
     ).order_by("last_name", "first_name", "id")
 
 
+def segment_removed_members(*, segment: Segment) -> QuerySet[Contact]:
+    """Contacts removed from (or who left) the segment, by name: listed so staff can add them back."""
+    return Contact.objects.filter(
+        Exists(SegmentMembership.objects.filter(segment=segment, removed=True, contact=OuterRef("pk")))
+    ).order_by("last_name", "first_name", "id")
+
+
 def contacts_with_email(email: str) -> QuerySet[Contact]:
     """Contacts whose address equals ``email`` as the unique constraint sees it: normalised, then ``Lower``."""
     email = email_normalise(email)

@@ -23,20 +23,22 @@ def membership_value(membership: SegmentMembership | None) -> str | None:
 
 
 @transaction.atomic
-def segment_membership_add(*, contact: Contact, segment: Segment, source: Source | str) -> None:
-    """Add the contact to the segment; an explicit add is the only way back for a ``removed`` member."""
+def segment_membership_add(*, contact: Contact, segment: Segment, source: Source | str) -> bool:
+    """Add the contact to the segment; an explicit add is the only way back for a ``removed`` member.
+    False (and nothing written) when the contact already is a member."""
     source = Source.of(source)
     contact_lock(contact)
     membership = SegmentMembership.objects.filter(contact=contact, segment=segment).first()
     old = membership_value(membership)
     if old == MEMBER:
-        return
+        return False
     if membership:
         membership.removed, membership.source = False, source.label
         membership.save(update_fields=["removed", "source", "changed_at"])
     else:
         SegmentMembership.objects.create(contact=contact, segment=segment, source=source.label)
     change_record(contact=contact, kind=PreferenceChange.Kind.SEGMENT, source=source, old=old, new=MEMBER, segment=segment)
+    return True
 
 
 @transaction.atomic

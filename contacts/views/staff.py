@@ -288,36 +288,50 @@ def segment_list(request: HttpRequest) -> HttpResponse:
 @staff_page(view="contacts.view_segment")
 def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(selectors.segment_list(), pk=pk)
+    return _segment_page(request, segment, add_form=SegmentMemberAddForm())
+
+
+def _segment_page(request: HttpRequest, segment: Segment, *, add_form, status: int = 200) -> HttpResponse:
+    """The members page, or with ``?members=removed`` the contacts removed from the segment."""
+    removed = request.GET.get("members") == "removed"
+    members = selectors.segment_removed_members(segment=segment) if removed else selectors.segment_members(segment=segment)
     page = selectors.list_page(
-        queryset=selectors.segment_members(segment=segment), page=page_number(request.GET.get("page")),
-        per_page=MEMBERS_PER_PAGE, total=segment.member_count,
+        queryset=members, page=page_number(request.GET.get("page")),
+        per_page=MEMBERS_PER_PAGE, total=segment.removed_count if removed else segment.member_count,
     )
     context = {
-        "segment": segment, "page": page, "add_form": SegmentMemberAddForm(),
+        "segment": segment, "page": page, "add_form": add_form, "showing_removed": removed,
         "staff_history": selectors.staff_changes(subject_types=("segment",), subject_id=segment.pk),
     }
-    return render(request, "contacts/segment_detail.html", context)
+    return render(request, "contacts/segment_detail.html", context, status=status)
 
 
 @require_POST
 @staff_page(view="contacts.view_segment", change="contacts.change_segment")
 def segment_member_add(request: HttpRequest, pk: int) -> HttpResponse:
-    segment = get_object_or_404(Segment, pk=pk)
+    segment = get_object_or_404(selectors.segment_list(), pk=pk)
     form = SegmentMemberAddForm(request.POST)
-    if form.is_valid():
-        contact = form.cleaned_data["email"]
-        segment_membership_add(contact=contact, segment=segment, source=Source.staff(request.user))
-        messages.success(request, _("%(name)s added to %(segment)s.") % {"name": contact, "segment": segment})
+    if not form.is_valid():
+        # The error shows at the field, the typed address kept; nothing changed.
+        return _segment_page(request, segment, add_form=form, status=400)
+    contact = form.cleaned_data["email"]
+    names = {"name": contact, "segment": segment}
+    if segment_membership_add(contact=contact, segment=segment, source=Source.staff(request.user)):
+        messages.success(request, _("%(name)s added to %(segment)s.") % names)
     else:
-        messages.error(request, " ".join(form.errors["email"]))
+        messages.info(request, _("%(name)s is already a member of %(segment)s: nothing changed.") % names)
     return redirect("contacts:segment_detail", pk=segment.pk)
 
 
-@require_POST
-@staff_page(view="contacts.view_segment", change="contacts.change_segment")
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.change_segment", change="contacts.change_segment")
 def segment_member_remove(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
+    """Confirm, then remove: the membership stays, marked removed, so no rebuild adds the contact back."""
     segment = get_object_or_404(Segment, pk=pk)
     contact = get_object_or_404(Contact, pk=contact_pk)
+    if request.method == "GET":
+        return render(request, "contacts/segment_member_remove.html",
+                      {"segment": segment, "contact": contact, "page": page_number(request.GET.get("page"))})
     segment_membership_remove(contact=contact, segment=segment, source=Source.staff(request.user))
     messages.success(request, _("%(name)s removed from %(segment)s.") % {"name": contact, "segment": segment})
     return redirect(reverse("contacts:segment_detail", kwargs={"pk": segment.pk}) + _page_suffix(request))

@@ -33,7 +33,6 @@ POST_ONLY = {
     "contacts:logout",
     "contacts:contact_dnc_clear",
     "contacts:segment_member_add",
-    "contacts:segment_member_remove",
     "messaging:deferred_cancel",
     "messaging:message_archive",
 }
