@@ -6,6 +6,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django import forms
+from django.conf import settings
 from django.forms import BoundField
 from django.utils.html import escape
 from django.utils.text import slugify
@@ -459,3 +460,16 @@ ChannelDefaultCapFormSet = forms.modelformset_factory(
     Channel, form=ChannelDefaultCapForm, formset=ChannelDefaultCapBaseFormSet, extra=0, can_delete=False,
     edit_only=True, validate_max=True,
 )
+
+
+class StaffTimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label=_("Your time zone"), required=False,
+        help_text=_("Every date and time of the staff pages is shown in it, with the zone's name."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [("", _("The server's zone (%(zone)s)") % {"zone": settings.TIME_ZONE})] + [
+            (zone, zone) for zone in sorted(zoneinfo.available_timezones())
+        ]

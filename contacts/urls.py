@@ -29,4 +29,5 @@ urlpatterns = [
         name="segment_member_remove",
     ),
     path("settings/", staff.settings_edit, name="settings"),
+    path("account/", staff.account_settings, name="account_settings"),
 ]

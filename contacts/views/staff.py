@@ -35,10 +35,12 @@ from contacts.forms import (
     PreferencesForm,
     SegmentForm,
     SegmentMemberAddForm,
+    StaffTimeZoneForm,
 )
 from contacts.models import Category, Channel, Contact, PreferenceSettings, Segment
 from contacts.query import TimelineCursorForm, page_number
 from contacts.timeline import contact_timeline
+from contacts.services.staff_preferences import staff_time_zone, staff_time_zone_set
 from contacts.services import (
     ObjectInUse,
     PreferencesInvalid,
@@ -440,3 +442,19 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
         return redirect("contacts:settings")
     history = selectors.staff_changes(subject_types=("settings", "channel"))
     return render(request, "contacts/settings.html", {"form": form, "caps": caps, "staff_history": history})
+
+
+# --- The staff user's own settings ----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def account_settings(request: HttpRequest) -> HttpResponse:
+    """Any logged-in staff user sets their own time zone (no group needed: it is theirs)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), LOGIN_URL)
+    form = StaffTimeZoneForm(request.POST or None, initial={"time_zone": staff_time_zone(user=request.user)})
+    if request.method == "POST" and form.is_valid():
+        staff_time_zone_set(user=request.user, time_zone=form.cleaned_data["time_zone"], session=request.session)
+        messages.success(request, _("Your time zone is saved."))
+        return redirect("contacts:account_settings")
+    return render(request, "contacts/account_settings.html", {"form": form})
