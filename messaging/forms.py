@@ -40,10 +40,23 @@ class VersionForm(forms.ModelForm):
     class Meta:
         model = MessageVersion
         fields = ["channel", "position", "subject", "text_body", "html_body"]
-        widgets = {"text_body": forms.Textarea(attrs={"rows": 4}), "html_body": forms.Textarea(attrs={"rows": 4})}
+        # The order is the versions' order on the page (Move up / Move down); position follows it.
+        widgets = {
+            "position": forms.HiddenInput(attrs={"data-version-position": ""}),
+            "text_body": forms.Textarea(attrs={"rows": 4}),
+            "html_body": forms.Textarea(attrs={"rows": 6, "data-html-preview": ""}),
+        }
         help_texts = {
             "text_body": _("Tokens: {first_name} {unsubscribe_url} {preferences_url} {unsubscribe_text}"),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["position"].required = False
+
+    def has_changed(self) -> bool:
+        # Reordering renumbers every card, the empty one too: a position alone does not make a version.
+        return any(name != "position" for name in self.changed_data)
 
 
 def unsubscribe_link_warnings(version: dict, *, marketing: bool) -> list[str]:
@@ -89,11 +102,17 @@ class BaseVersionFormSet(forms.BaseInlineFormSet):
         ]
 
     def versions_values(self) -> list[dict]:
-        """The versions to keep after a valid POST (filled, not ticked for deletion), one per channel."""
-        return [
-            {name: form.cleaned_data[name] for name in VersionForm.Meta.fields}
-            for form in self.forms
+        """The versions to keep after a valid POST (filled, not ticked for deletion), one per channel,
+        in the order the page sent (their hidden positions, then the forms' order), numbered 0, 1, 2…"""
+        kept = [
+            (form.cleaned_data.get("position"), index, form)
+            for index, form in enumerate(self.forms)
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        kept.sort(key=lambda item: (item[0] if item[0] is not None else item[1], item[1]))
+        return [
+            {**{name: form.cleaned_data[name] for name in VersionForm.Meta.fields}, "position": position}
+            for position, (_submitted, _index, form) in enumerate(kept)
         ]
 
 

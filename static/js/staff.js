@@ -86,7 +86,44 @@
     tabRove(event.target);
   });
 
+  // Message editor: versions are ordered on the page (Move up / Move down) and the hidden position
+  // inputs follow; each HTML body is previewed as it is typed in a sandboxed frame (no script runs).
+  function versionsRenumber(container) {
+    container.querySelectorAll("[data-version]").forEach((card, index) => {
+      const position = card.querySelector("[data-version-position]");
+      if (position) position.value = String(index);
+      const label = card.querySelector("[data-version-label]");
+      if (label) label.textContent = label.textContent.replace(/\d+/, String(index + 1));
+    });
+  }
+
+  function htmlPreview(textarea) {
+    const frame = textarea.closest("[data-version]")?.querySelector("[data-html-preview-frame]");
+    if (frame) frame.srcdoc = textarea.value;
+  }
+
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-version-up], [data-version-down]");
+    if (!button) return;
+    const card = button.closest("[data-version]");
+    const container = card.closest("[data-versions]");
+    if (button.matches("[data-version-up]") && card.previousElementSibling) {
+      container.insertBefore(card, card.previousElementSibling);
+    } else if (button.matches("[data-version-down]") && card.nextElementSibling) {
+      container.insertBefore(card.nextElementSibling, card);
+    }
+    versionsRenumber(container);
+    button.focus();
+  });
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches("[data-html-preview]")) htmlPreview(event.target);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.documentElement.classList.add("js");
+    document.querySelectorAll("[data-versions]").forEach(versionsRenumber);
+    document.querySelectorAll("[data-html-preview]").forEach(htmlPreview);
     document.querySelectorAll(".toast[data-autoshow]").forEach((toast) => {
       window.bootstrap.Toast.getOrCreateInstance(toast).show();
     });

@@ -271,3 +271,57 @@ def test_a_viewer_is_shown_no_edit_or_send_forms_and_a_403_that_names_their_grou
         expect(reason).to_contain_text("in the Viewers group")
         expect(reason).not_to_contain_text("Editors or Viewers")
     shoot(page, artifacts, "forbidden-viewer")
+
+
+# 15. The message editor: no formset jargon, versions ordered by buttons, HTML previewed as typed.
+def test_a_marketer_orders_versions_with_buttons_and_previews_the_html_as_typed(
+    logged_in, live_server, vip, artifacts
+):
+    from django.contrib.auth.models import Permission
+
+    from contacts.models import Channel
+    from messaging.models import Message
+    from messaging.tests.factories import MessageFactory
+
+    editor = logged_in
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.get(username="edith").user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="messaging")
+    )
+    message = MessageFactory(name="Autumn", channels=["email", "sms"], segments=[vip])
+    page = editor
+    page.goto(f"{live_server.url}/messaging/{message.pk}/edit/")
+    expect(page.get_by_label("Position")).to_have_count(0)
+    cards = page.locator("[data-version]")
+    first_channel = cards.nth(0).get_by_label("Channel")
+    expect(first_channel).to_have_value(str(Channel.objects.get(slug="email").pk))
+    cards.nth(1).get_by_role("button", name="Move up").click()
+    expect(page.locator("[data-version]").nth(0).get_by_label("Channel")).to_have_value(
+        str(Channel.objects.get(slug="sms").pk)
+    )
+    email_card = page.locator("[data-version]").nth(1)
+    email_card.get_by_label("Html body").fill("<h1>Autumn sale</h1><p>{unsubscribe_text}</p>")
+    frame = email_card.frame_locator("iframe[title='Preview of the HTML part']")
+    expect(frame.get_by_role("heading", name="Autumn sale")).to_be_visible()
+    shoot(page, artifacts, "message-editor")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Autumn")
+    order = [version.channel.slug for version in Message.objects.get(pk=message.pk).ordered_versions()]
+    assert order == ["sms", "email"]
+
+
+def test_an_empty_message_form_asks_for_a_version_in_words(logged_in, live_server, vip):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    get_user_model().objects.get(username="edith").user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="messaging")
+    )
+    page = logged_in
+    page.goto(f"{live_server.url}/messaging/new/")
+    page.get_by_label("Name").fill("Empty")
+    page.get_by_label("VIP").check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Add at least one version: choose its channel and write its text.")).to_be_visible()
+    expect(page.get_by_text("Please submit at least 1 form.")).to_have_count(0)
