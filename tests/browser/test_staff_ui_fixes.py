@@ -325,3 +325,36 @@ def test_an_empty_message_form_asks_for_a_version_in_words(logged_in, live_serve
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Add at least one version: choose its channel and write its text.")).to_be_visible()
     expect(page.get_by_text("Please submit at least 1 form.")).to_have_count(0)
+
+
+# 11 and 12. Lists fit a phone; the categories list counts who receives; toasts leave the user menu free.
+def test_lists_fit_a_phone_and_categories_count_who_receives(logged_in, live_server, newsletter, artifacts):
+    for n in range(3):
+        ContactFactory(first_name="Théo", last_name="Bérénice-Longname", email=f"theo.berenice.{n}@example.org")
+    page = logged_in
+    page.goto(f"{live_server.url}/categories/")
+    expect(page.locator(f"#category-{newsletter.slug} [data-receives]")).to_have_text("3")
+    shoot(page, artifacts, "categories-list")
+    for path in ("/", "/categories/"):
+        page.set_viewport_size({"width": 390, "height": 800})
+        page.goto(f"{live_server.url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/?segment=nope")
+    expect(page.locator("#ignored-filters")).to_contain_text("Segment")
+    shoot(page, artifacts, "contacts-list")
+
+
+def test_a_toast_does_not_cover_the_user_menu(logged_in, live_server, ada):
+    page = logged_in
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/contacts/{ada.pk}/")
+    page.get_by_role("button", name="Actions").click()
+    page.get_by_role("link", name="Preferences").click()
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    toast = page.locator(".toast.show")
+    expect(toast).to_be_visible()
+    box, menu = toast.bounding_box(), page.get_by_role("button", name="Log out").bounding_box()
+    overlaps = not (box["x"] > menu["x"] + menu["width"] or box["x"] + box["width"] < menu["x"]
+                    or box["y"] > menu["y"] + menu["height"] or box["y"] + box["height"] < menu["y"])
+    assert not overlaps
