@@ -19,7 +19,7 @@ urlpatterns = [
     path("deferred/", staff.deferred_queue, name="deferred_queue"),
     path("outbox/", staff.outbox, name="outbox"),
     path("outbox/<int:pk>/", staff.outbox_detail, name="outbox_detail"),
-    path("outbox/<int:pk>/html/", staff.outbox_html, name="outbox_html"),
+    path("outbox/html/<str:token>/", staff.outbox_html, name="outbox_html"),
     # Public links (SPEC §4); served under /messaging/ until the site root includes them.
     path("p/<str:token>/", public.preferences, name="preferences"),
     path("u/<str:token>/", public.unsubscribe, name="unsubscribe"),

@@ -42,11 +42,16 @@ def test_the_detail_page_lists_every_header_and_frames_the_html_part_in_a_sandbo
     for name in HEADERS:
         assert f'<th scope="row" class="text-nowrap">{name}</th>' in page, name
     frame = page.split("<iframe")[1].split(">")[0]
-    assert 'sandbox=""' in frame and reverse("messaging:outbox_html", args=[delivered.pk]) in frame
+    assert 'sandbox=""' in frame and "/messaging/outbox/html/" in frame
+
+
+def frame_url(client: Client, item) -> str:
+    page = client.get(reverse("messaging:outbox_detail", args=[item.pk])).content.decode()
+    return page.split("<iframe")[1].split('src="')[1].split('"')[0]
 
 
 def test_the_framed_html_part_carries_its_own_policy_that_runs_no_script(delivered):
-    response = staff_client("Editors").get(reverse("messaging:outbox_html", args=[delivered.pk]))
+    response = Client().get(frame_url(staff_client("Editors"), delivered))  # the URL is the grant: no session
     policy = response["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "sandbox" in policy and "script-src" not in policy
     assert "frame-ancestors 'self'" in policy and response["X-Frame-Options"] == "SAMEORIGIN"
@@ -54,8 +59,8 @@ def test_the_framed_html_part_carries_its_own_policy_that_runs_no_script(deliver
 
 
 def test_a_viewer_sees_the_html_part_without_working_link_tokens(delivered):
-    editor_html = staff_client("Editors").get(reverse("messaging:outbox_html", args=[delivered.pk])).content.decode()
-    viewer_html = staff_client("Viewers").get(reverse("messaging:outbox_html", args=[delivered.pk])).content.decode()
+    editor_html = Client().get(frame_url(staff_client("Editors"), delivered)).content.decode()
+    viewer_html = Client().get(frame_url(staff_client("Viewers"), delivered)).content.decode()
     assert "/u/" in editor_html
     assert delivered.list_unsubscribe.split("/u/")[1][:20] not in viewer_html
 
@@ -63,3 +68,9 @@ def test_a_viewer_sees_the_html_part_without_working_link_tokens(delivered):
 def test_the_outbox_list_links_to_the_detail_page(delivered):
     page = staff_client("Viewers").get(reverse("messaging:outbox")).content.decode()
     assert reverse("messaging:outbox_detail", args=[delivered.pk]) in page
+
+
+def test_a_forged_or_tampered_frame_url_shows_nothing(delivered):
+    url = frame_url(staff_client("Editors"), delivered)
+    assert Client().get(url[:-3] + "xx/").status_code == 404
+    assert Client().get(reverse("messaging:outbox_html", args=[f"{delivered.pk}"])).status_code == 404

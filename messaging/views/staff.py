@@ -6,13 +6,14 @@ from __future__ import annotations
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
 from django.db import DataError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from contacts.models import Channel, Contact
 from contacts.query import ListQueryForm, page_number, record_id, record_ids
@@ -24,7 +25,7 @@ from .. import selectors, services
 from ..charts import COLOURS, outcomes_over_time_svg
 from ..engine.decision import message_plan, preview_decision
 from ..forms import MessageForm, PreviewForm, VersionFormSet
-from ..models import SWITCHES, Dispatch, Message, Outcome, reason_label
+from ..models import SWITCHES, Dispatch, Message, Outcome, OutboxMessage, reason_label
 from ..delivery.rendering import Delivery, MessageRenderer
 
 PAGE_SIZE = 50
@@ -268,6 +269,16 @@ OUTBOX_FRAME_POLICY = (
 OUTBOX_HEADERS = ("From", "To", "Date", "Subject", "Message-ID", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post")
 
 
+OUTBOX_FRAME_SALT = "messaging.outbox-html"
+OUTBOX_FRAME_MAX_AGE = 600  # seconds: the frame loads with its page
+
+
+def outbox_frame_token(*, item_id: int, live_links: bool) -> str:
+    """What the frame's URL carries instead of a session: the frame is a sandbox, and browsers may
+    send it no cookie. Signed (salted), short-lived, issued only by the detail page."""
+    return signing.dumps({"id": item_id, "live": live_links}, salt=OUTBOX_FRAME_SALT, compress=True)
+
+
 def _outbox_item(request: HttpRequest, pk: int):
     item = get_object_or_404(selectors.outbox_messages(), pk=pk)
     if not request.user.has_perm(LIVE_LINKS_PERMISSION):
@@ -282,8 +293,10 @@ def outbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
     headers = item.headers or {}
     listed = [(name, headers[name]) for name in OUTBOX_HEADERS if name in headers]
     others = sorted((name, value) for name, value in headers.items() if name not in OUTBOX_HEADERS)
+    live_links = request.user.has_perm(LIVE_LINKS_PERMISSION)
     context = {
-        "item": item, "headers": listed + others, "live_links": request.user.has_perm(LIVE_LINKS_PERMISSION),
+        "item": item, "headers": listed + others, "live_links": live_links,
+        "frame_token": outbox_frame_token(item_id=item.pk, live_links=live_links),
         "channel_name": Channel.objects.filter(slug=item.channel_slug).values_list("name", flat=True).first()
         or item.channel_slug,
     }
@@ -291,10 +304,17 @@ def outbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @xframe_options_sameorigin
-@staff_page(view="messaging.view_outboxmessage")
-def outbox_html(request: HttpRequest, pk: int) -> HttpResponse:
-    """The HTML part as the recipient's mail program gets it; only ever shown in the sandboxed frame."""
-    item = _outbox_item(request, pk)
+@require_GET
+def outbox_html(request: HttpRequest, token: str) -> HttpResponse:
+    """The HTML part as the recipient's mail program gets it; only ever shown in the sandboxed frame
+    of the detail page, which signed the URL (a bad or old signature: 404)."""
+    try:
+        granted = signing.loads(token, salt=OUTBOX_FRAME_SALT, max_age=OUTBOX_FRAME_MAX_AGE)
+        item = OutboxMessage.objects.get(pk=int(granted["id"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError, OutboxMessage.DoesNotExist):
+        raise Http404 from None
+    if not granted.get("live"):
+        item = selectors.outbox_message_links_hidden(item)
     response = HttpResponse(item.html_body or "", content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = OUTBOX_FRAME_POLICY
     response["X-Content-Type-Options"] = "nosniff"
