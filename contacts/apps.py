@@ -64,6 +64,14 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         from contacts.bootstrap import default_rows_ensure_after_migrate
+        from contacts.search import search_fold_install
+
+        search_fold_install()
+        from django.contrib.auth.signals import user_logged_in
+
+        from contacts.services.staff_preferences import staff_time_zone_to_session
+
+        user_logged_in.connect(staff_time_zone_to_session, dispatch_uid="contacts.staff_time_zone_to_session")
 
         post_migrate.connect(staff_groups_create, sender=self, dispatch_uid="contacts.staff_groups_create")
         post_migrate.connect(default_rows_ensure_after_migrate, sender=self, dispatch_uid="contacts.default_rows")

@@ -7,6 +7,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django import forms
+from django.conf import settings
 from django.forms import BoundField
 from django.utils.html import escape
 from django.utils.text import slugify
@@ -53,10 +54,12 @@ class ContactFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, email or phone")}),
     )
     segment = forms.ModelChoiceField(
-        label=_("Segment"), queryset=Segment.objects.order_by("name"), required=False, to_field_name="slug"
+        label=_("Segment"), queryset=Segment.objects.order_by("name"), required=False, to_field_name="slug",
+        empty_label=_("Any segment"),
     )
     category = forms.ModelChoiceField(
-        label=_("Category"), queryset=Category.objects.order_by("name"), required=False, to_field_name="slug"
+        label=_("Category"), queryset=Category.objects.order_by("name"), required=False, to_field_name="slug",
+        empty_label=_("Any category"),
     )
     category_status = forms.ChoiceField(
         label=_("Category subscription"),
@@ -70,7 +73,7 @@ class ContactFilterForm(forms.Form):
     dnc_reason = forms.ChoiceField(
         label=_("Do not contact"),
         required=False,
-        choices=[("", "—"), ("any", _("Any reason")), ("none", _("Contactable")), *DncReason.choices],
+        choices=[("", _("Not filtered")), ("any", _("Any reason")), ("none", _("Contactable")), *DncReason.choices],
     )
     paused = forms.BooleanField(label=_("Paused now"), required=False)
     has_cap = forms.BooleanField(label=_("Has a frequency cap"), required=False)
@@ -93,6 +96,12 @@ class ContactFilterForm(forms.Form):
             "has_cap": bool(data.get("has_cap")),
             "sort": data.get("sort") or "name",
         }
+
+    def ignored_filters(self) -> list[str]:
+        """The filters whose value was not understood and is left out, as "Label: error"."""
+        labels = {name: field.label for name, field in self.fields.items()}
+        labels.update(sort=_("Sort order"), page=_("Page"))
+        return [f"{labels.get(name) or name}: {' '.join(errors)}" for name, errors in self.errors.items()]
 
     def is_filtered(self) -> bool:
         return any(self.cleaned_data.get(name) for name in self.FILTERS)
@@ -275,6 +284,12 @@ class PreferencesForm(forms.Form):
             )
             for channel in self.state.channels
         ]
+
+    def preferred_error_slug(self) -> str | None:
+        """The channel whose "Preferred channel" radio the error concerns: the error shows beside it."""
+        value = self["preferred_channel"].value()
+        slugs = {channel.slug for channel in self.state.channels}
+        return value if self.errors.get("preferred_channel") and value in slugs else None
 
     def no_preference_radio(self):
         return next(radio for radio in self["preferred_channel"] if radio.data["value"] == "")
@@ -571,3 +586,16 @@ class BulkActionForm(forms.Form):
                 self.add_error("channel", _("Choose the channel."))
             data["segment"] = None
         return data
+
+
+class StaffTimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label=_("Your time zone"), required=False,
+        help_text=_("Every date and time of the staff pages is shown in it, with the zone's name."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [("", _("The server's zone (%(zone)s)") % {"zone": settings.TIME_ZONE})] + [
+            (zone, zone) for zone in sorted(zoneinfo.available_timezones())
+        ]

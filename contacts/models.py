@@ -789,3 +789,13 @@ class ImportMapping(models.Model):
 
     def __str__(self) -> str:
         return self.header_key
+
+
+class StaffPreference(models.Model):
+    """A staff user's own settings for the staff pages: the time zone dates are shown in."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_preference")
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, help_text=_("Empty: the server's zone."))
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.time_zone or 'server zone'})"

@@ -8,6 +8,7 @@ import zoneinfo
 
 from django.db import connection
 from django.db.models import DateField, Exists, Func, OuterRef, Q
+from django.utils.translation import gettext_lazy
 
 from contacts.models import Category, CategorySubscription, Channel, DoNotContact, SegmentMembership
 
@@ -20,6 +21,11 @@ UTC = datetime.timezone.utc
 # decision, the preview and the public page all read these, so they cannot disagree.
 
 CATEGORY_UNSUBSCRIBED, CATEGORY_NOT_SUBSCRIBED = "category_unsubscribed", "category_not_subscribed"
+# What the staff UI calls each block (the codes are stored in sends and read by the SQL twins).
+CATEGORY_BLOCK_LABELS = {
+    CATEGORY_UNSUBSCRIBED: gettext_lazy("Unsubscribed from the message's category"),
+    CATEGORY_NOT_SUBSCRIBED: gettext_lazy("Not subscribed to the message's opt-in category"),
+}
 
 
 def category_block(*, opt_in: bool, status: str | None) -> str | None:
@@ -36,6 +42,12 @@ def category_block_sql(*, status: str, opt_in: str) -> str:
         f"CASE WHEN {status} IS NULL THEN CASE WHEN {opt_in} THEN '{CATEGORY_NOT_SUBSCRIBED}' END "
         f"WHEN {status} <> '{CategorySubscription.Status.SUBSCRIBED}' THEN '{CATEGORY_UNSUBSCRIBED}' END"
     )
+
+
+def category_receivers_count(*, opt_in: bool, contacts: int, subscribed: int, rows: int) -> int:
+    """``category_block`` counted over a category: explicit subscribers, plus (opt-out categories)
+    every contact who made no choice (``contacts`` minus the ``rows`` of any status)."""
+    return subscribed if opt_in else subscribed + max(0, contacts - rows)
 
 
 def subscription_receives(*, opt_in: bool, status: str | None) -> bool:

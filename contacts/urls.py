@@ -47,4 +47,5 @@ urlpatterns = [
     path("fields/<int:pk>/delete/", fields.field_delete, name="field_delete"),
     path("contacts/export/", export.contact_export, name="contact_export"),
     path("segments/<int:pk>/export/", export.segment_export, name="segment_export"),
+    path("account/", staff.account_settings, name="account_settings"),
 ]

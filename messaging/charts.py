@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from .models import Outcome
 
@@ -16,10 +18,14 @@ COLOURS = {
 }
 
 
-def outcomes_over_time_svg(timeline: list[tuple[datetime.datetime, dict[str, int]]], *, width=720, height=220) -> SafeString:
-    """Stacked bars: sends per outcome for each minute of the dispatch."""
+def outcomes_over_time_svg(
+    timeline: list[tuple[datetime.datetime, dict[str, int]]], *, step: int = 60, width=720, height=220
+) -> SafeString:
+    """Stacked bars: sends per outcome for each time step (seconds) of the dispatch, in the current time zone."""
+    timeline = [(timezone.localtime(at), counts) for at, counts in timeline]
+    clock = "%H:%M:%S" if step < 60 else "%H:%M" if step < 86400 else "%d %b"
     if not timeline:
-        return format_html('<p class="text-body-secondary">{}</p>', "No sends yet.")
+        return format_html('<p class="text-body-secondary">{}</p>', _("No sends yet."))
     top = max(sum(counts.values()) for _, counts in timeline) or 1
     left, bottom = 48, 28
     plot_w, plot_h = width - left - 8, height - bottom - 8
@@ -34,7 +40,7 @@ def outcomes_over_time_svg(timeline: list[tuple[datetime.datetime, dict[str, int
             h = plot_h * count / top
             y -= h
             rects.append((f"{x:.1f}", f"{y:.1f}", f"{bar_w:.1f}", f"{h:.1f}", COLOURS[outcome],
-                          f"{minute:%H:%M} {Outcome(outcome).label}: {count}"))
+                          f"{minute.strftime(clock)} {Outcome(outcome).label}: {count}"))
     bars = format_html_join(
         "", '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>', rects
     )
@@ -45,9 +51,9 @@ def outcomes_over_time_svg(timeline: list[tuple[datetime.datetime, dict[str, int
         '<text x="{}" y="16" font-size="11" text-anchor="end">{}</text>'
         '<text x="{}" y="{}" font-size="11">{}</text><text x="{}" y="{}" font-size="11" text-anchor="end">{}</text>'
         "{}</svg>",
-        "Sends per outcome over time", width, height,
+        _("Sends per outcome over time"), width, height,
         left, left, 8 + plot_h, left, 8 + plot_h, width - 8, 8 + plot_h,
         left - 4, top,
-        left, height - 8, f"{first:%H:%M}", width - 8, height - 8, f"{last:%H:%M}",
+        left, height - 8, first.strftime(clock), width - 8, height - 8, last.strftime(clock),
         bars,
     )

@@ -1,6 +1,9 @@
 from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .delivery.rendering import unsubscribe_link_check
 
 from contacts.models import Category, ContactField, Segment
 
@@ -61,7 +64,12 @@ class VersionForm(forms.ModelForm):
     class Meta:
         model = MessageVersion
         fields = ["channel", "position", "subject", "text_body", "html_body"]
-        widgets = {"text_body": forms.Textarea(attrs={"rows": 4}), "html_body": forms.Textarea(attrs={"rows": 4})}
+        # The order is the versions' order on the page (Move up / Move down); position follows it.
+        widgets = {
+            "position": forms.HiddenInput(attrs={"data-version-position": ""}),
+            "text_body": forms.Textarea(attrs={"rows": 4}),
+            "html_body": forms.Textarea(attrs={"rows": 6, "data-html-preview": ""}),
+        }
         help_texts = {
             "text_body": _("Tokens: {first_name} {unsubscribe_url} {preferences_url} {unsubscribe_text}, "
                            "and custom fields as {field:key} or {field:key|fallback}"),
@@ -72,14 +80,69 @@ class VersionForm(forms.ModelForm):
         _field_tokens_check(self, ("subject", "text_body", "html_body"))
         return cleaned
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["position"].required = False
+
+    def has_changed(self) -> bool:
+        # Reordering renumbers every card, the empty one too: a position alone does not make a version.
+        return any(name != "position" for name in self.changed_data)
+
+
+def unsubscribe_link_warnings(version: dict, *, marketing: bool) -> list[str]:
+    """What a marketer should hear about a version's unsubscribe link before saving: shown twice,
+    not at all, or a link inside a link. The counting is the renderer's rule."""
+    warnings = []
+    channel = version["channel"].name if version.get("channel") else ""
+    parts = [(_("text part"), version.get("text_body") or "", False)]
+    if version.get("html_body"):
+        parts.append((_("HTML part"), version["html_body"], True))
+    for label, body, html_part in parts:
+        check = unsubscribe_link_check(body, html_part=html_part, marketing=marketing)
+        where = {"channel": channel, "part": label, "count": check.links}
+        if check.links > 1:
+            warnings.append(ngettext(
+                "%(channel)s, %(part)s: the unsubscribe link would appear %(count)d time.",
+                "%(channel)s, %(part)s: the unsubscribe link would appear %(count)d times. "
+                "{unsubscribe_text} already holds the link: use it or {unsubscribe_url}, once.",
+                check.links,
+            ) % where)
+        elif check.links == 0 and marketing:
+            warnings.append(_("%(channel)s, %(part)s: the unsubscribe link would not appear.") % where)
+        if check.nested:
+            warnings.append(_(
+                "%(channel)s, %(part)s: {unsubscribe_text} is inside a link, and it renders its own link "
+                "(a link inside a link). Put it outside the <a> element."
+            ) % where)
+    return warnings
+
 
 class BaseVersionFormSet(forms.BaseInlineFormSet):
-    def versions_values(self) -> list[dict]:
-        """The versions to keep after a valid POST (filled, not ticked for deletion), one per channel."""
+    default_error_messages = {
+        **forms.BaseInlineFormSet.default_error_messages,
+        "too_few_forms": _("Add at least one version: choose its channel and write its text."),
+    }
+
+    def unsubscribe_link_warnings(self, *, marketing: bool) -> list[str]:
         return [
-            {name: form.cleaned_data[name] for name in VersionForm.Meta.fields}
+            warning
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
+            for warning in unsubscribe_link_warnings(form.cleaned_data, marketing=marketing)
+        ]
+
+    def versions_values(self) -> list[dict]:
+        """The versions to keep after a valid POST (filled, not ticked for deletion), one per channel,
+        in the order the page sent (their hidden positions, then the forms' order), numbered 0, 1, 2…"""
+        kept = [
+            (form.cleaned_data.get("position"), index, form)
+            for index, form in enumerate(self.forms)
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        kept.sort(key=lambda item: (item[0] if item[0] is not None else item[1], item[1]))
+        return [
+            {**{name: form.cleaned_data[name] for name in VersionForm.Meta.fields}, "position": position}
+            for position, (_submitted, _index, form) in enumerate(kept)
         ]
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from contacts.models import (
     PAGE_SWITCHES, PAGE_TEXTS, Category, Channel, Contact, PreferenceSettings, Segment, validate_time_zone,
 )
+from contacts.rules import CATEGORY_BLOCK_LABELS
 
 from .addresses import validate_sender
 
@@ -261,6 +262,14 @@ class Reason(models.TextChoices):
     DNC_BEFORE_DELIVERY = "dnc_before_delivery", _("Do not contact before delivery")
     DNC_DURING_HANDOVER = "dnc_during_handover", _("Do not contact during hand-over")
     DECISION_FAILED = "decision_failed", _("Decision failed")
+
+
+def reason_label(code: str) -> str:
+    """The one place a send's or a decision's reason code becomes words: the ``Reason`` labels and
+    the category blocks of ``contacts.rules``; any other text (a staff note) is shown as written."""
+    if code in Reason.values:
+        return str(Reason(code).label)
+    return str(CATEGORY_BLOCK_LABELS.get(code, code))
 
 
 # Sends that count toward frequency caps (SPEC §3: only those handed to a backend).

@@ -7,8 +7,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncMinute
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models.functions import TruncHour, TruncMinute, TruncSecond
 from django.utils import timezone
 
 from contacts.models import Contact, PreferenceChange
@@ -56,19 +56,57 @@ def dispatch_progress(*, dispatch: Dispatch) -> DispatchProgress:
     )
 
 
-def dispatch_timeline(*, dispatch: Dispatch) -> list[tuple[datetime.datetime, dict[str, int]]]:
-    """Sends per outcome per minute of their last evaluation: the chart of the report."""
-    rows = (
-        Send.objects.filter(dispatch=dispatch)
-        .annotate(minute=TruncMinute("evaluated_at"))
-        .values("minute", "outcome")
-        .annotate(n=Count("id"))
-        .order_by("minute")
-    )
+# The chart's time steps, in seconds: the first that draws the dispatch in at most CHART_BARS bars.
+TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400)
+CHART_BARS = 60
+
+
+def time_step(duration: datetime.timedelta) -> int:
+    """The bar width, in seconds, for a dispatch that lasted ``duration``."""
+    seconds = duration.total_seconds()
+    return next((step for step in TIME_STEPS if seconds / step <= CHART_BARS), TIME_STEPS[-1])
+
+
+def dispatch_timeline(*, dispatch: Dispatch) -> tuple[int, list[tuple[datetime.datetime, dict[str, int]]]]:
+    """Sends per outcome per time step of their last evaluation (the chart of the report), and the
+    step in seconds, chosen from the dispatch's duration: a sub-minute dispatch is not one block."""
+    sends = Send.objects.filter(dispatch=dispatch)
+    span = sends.aggregate(first=Min("evaluated_at"), last=Max("evaluated_at"))
+    if span["first"] is None:
+        return 1, []
+    step = time_step(span["last"] - span["first"])
+    trunc = TruncSecond if step < 60 else TruncMinute if step < 3600 else TruncHour
+    rows = sends.annotate(at=trunc("evaluated_at")).values("at", "outcome").annotate(n=Count("id")).order_by("at")
     series: dict[datetime.datetime, dict[str, int]] = {}
     for row in rows:
-        series.setdefault(row["minute"], {})[row["outcome"]] = row["n"]
-    return sorted(series.items())
+        at = row["at"]
+        bucket = at - datetime.timedelta(seconds=int(at.timestamp()) % step)
+        counts = series.setdefault(bucket, {})
+        counts[row["outcome"]] = counts.get(row["outcome"], 0) + row["n"]
+    return step, sorted(series.items())
+
+
+@dataclass
+class ChannelResults:
+    channel: str  # the channel's name; "" for sends decided without one (skipped, expired…)
+    counts: dict[str, int]  # outcome -> sends
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def dispatch_results_by_channel(*, dispatch: Dispatch) -> list[ChannelResults]:
+    """Sends per channel and outcome: one query."""
+    rows = (
+        Send.objects.filter(dispatch=dispatch)
+        .values("channel__name", "outcome").annotate(n=Count("id")).order_by("channel__name")
+    )
+    results: dict[str, ChannelResults] = {}
+    for row in rows:
+        name = row["channel__name"] or ""
+        results.setdefault(name, ChannelResults(channel=name, counts={})).counts[row["outcome"]] = row["n"]
+    return sorted(results.values(), key=lambda result: (result.channel == "", result.channel))
 
 
 def deferred_sends(*, dispatch: Dispatch | None = None) -> QuerySet[Send]:

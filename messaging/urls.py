@@ -32,6 +32,8 @@ urlpatterns = [
     path("pages/<int:pk>/publish/", pages.page_publish, name="page_publish"),
     path("pages/<int:pk>/delete/", pages.page_delete, name="page_delete"),
     path("pages/<int:pk>/preview/", pages.page_preview, name="page_preview"),
+    path("outbox/<int:pk>/", staff.outbox_detail, name="outbox_detail"),
+    path("outbox/html/<str:token>/", staff.outbox_html, name="outbox_html"),
     # Public links (SPEC §4); served under /messaging/ until the site root includes them.
     path("p/<str:token>/", public.preferences, name="preferences"),
     path("u/<str:token>/", public.unsubscribe, name="unsubscribe"),

@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "preference_center.middleware.staff_time_zone",
     "preference_center.middleware.admin_empty_to_field_refused",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -309,6 +310,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# One date-and-time format with its zone (preference_center/formats).
+FORMAT_MODULE_PATH = ["preference_center.formats"]
 
 STATIC_URL = "static/"
 # Uploaded files (preference page logos); never served from here directly, see docs/security.md.

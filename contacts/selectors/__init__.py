@@ -18,6 +18,7 @@ from .staff import (
     ContactProfile,
     ContactSearchText,
     ListPage,
+    category_audiences,
     category_list,
     contact_count_estimate,
     contact_erasure_counts,
@@ -29,6 +30,7 @@ from .staff import (
     message_names_using,
     segment_list,
     segment_members,
+    segment_removed_members,
     staff_changes,
 )
 
@@ -40,6 +42,7 @@ __all__ = [
     "ListPage",
     "PreferenceState",
     "categories_with_status",
+    "category_audiences",
     "category_list",
     "contact_count_estimate",
     "contact_erasure_counts",
@@ -61,6 +64,7 @@ __all__ = [
     "filter_count",
     "segment_filter_words",
     "segment_members",
+    "segment_removed_members",
     "staff_changes",
     "segments_with_membership",
 ]

@@ -37,9 +37,10 @@ from contacts.models import (
     email_normalise,
 )
 from contacts.rules import (
-    category_receives_q, channel_reachable, channel_reachable_q, contact_today, dnc_locked, effective_cap, paused_on, paused_today_q,
-    segment_member_q,
+    category_receivers_count, category_receives_q, channel_reachable, channel_reachable_q, contact_today, dnc_locked,
+    effective_cap, paused_on, paused_today_q, segment_member_q,
 )
+from contacts.search import SEARCH_FOLD_SQL
 from contacts.timeline import TimelinePage, contact_timeline
 
 
@@ -63,14 +64,22 @@ CONTACT_SORTS = {
 
 
 class ContactSearchText(Func):
-    """Upper-cased "first last email phone": the expression the trigram index of migration 0004 covers."""
+    """Folded "first last email phone" (``contacts.search``): the expression the trigram index of
+    migration 0010 covers."""
 
-    template = "UPPER(%(expressions)s)"
+    template = f"{SEARCH_FOLD_SQL}(%(expressions)s)"
     arg_joiner = " || ' ' || "
     output_field = TextField()
 
     def __init__(self):
         super().__init__(F("first_name"), F("last_name"), F("email"), F("phone"))
+
+
+class SearchFold(Func):
+    """A search word folded by the same SQL function as the text it is looked for in."""
+
+    function = SEARCH_FOLD_SQL
+    output_field = TextField()
 
 
 def contact_list(
@@ -87,7 +96,7 @@ def contact_list(
 ) -> QuerySet[Contact]:
     """Contacts matching every given filter, in a stable order (ties broken by id).
 
-    ``search``: every word must appear in the name, email or phone. ``category_status``
+    ``search``: every word must appear in the name, email or phone, case and accents ignored. ``category_status``
     "receives" honours the category's default (opt-out unless ``opt_in``), "unsubscribed" is an
     explicit opt-out. ``dnc_reason``: "" or "any" (any do-not-contact), "none" (contactable),
     or one reason; ``dnc_channel`` limits it to one channel. "none" is ``channel_reachable_q`` (address and no
@@ -95,11 +104,11 @@ def contact_list(
     time zone. Each filter is an EXISTS on an indexed table, so the first page stays fast at 1M rows.
     """
     contacts = Contact.objects.all()
-    words = search.upper().split()
+    words = search.split()
     if words:
         contacts = contacts.annotate(search_text=ContactSearchText())
         for word in words:
-            contacts = contacts.filter(search_text__contains=word)
+            contacts = contacts.filter(search_text__contains=SearchFold(Value(word)))
     if segment is not None:
         contacts = contacts.filter(segment_member_q(segment.pk))
     if category is not None and category_status:
@@ -172,6 +181,18 @@ class ListPage:
     @property
     def end_index(self) -> int:
         return (self.number - 1) * self.per_page + len(self.rows)
+
+    @property
+    def page_count(self) -> int | None:
+        """Pages in all, when the total is known (counted, estimated or capped: see the flags)."""
+        if self.total is None:
+            return None
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def last_page_known(self) -> bool:
+        """The last page can be linked: the total was counted exactly."""
+        return self.total is not None and not (self.total_is_estimate or self.total_is_capped)
 
 
 def contact_count_estimate() -> int:
@@ -309,7 +330,34 @@ def category_list() -> QuerySet[Category]:
         unsubscribed_count=Count(
             "subscriptions", filter=Q(subscriptions__status=CategorySubscription.Status.UNSUBSCRIBED)
         ),
+        choice_count=Count("subscriptions"),
     ).order_by("name")
+
+
+@dataclass
+class CategoryAudience:
+    category: Category
+    receives: int  # by the send decision's rule (``contacts.rules.category_receivers_count``)
+    left: int  # unsubscribed explicitly
+    estimate: bool  # the contact total behind ``receives`` is the planner's estimate
+
+
+def category_audiences() -> list[CategoryAudience]:
+    """Who receives each category's messages and who left: two queries whatever the number of categories."""
+    contacts = contact_count_estimate()
+    estimate = contacts >= ESTIMATE_ABOVE
+    return [
+        CategoryAudience(
+            category=category,
+            receives=category_receivers_count(
+                opt_in=category.opt_in, contacts=contacts, subscribed=category.subscribed_count,
+                rows=category.choice_count,
+            ),
+            left=category.unsubscribed_count,
+            estimate=estimate and not category.opt_in,
+        )
+        for category in category_list()
+    ]
 
 
 def segment_list() -> QuerySet[Segment]:
@@ -329,6 +377,13 @@ def segment_members(*, segment: Segment) -> QuerySet[Contact]:
         .annotate(membership_origin=Subquery(origin))
         .order_by("last_name", "first_name", "id")
     )
+
+
+def segment_removed_members(*, segment: Segment) -> QuerySet[Contact]:
+    """Contacts removed from (or who left) the segment, by name: listed so staff can add them back."""
+    return Contact.objects.filter(
+        Exists(SegmentMembership.objects.filter(segment=segment, removed=True, contact=OuterRef("pk")))
+    ).order_by("last_name", "first_name", "id")
 
 
 def contacts_with_email(email: str) -> QuerySet[Contact]:

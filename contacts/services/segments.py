@@ -26,10 +26,11 @@ def membership_value(membership: SegmentMembership | None) -> str | None:
 
 
 @transaction.atomic
-def segment_membership_add(*, contact: Contact, segment: Segment, source: Source | str) -> None:
+def segment_membership_add(*, contact: Contact, segment: Segment, source: Source | str) -> bool:
     """Add the contact to the segment; an explicit add is the only way back for a ``removed`` member.
 
     An explicit add is ``manual``: the member stays when a dynamic segment's filter stops matching.
+    False (and no history written) when the contact already is a member.
     """
     source = Source.of(source)
     contact_lock(contact)
@@ -40,13 +41,14 @@ def segment_membership_add(*, contact: Contact, segment: Segment, source: Source
         if membership.origin != manual:  # the same member, now kept by hand: no history change
             membership.origin, membership.source = manual, source.label
             membership.save(update_fields=["origin", "source", "changed_at"])
-        return
+        return False
     if membership:
         membership.removed, membership.origin, membership.source = False, manual, source.label
         membership.save(update_fields=["removed", "origin", "source", "changed_at"])
     else:
         SegmentMembership.objects.create(contact=contact, segment=segment, source=source.label)
     change_record(contact=contact, kind=PreferenceChange.Kind.SEGMENT, source=source, old=old, new=MEMBER, segment=segment)
+    return True
 
 
 @transaction.atomic

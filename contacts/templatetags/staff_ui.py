@@ -9,7 +9,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import CapUnit, ChangeKind, DncReason, PreferenceChange
-from contacts.rules import MEMBER, REMOVED
+from contacts.rules import MEMBER, REMOVED, contact_today, paused_on
 from contacts.services.fields import field_value_text
 
 register = template.Library()
@@ -58,6 +58,22 @@ def pause_display(status) -> str:
             "end": _short_date(end, status.today),
         }
     return _("pause ended %(end)s") % {"end": _short_date(end, status.today)}
+
+
+@register.simple_tag
+def pause_badge(preference, contact) -> str:
+    """A contacts-list badge for a pause that holds now or is still to come, with its dates (in the
+    contact's zone); a pause that ended says nothing."""
+    if preference.pause_from is None:
+        return ""
+    today = contact_today(contact.time_zone, timezone.now())
+    start, end = preference.pause_from, preference.pause_to
+    if end < today:
+        return ""
+    values = {"channel": preference.channel.name, "start": _short_date(start, today), "end": _short_date(end, today)}
+    if paused_on(start, end, today):
+        return _("%(channel)s paused until %(end)s") % values
+    return _("%(channel)s pause %(start)s – %(end)s") % values
 
 
 @register.filter

@@ -100,7 +100,7 @@ def test_a_pause_date_that_is_not_a_date_is_refused(editor_client, contact):
 
 def test_preferring_a_channel_unticked_in_the_same_save_is_refused(editor_client, contact):
     html = submit(editor_client, contact, email_subscribed=None, preferred_channel="email")
-    errors = html.split('id="preferred-channel-group"')[1]
+    errors = html.split('id="channel-row-email"')[1].split("</fieldset>")[0]  # beside the radio it concerns
     assert "Email cannot be preferred: the contact may not be contacted on it." in errors
     assert_nothing_saved(contact)
 
@@ -108,14 +108,16 @@ def test_preferring_a_channel_unticked_in_the_same_save_is_refused(editor_client
 def test_preferring_a_channel_without_an_address_is_refused(editor_client):
     contact = ContactFactory(phone="")
     html = submit(editor_client, contact, preferred_channel="sms")
-    assert "SMS cannot be preferred: the contact has no address for it." in html.split('id="preferred-channel-group"')[1]
+    assert "SMS cannot be preferred: the contact has no address for it." in (
+        html.split('id="channel-row-sms"')[1].split("</fieldset>")[0]
+    )
     assert_nothing_saved(contact)
 
 
 def test_preferring_a_bounced_channel_is_refused(editor_client, contact, email):
     channel_unsubscribe(contact=contact, channel=email, source="bounce", reason="bounced")
     html = submit(editor_client, contact, preferred_channel="email")
-    assert "cannot be preferred" in html.split('id="preferred-channel-group"')[1]
+    assert "cannot be preferred" in html.split('id="channel-row-email"')[1].split("</fieldset>")[0]
     assert not ChannelPreference.objects.filter(contact=contact).exists()
 
 

@@ -40,6 +40,7 @@ from contacts.forms import (
     FilterCountForm,
     SegmentForm,
     SegmentMemberAddForm,
+    StaffTimeZoneForm,
 )
 from contacts.field_forms import ContactFieldFilterForm, ContactFieldValuesForm
 from contacts.models import BulkAction, Category, Channel, Contact, ContactField, PreferenceSettings, Segment
@@ -48,6 +49,7 @@ from contacts.services.fields import contact_fields_update, field_value_text
 from contacts.services.dynamic_segments import segment_rebuild_request
 from contacts.query import TimelineCursorForm, page_number, record_count
 from contacts.timeline import contact_timeline
+from contacts.services.staff_preferences import staff_time_zone, staff_time_zone_set
 from contacts.services import (
     ObjectInUse,
     PreferencesInvalid,
@@ -333,7 +335,8 @@ def contact_preferences(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"contact": contact, "form": form, "state": state}
     if request.htmx:
         return render(request, "contacts/preferences.html#modal", context)
-    return render(request, "contacts/preferences.html", context)
+    # The full page (no JavaScript, or a bookmarked link) shows the three sections one under another.
+    return render(request, "contacts/preferences.html", {**context, "as_page": True})
 
 
 @require_POST
@@ -360,7 +363,7 @@ def contact_dnc_clear(request: HttpRequest, pk: int, channel: str) -> HttpRespon
 @require_http_methods(["GET"])
 @staff_page(view="contacts.view_category")
 def category_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "contacts/category_list.html", {"categories": selectors.category_list()})
+    return render(request, "contacts/category_list.html", {"audiences": selectors.category_audiences()})
 
 
 @require_http_methods(["GET", "POST"])
@@ -396,37 +399,51 @@ def segment_list(request: HttpRequest) -> HttpResponse:
 @staff_page(view="contacts.view_segment")
 def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(selectors.segment_list(), pk=pk)
+    return _segment_page(request, segment, add_form=SegmentMemberAddForm())
+
+
+def _segment_page(request: HttpRequest, segment: Segment, *, add_form, status: int = 200) -> HttpResponse:
+    """The members page, or with ``?members=removed`` the contacts removed from the segment."""
+    removed = request.GET.get("members") == "removed"
+    members = selectors.segment_removed_members(segment=segment) if removed else selectors.segment_members(segment=segment)
     page = selectors.list_page(
-        queryset=selectors.segment_members(segment=segment), page=page_number(request.GET.get("page")),
-        per_page=MEMBERS_PER_PAGE, total=segment.member_count,
+        queryset=members, page=page_number(request.GET.get("page")),
+        per_page=MEMBERS_PER_PAGE, total=segment.removed_count if removed else segment.member_count,
     )
     context = {
-        "segment": segment, "page": page, "add_form": SegmentMemberAddForm(),
+        "segment": segment, "page": page, "add_form": add_form, "showing_removed": removed,
         "filter_words": selectors.segment_filter_words(segment=segment),
         "staff_history": selectors.staff_changes(subject_types=("segment",), subject_id=segment.pk),
     }
-    return render(request, "contacts/segment_detail.html", context)
+    return render(request, "contacts/segment_detail.html", context, status=status)
 
 
 @require_POST
 @staff_page(view="contacts.view_segment", change="contacts.change_segment")
 def segment_member_add(request: HttpRequest, pk: int) -> HttpResponse:
-    segment = get_object_or_404(Segment, pk=pk)
+    segment = get_object_or_404(selectors.segment_list(), pk=pk)
     form = SegmentMemberAddForm(request.POST)
-    if form.is_valid():
-        contact = form.cleaned_data["email"]
-        segment_membership_add(contact=contact, segment=segment, source=Source.staff(request.user))
-        messages.success(request, _("%(name)s added to %(segment)s.") % {"name": contact, "segment": segment})
+    if not form.is_valid():
+        # The error shows at the field, the typed address kept; nothing changed.
+        return _segment_page(request, segment, add_form=form, status=400)
+    contact = form.cleaned_data["email"]
+    names = {"name": contact, "segment": segment}
+    if segment_membership_add(contact=contact, segment=segment, source=Source.staff(request.user)):
+        messages.success(request, _("%(name)s added to %(segment)s.") % names)
     else:
-        messages.error(request, " ".join(form.errors["email"]))
+        messages.info(request, _("%(name)s is already a member of %(segment)s: nothing changed.") % names)
     return redirect("contacts:segment_detail", pk=segment.pk)
 
 
-@require_POST
-@staff_page(view="contacts.view_segment", change="contacts.change_segment")
+@require_http_methods(["GET", "POST"])
+@staff_page(view="contacts.change_segment", change="contacts.change_segment")
 def segment_member_remove(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
+    """Confirm, then remove: the membership stays, marked removed, so no rebuild adds the contact back."""
     segment = get_object_or_404(Segment, pk=pk)
     contact = get_object_or_404(Contact, pk=contact_pk)
+    if request.method == "GET":
+        return render(request, "contacts/segment_member_remove.html",
+                      {"segment": segment, "contact": contact, "page": page_number(request.GET.get("page"))})
     segment_membership_remove(contact=contact, segment=segment, source=Source.staff(request.user))
     messages.success(request, _("%(name)s removed from %(segment)s.") % {"name": contact, "segment": segment})
     return redirect(reverse("contacts:segment_detail", kwargs={"pk": segment.pk}) + _page_suffix(request))
@@ -589,3 +606,19 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
         return redirect("contacts:settings")
     history = selectors.staff_changes(subject_types=("settings", "channel"))
     return render(request, "contacts/settings.html", {"form": form, "caps": caps, "staff_history": history})
+
+
+# --- The staff user's own settings ----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def account_settings(request: HttpRequest) -> HttpResponse:
+    """Any logged-in staff user sets their own time zone (no group needed: it is theirs)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), LOGIN_URL)
+    form = StaffTimeZoneForm(request.POST or None, initial={"time_zone": staff_time_zone(user=request.user)})
+    if request.method == "POST" and form.is_valid():
+        staff_time_zone_set(user=request.user, time_zone=form.cleaned_data["time_zone"], session=request.session)
+        messages.success(request, _("Your time zone is saved."))
+        return redirect("contacts:account_settings")
+    return render(request, "contacts/account_settings.html", {"form": form})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
+from html.parser import HTMLParser
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -53,6 +54,8 @@ def malformed_field_tokens(text: str) -> list[str]:
     """``{field:…}`` tokens that are not well formed (a key that is not a slug, a brace in the fallback)."""
     return [token for token in FIELD_TOKEN_LIKE.findall(text or "") if not _FIELD_TOKEN_RE.fullmatch(token)]
 _SMS_OPT_OUT_RE = re.compile(r"\bSTOP\b|\{unsubscribe_url\}|\{unsubscribe_text\}", re.IGNORECASE)
+# The tokens that show the unsubscribe link: the URL itself, and the text, which always holds the link.
+UNSUBSCRIBE_LINK_TOKENS = ("{unsubscribe_url}", "{unsubscribe_text}")
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,57 @@ class Template:
         return any(token in self.parts[1::2] for token in tokens)
 
 
+class _UnsubscribeLinks(HTMLParser):
+    """Walks an HTML body: how many unsubscribe links it shows, and whether one sits inside another link."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links, self.nested, self._anchors = 0, False, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag != "a":
+            return
+        href = dict(attrs).get("href") or ""
+        self._anchors.append("{unsubscribe_url}" in href)
+        if "{unsubscribe_url}" in href:
+            self.links += 1
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._anchors:
+            self._anchors.pop()
+
+    def handle_data(self, data):
+        texts = data.count("{unsubscribe_text}")
+        urls = data.count("{unsubscribe_url}")
+        in_link = bool(self._anchors)
+        if texts and in_link:
+            self.nested = True  # {unsubscribe_text} renders its own <a>: an <a> inside an <a>
+        # A URL shown as the text of its own unsubscribe link is that link, not a second one.
+        self.links += texts + (0 if in_link and self._anchors[-1] else urls)
+
+
+@dataclass(frozen=True)
+class UnsubscribeLinkCheck:
+    """How often a rendered body shows the unsubscribe link (it should be once), and nesting in HTML."""
+
+    links: int
+    nested: bool = False
+
+
+def unsubscribe_link_check(body: str, *, html_part: bool, marketing: bool) -> UnsubscribeLinkCheck:
+    """The rule the renderer follows, read from a body before it is sent: ``{unsubscribe_url}`` and
+    ``{unsubscribe_text}`` each show the link; a marketing body with neither gets the footer."""
+    if not Template(body).uses(*UNSUBSCRIBE_LINK_TOKENS):
+        return UnsubscribeLinkCheck(links=1 if marketing else 0)
+    if not html_part:
+        parts = Template(body).parts[1::2]
+        return UnsubscribeLinkCheck(links=sum(parts.count(token) for token in UNSUBSCRIBE_LINK_TOKENS))
+    parser = _UnsubscribeLinks()
+    parser.feed(body)
+    parser.close()
+    return UnsubscribeLinkCheck(links=parser.links, nested=parser.nested)
+
+
 def default_unsubscribe_text() -> str:
     return _("To stop receiving these messages, unsubscribe here: {unsubscribe_url}")
 
@@ -112,7 +166,7 @@ class MessageRenderer:
     def text_template(self) -> str:
         text = self.version.text_body
         body = Template(text)
-        if self.marketing and not body.uses("{unsubscribe_url}", "{unsubscribe_text}"):
+        if self.marketing and not body.uses(*UNSUBSCRIBE_LINK_TOKENS):
             # Every marketing message carries a visible way out (SPEC §4).
             text = text.rstrip() + "\n\n{unsubscribe_text}\n"
         return text
@@ -122,7 +176,7 @@ class MessageRenderer:
         html_body = self.version.html_body
         if not html_body:
             return None
-        if self.marketing and not Template(html_body).uses("{unsubscribe_url}", "{unsubscribe_text}"):
+        if self.marketing and not Template(html_body).uses(*UNSUBSCRIBE_LINK_TOKENS):
             footer = '<p style="font-size:12px;color:#555">{unsubscribe_text}</p>'
             if "</body>" in html_body:
                 html_body = html_body.replace("</body>", footer + "</body>", 1)
@@ -137,7 +191,10 @@ class MessageRenderer:
                 unsubscribe = self.configured_unsubscribe or default_unsubscribe_text()
                 opt_out = sms_opt_out_line()
             # The unsubscribe text may itself hold {unsubscribe_url}; in HTML it becomes a link.
-            text_unsub = Template(unsubscribe.replace("{unsubscribe_text}", ""))
+            plain = unsubscribe.replace("{unsubscribe_text}", "")
+            if "{unsubscribe_url}" not in plain:
+                plain = plain.rstrip() + " {unsubscribe_url}"
+            text_unsub = Template(plain)
             escaped = html.escape(unsubscribe.replace("{unsubscribe_text}", ""))
             if "{unsubscribe_url}" in escaped:
                 escaped = escaped.replace("{unsubscribe_url}", '<a href="{unsubscribe_url}">{unsubscribe_url}</a>')

@@ -52,6 +52,17 @@ def message_recipients_sql(*, batch: bool = False) -> str:
     return sql_compose(_RECIPIENTS, batch=sql_compose(_RECIPIENTS_BATCH) if batch else "")
 
 
+def message_recipient(*, message_id: int, contact_id: int) -> bool:
+    """Whether the contact is among the message's recipients, by ``message_recipients_sql``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql_compose("SELECT 1 FROM ({recipients}) r WHERE r.contact_id = %(contact_id)s",
+                        recipients=message_recipients_sql()),
+            {"message_id": message_id, "contact_id": contact_id},
+        )
+        return cursor.fetchone() is not None
+
+
 # The next row (lead), not a count over all rows, marks the last recipient: the window then needs
 # no buffer of the whole recipient list.
 _BATCH_STARTS = """

@@ -52,7 +52,7 @@ def test_the_preview_shows_which_channel_the_decision_picks_and_why(client, mark
     message = MessageFactory(channels=["email", "sms"], segments=[members.segment])
     response = client.get(reverse("messaging:message_preview", args=[message.pk]), {"contact": contact.email})
     page = response.content.decode()
-    assert "<strong>Sending</strong> (preferred)" in page
+    assert "<strong>Sending</strong> (Preferred channel)" in page
     assert "Spring sale, Ana!" in page and "Reply STOP to opt out." in page
 
 

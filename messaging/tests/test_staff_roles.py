@@ -81,7 +81,6 @@ def test_the_preview_shows_no_link_that_works(client, members):
     html = member_of(client, "Viewers").get(
         reverse("messaging:message_preview", args=[message.pk]), {"contact": contact.email}
     ).content.decode()
-    tokens = TOKEN_RE.findall(html)
-    assert tokens  # the preview shows the link's shape …
-    for token in tokens:  # … but it names no send: it does nothing
-        assert client.get(reverse("messaging:unsubscribe", args=[token])).status_code == 404
+    # The preview's send does not exist: its links are shown inert, as what they are, with no token.
+    assert "Hi " in html and "[unsubscribe link]" in html
+    assert not TOKEN_RE.findall(html)

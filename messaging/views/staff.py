@@ -6,11 +6,14 @@ from __future__ import annotations
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
 from django.db import DataError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import ngettext
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_POST
 
 from contacts.models import Channel, Contact
 from contacts.rules import CATEGORY_NOT_SUBSCRIBED, CATEGORY_UNSUBSCRIBED
@@ -23,7 +26,7 @@ from .. import selectors, services
 from ..charts import COLOURS, outcomes_over_time_svg
 from ..engine.decision import message_plan, preview_decision
 from ..forms import MessageForm, PreviewForm, ScheduleForm, TestSendForm, VersionFormSet
-from ..models import SWITCHES, Dispatch, LeavingReason, Message, Outcome, ScheduledDispatch, Send
+from ..models import SWITCHES, Dispatch, LeavingReason, Message, Outcome, OutboxMessage, ScheduledDispatch, Send, reason_label
 from ..delivery.rendering import Delivery, MessageRenderer
 
 PAGE_SIZE = 50
@@ -44,8 +47,13 @@ def message_list(request: HttpRequest) -> HttpResponse:
 def _message_form(request: HttpRequest, message: Message | None) -> HttpResponse:
     form = MessageForm(request.POST or None, instance=message)
     versions = VersionFormSet(request.POST or None, instance=message or Message())
+    warnings: list[str] = []
     if request.method == "POST" and form.is_valid() and versions.is_valid():
         values, version_values = form.message_values(), versions.versions_values()
+        warnings = versions.unsubscribe_link_warnings(marketing=not values["transactional"])
+        if warnings and not request.POST.get("save_despite_warnings"):
+            return render(request, "messaging/message_form.html",
+                          {"form": form, "versions": versions, "message": message, "warnings": warnings})
         if message is None:
             message = services.message_create(acting_user=request.user, values=values, versions=version_values)
         else:
@@ -57,12 +65,13 @@ def _message_form(request: HttpRequest, message: Message | None) -> HttpResponse
     return render(request, "messaging/message_form.html", {"form": form, "versions": versions, "message": message})
 
 
-@staff_page(view="messaging.view_message", change="messaging.add_message")
+# The form pages need the right to use them even to open: a viewer never sees a form that answers 403.
+@staff_page(view="messaging.add_message", change="messaging.add_message")
 def message_create(request: HttpRequest) -> HttpResponse:
     return _message_form(request, None)
 
 
-@staff_page(view="messaging.view_message", change="messaging.change_message")
+@staff_page(view="messaging.change_message", change="messaging.change_message")
 def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _message_form(request, get_object_or_404(Message, pk=pk))
 
@@ -90,7 +99,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "messaging/message_detail.html", context)
 
 
-@staff_page(view="messaging.view_message", change="messaging.delete_message")
+@staff_page(view="messaging.delete_message", change="messaging.delete_message")
 def message_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm, then delete; a message with sends cannot be deleted and is offered for archiving."""
     message = get_object_or_404(Message, pk=pk)
@@ -120,6 +129,12 @@ def _find_contact(query: str) -> Contact | None:
         number = record_id(query)  # "²" is a digit to isdigit(), not to int() or the database
         return Contact.objects.filter(pk=number).first() if number else None
     return Contact.objects.filter(email__iexact=query).first()
+
+
+def _links_inert(text: str, inert: dict[str, str]) -> str:
+    for url, label in inert.items():
+        text = text.replace(url, str(label))
+    return text
 
 
 @staff_page(view="messaging.view_message")
@@ -152,18 +167,25 @@ def message_preview(request: HttpRequest, pk: int) -> HttpResponse:
                 delivery = Delivery(send_id=0, contact_id=contact.pk, first_name=contact.first_name,
                                     last_name=contact.last_name, address=contact.address_for(channel), locale=contact.locale,
                                     fields=contact.fields)
+                # The preview's send has no token: its links would open "link not valid". Show them inert.
+                inert = {
+                    renderer.values(delivery)["{unsubscribe_url}"]: _("[unsubscribe link]"),
+                    renderer.values(delivery)["{preferences_url}"]: _("[preferences link]"),
+                }
                 if channel.address_field == Channel.AddressField.EMAIL:
                     subject, text, html_body, _values = renderer.email(delivery)
-                    rendered = {"channel": channel, "subject": subject, "text": text, "html": html_body}
+                    rendered = {"channel": channel, "subject": subject, "text": _links_inert(text, inert)}
                 else:
-                    rendered = {"channel": channel, "text": renderer.sms(delivery)}
+                    rendered = {"channel": channel, "text": _links_inert(renderer.sms(delivery), inert)}
             context.update(contact=contact, preview=preview, rendered=rendered,
-                           outcome_label=Outcome(preview.decision.outcome).label)
+                           outcome_label=Outcome(preview.decision.outcome).label,
+                           reason_label=reason_label(preview.decision.reason),
+                           channel_names=dict(Channel.objects.values_list("id", "name")))
     template = "messaging/message_preview.html#result" if request.htmx else "messaging/message_preview.html"
     return render(request, template, context)
 
 
-@staff_page(view="messaging.view_message", change="messaging.add_dispatch")
+@staff_page(view="messaging.add_dispatch", change="messaging.add_dispatch")
 def message_send(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm (with the recipient estimate), then dispatch."""
     message = get_object_or_404(Message, pk=pk)
@@ -204,10 +226,16 @@ def _reason_label(reason: str) -> str:
 
 def _report_context(dispatch: Dispatch) -> dict:
     progress = selectors.dispatch_progress(dispatch=dispatch)
+    by_channel = selectors.dispatch_results_by_channel(dispatch=dispatch)
+    shown = [outcome for outcome in Outcome.values if any(result.counts.get(outcome) for result in by_channel)]
     return {
         "dispatch": dispatch,
         "progress": progress,
         "rows": [(Outcome(outcome).label, outcome, count, COLOURS[outcome]) for outcome, count in progress.counts.items()],
+        "channel_outcomes": [(outcome, Outcome(outcome).label) for outcome in shown],
+        "by_channel": [
+            (result.channel, [result.counts.get(outcome, 0) for outcome in shown], result.total) for result in by_channel
+        ],
     }
 
 
@@ -215,7 +243,8 @@ def _report_context(dispatch: Dispatch) -> dict:
 def dispatch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dispatch = get_object_or_404(Dispatch.objects.select_related("message"), pk=pk)
     context = _report_context(dispatch)
-    context["chart"] = outcomes_over_time_svg(selectors.dispatch_timeline(dispatch=dispatch))
+    step, timeline = selectors.dispatch_timeline(dispatch=dispatch)
+    context["chart"] = outcomes_over_time_svg(timeline, step=step)
     deferred = Paginator(selectors.deferred_sends(dispatch=dispatch), PAGE_SIZE)
     context["deferred"] = deferred.get_page(page_number(request.GET.get("page")))
     if request.htmx and request.GET.get("part") == "report":
@@ -238,7 +267,8 @@ def deferred_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             flash.error(request, _("Select the deferred sends to cancel."))
             return redirect(dispatch)
     count = services.deferred_cancel(dispatch=dispatch, send_ids=ids, acting_user=request.user)
-    flash.success(request, _("%(count)s deferred sends cancelled.") % {"count": count})
+    flash.success(request, ngettext("%(count)s deferred send cancelled.", "%(count)s deferred sends cancelled.", count)
+                  % {"count": count})
     return redirect(dispatch)
 
 
@@ -250,7 +280,8 @@ def outbox(request: HttpRequest) -> HttpResponse:
     live_links = request.user.has_perm(LIVE_LINKS_PERMISSION)
     if not live_links:
         page.object_list = [selectors.outbox_message_links_hidden(item) for item in page.object_list]
-    return render(request, "messaging/outbox.html", {"page": page, "q": query, "form": form, "live_links": live_links})
+    return render(request, "messaging/outbox.html", {"page": page, "q": query, "form": form, "live_links": live_links,
+                                                     "channel_names": dict(Channel.objects.values_list("slug", "name"))})
 
 
 @staff_page(view="messaging.view_send")
@@ -332,3 +363,65 @@ def message_test_send(request: HttpRequest, pk: int) -> HttpResponse:
             for error in refused.errors:
                 form.add_error("recipients", error)
     return render(request, "messaging/message_test_send.html", {"message": message, "form": form, "report": report})
+
+
+# The HTML part of an email is shown in a sandboxed frame (no scripts, no same origin), served with
+# its own policy: nothing may load but inline images, styles stay inline, only this site may frame it.
+OUTBOX_FRAME_POLICY = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'self'; sandbox"
+)
+OUTBOX_HEADERS = ("From", "To", "Date", "Subject", "Message-ID", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post")
+
+
+OUTBOX_FRAME_SALT = "messaging.outbox-html"
+OUTBOX_FRAME_MAX_AGE = 600  # seconds: the frame loads with its page
+
+
+def outbox_frame_token(*, item_id: int, live_links: bool) -> str:
+    """What the frame's URL carries instead of a session: the frame is a sandbox, and browsers may
+    send it no cookie. Signed (salted), short-lived, issued only by the detail page."""
+    return signing.dumps({"id": item_id, "live": live_links}, salt=OUTBOX_FRAME_SALT, compress=True)
+
+
+def _outbox_item(request: HttpRequest, pk: int):
+    item = get_object_or_404(selectors.outbox_messages(), pk=pk)
+    if not request.user.has_perm(LIVE_LINKS_PERMISSION):
+        item = selectors.outbox_message_links_hidden(item)
+    return item
+
+
+@staff_page(view="messaging.view_outboxmessage")
+def outbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One delivered email or SMS: every header, the text part, and the HTML part in a sandboxed frame."""
+    item = _outbox_item(request, pk)
+    headers = item.headers or {}
+    listed = [(name, headers[name]) for name in OUTBOX_HEADERS if name in headers]
+    others = sorted((name, value) for name, value in headers.items() if name not in OUTBOX_HEADERS)
+    live_links = request.user.has_perm(LIVE_LINKS_PERMISSION)
+    context = {
+        "item": item, "headers": listed + others, "live_links": live_links,
+        "frame_token": outbox_frame_token(item_id=item.pk, live_links=live_links),
+        "channel_name": Channel.objects.filter(slug=item.channel_slug).values_list("name", flat=True).first()
+        or item.channel_slug,
+    }
+    return render(request, "messaging/outbox_detail.html", context)
+
+
+@xframe_options_sameorigin
+@require_GET
+def outbox_html(request: HttpRequest, token: str) -> HttpResponse:
+    """The HTML part as the recipient's mail program gets it; only ever shown in the sandboxed frame
+    of the detail page, which signed the URL (a bad or old signature: 404)."""
+    try:
+        granted = signing.loads(token, salt=OUTBOX_FRAME_SALT, max_age=OUTBOX_FRAME_MAX_AGE)
+        item = OutboxMessage.objects.get(pk=int(granted["id"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError, OutboxMessage.DoesNotExist):
+        raise Http404 from None
+    if not granted.get("live"):
+        item = selectors.outbox_message_links_hidden(item)
+    response = HttpResponse(item.html_body or "", content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = OUTBOX_FRAME_POLICY
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

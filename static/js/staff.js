@@ -45,7 +45,85 @@
     toast.addEventListener("hidden.bs.toast", () => toast.remove());
   }
 
+  // WAI-ARIA tabs: arrow keys move to the previous/next tab (wrapping), Home/End to the first/last,
+  // and the tab that gets focus is shown. Delegated from the document in the capture phase, so it
+  // works from the first open of content that htmx swapped in, and Bootstrap's own per-tab handler
+  // (attached only after a first click) never moves focus a second time.
+  const TAB_KEYS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End"];
+
+  function tabKeydown(event) {
+    const tab = event.target.closest && event.target.closest("[role=tab]");
+    if (!tab || !TAB_KEYS.includes(event.key)) return;
+    const list = tab.closest("[role=tablist]");
+    if (!list) return;
+    const tabs = Array.from(list.querySelectorAll("[role=tab]")).filter((el) => !el.disabled);
+    const index = tabs.indexOf(tab);
+    let next;
+    if (event.key === "Home") next = tabs[0];
+    else if (event.key === "End") next = tabs[tabs.length - 1];
+    else if (event.key === "ArrowLeft" || event.key === "ArrowUp") next = tabs[(index - 1 + tabs.length) % tabs.length];
+    else next = tabs[(index + 1) % tabs.length];
+    event.preventDefault();
+    event.stopPropagation();
+    tabShow(next);
+    next.focus();
+  }
+
+  function tabShow(tab) {
+    window.bootstrap.Tab.getOrCreateInstance(tab).show();
+    tabRove(tab);
+  }
+
+  // Only the selected tab is in the Tab order (roving tabindex), however it was selected.
+  function tabRove(tab) {
+    tab.closest("[role=tablist]").querySelectorAll("[role=tab]").forEach((el) => {
+      el.setAttribute("tabindex", el === tab ? "0" : "-1");
+    });
+  }
+
+  document.addEventListener("keydown", tabKeydown, true);
+  document.addEventListener("shown.bs.tab", function (event) {
+    tabRove(event.target);
+  });
+
+  // Message editor: versions are ordered on the page (Move up / Move down) and the hidden position
+  // inputs follow; each HTML body is previewed as it is typed in a sandboxed frame (no script runs).
+  function versionsRenumber(container) {
+    container.querySelectorAll("[data-version]").forEach((card, index) => {
+      const position = card.querySelector("[data-version-position]");
+      if (position) position.value = String(index);
+      const label = card.querySelector("[data-version-label]");
+      if (label) label.textContent = label.textContent.replace(/\d+/, String(index + 1));
+    });
+  }
+
+  function htmlPreview(textarea) {
+    const frame = textarea.closest("[data-version]")?.querySelector("[data-html-preview-frame]");
+    if (frame) frame.srcdoc = textarea.value;
+  }
+
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-version-up], [data-version-down]");
+    if (!button) return;
+    const card = button.closest("[data-version]");
+    const container = card.closest("[data-versions]");
+    if (button.matches("[data-version-up]") && card.previousElementSibling) {
+      container.insertBefore(card, card.previousElementSibling);
+    } else if (button.matches("[data-version-down]") && card.nextElementSibling) {
+      container.insertBefore(card.nextElementSibling, card);
+    }
+    versionsRenumber(container);
+    button.focus();
+  });
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches("[data-html-preview]")) htmlPreview(event.target);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.documentElement.classList.add("js");
+    document.querySelectorAll("[data-versions]").forEach(versionsRenumber);
+    document.querySelectorAll("[data-html-preview]").forEach(htmlPreview);
     document.querySelectorAll(".toast[data-autoshow]").forEach((toast) => {
       window.bootstrap.Toast.getOrCreateInstance(toast).show();
     });

@@ -14,10 +14,10 @@ DEMO_MESSAGES = [
         "versions": [
             ("email", "Our spring offers, {first_name}",
              "Hi {first_name},\n\nOur spring offers are here: 20 % off everything until Sunday.\n\n"
-             "Choose what you receive: {preferences_url}\n{unsubscribe_text}: {unsubscribe_url}",
+             "Choose what you receive: {preferences_url}\n{unsubscribe_text}",
              "<p>Hi {first_name},</p><p>Our spring offers are here: <b>20 % off</b> everything until Sunday.</p>"
-             "<p><a href=\"{preferences_url}\">Choose what you receive</a> · "
-             "<a href=\"{unsubscribe_url}\">{unsubscribe_text}</a></p>"),
+             "<p><a href=\"{preferences_url}\">Choose what you receive</a></p>"
+             "<p>{unsubscribe_text}</p>"),
             ("sms", "", "Spring offers: 20% off until Sunday, {first_name}!", ""),
         ],
     },
@@ -28,10 +28,10 @@ DEMO_MESSAGES = [
         "versions": [
             ("email", "What's new this month",
              "Hi {first_name},\n\nThree new features landed this month.\n\n"
-             "Choose what you receive: {preferences_url}\n{unsubscribe_text}: {unsubscribe_url}",
+             "Choose what you receive: {preferences_url}\n{unsubscribe_text}",
              "<p>Hi {first_name},</p><p>Three new features landed this month.</p>"
-             "<p><a href=\"{preferences_url}\">Choose what you receive</a> · "
-             "<a href=\"{unsubscribe_url}\">{unsubscribe_text}</a></p>"),
+             "<p><a href=\"{preferences_url}\">Choose what you receive</a></p>"
+             "<p>{unsubscribe_text}</p>"),
         ],
     },
 ]
