@@ -31,6 +31,9 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+
+from bench.httpload import load  # noqa: E402 (the repository is on the path now)
+
 DATABASE_URL = os.environ.get("BENCH_API_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pc_bench_api")
 os.environ.update(
     DATABASE_URL=DATABASE_URL,
@@ -115,33 +118,6 @@ def seed(contacts: int, reseed: bool) -> tuple[list[int], str]:
 
 
 # --- Load ---------------------------------------------------------------------------------------
-
-async def one_request(port: int, raw: bytes) -> tuple[float, int]:
-    started = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(raw)
-    await writer.drain()
-    data = await reader.read()  # the sync worker closes the connection after the response
-    writer.close()
-    status = int(data[9:12]) if data[:5] == b"HTTP/" else 0
-    return time.perf_counter() - started, status
-
-
-async def load(port: int, requests: list[bytes], clients: int) -> tuple[list[float], dict[int, int], float]:
-    queue = list(reversed(requests))
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-
-    async def client():
-        while queue:
-            latency, status = await one_request(port, queue.pop())
-            latencies.append(latency)
-            statuses[status] = statuses.get(status, 0) + 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return latencies, statuses, time.perf_counter() - started
-
 
 def request(method: str, path: str, secret: str, body: dict | None = None) -> bytes:
     payload = json.dumps(body).encode() if body is not None else b""
