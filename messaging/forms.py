@@ -57,8 +57,9 @@ class MessageForm(forms.ModelForm):
 class VersionForm(forms.ModelForm):
     class Meta:
         model = MessageVersion
-        fields = ["channel", "position", "subject", "text_body", "html_body"]
-        widgets = {"text_body": forms.Textarea(attrs={"rows": 4}), "html_body": forms.Textarea(attrs={"rows": 4})}
+        fields = ["channel", "position", "subject", "text_body", "html_body", "subject_fr", "text_body_fr", "html_body_fr"]
+        widgets = {name: forms.Textarea(attrs={"rows": 4})
+                   for name in ("text_body", "html_body", "text_body_fr", "html_body_fr")}
         help_texts = {
             "text_body": _("Tokens: {first_name} {unsubscribe_url} {preferences_url} {unsubscribe_text}, "
                            "and custom fields as {field:key} or {field:key|fallback}"),
@@ -66,7 +67,7 @@ class VersionForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        _field_tokens_check(self, ("subject", "text_body", "html_body"))
+        _field_tokens_check(self, ("subject", "text_body", "html_body", "subject_fr", "text_body_fr", "html_body_fr"))
         return cleaned
 
 

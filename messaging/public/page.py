@@ -268,7 +268,8 @@ def public_page_load(send: Send) -> PublicPage:
                 page.preferred_channel = channel.slug
         page.channels.append(row)
     page.categories = [
-        Choice(c.slug, c.name, c.description, category_receives(c, c.subscription_status)) for c in state.categories
+        Choice(c.slug, c.in_language("name"), c.in_language("description"), category_receives(c, c.subscription_status))
+        for c in state.categories
     ]
     page.segments = [Choice(s.slug, s.display_public_name, "", s.membership == MEMBER) for s in state.segments]
     return page
