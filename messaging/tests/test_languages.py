@@ -151,3 +151,9 @@ def test_a_field_token_only_in_the_french_text_is_filled(members, smtp_server):
     run_dispatch(french_message(members, text_body_fr="Salut {field:company|toi}"), now=NOW)
     mail = received_messages(smtp_server)[(zoe.email,)]
     assert mail.get_body(("plain",)).get_content().startswith("Salut Acme")
+
+
+def test_the_message_page_shows_the_french_text_to_staff(client, marketer, members):
+    message = french_message(members, subject_fr="Bonjour", text_body_fr="Salut <b>{first_name}</b>")
+    html = client.get(message.get_absolute_url()).content.decode()
+    assert "Salut &lt;b&gt;{first_name}&lt;/b&gt;" in html and "Bonjour" in html
