@@ -174,13 +174,14 @@ class SendSerializer(serializers.ModelSerializer):
 class CategorySerializer(serializers.ModelSerializer):
     class Meta:
         model = Category
-        fields = ["id", "slug", "name", "description", "public", "opt_in", "created_at"]
+        fields = ["id", "slug", "name", "name_fr", "description", "description_fr", "public", "opt_in", "created_at"]
 
 
 class SegmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Segment
-        fields = ["id", "slug", "name", "public_name", "description", "public", "created_at"]
+        fields = ["id", "slug", "name", "name_fr", "public_name", "public_name_fr", "description", "description_fr", "public",
+                  "created_at"]
 
 
 class MessageSerializer(serializers.ModelSerializer):

@@ -379,8 +379,8 @@ class SlugFromNameMixin:
 class CategoryForm(SlugFromNameMixin, forms.ModelForm):
     class Meta:
         model = Category
-        fields = ["name", "slug", "description", "public", "opt_in"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        fields = ["name", "name_fr", "slug", "description", "description_fr", "public", "opt_in"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3}), "description_fr": forms.Textarea(attrs={"rows": 3})}
         labels = {"public": _("Shown on the public preference page"), "opt_in": _("Opt-in only")}
 
 
@@ -421,8 +421,10 @@ class SegmentForm(SlugFromNameMixin, forms.ModelForm):
 
     class Meta:
         model = Segment
-        fields = ["name", "slug", "public_name", "description", "public", "filter"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        fields = [
+            "name", "name_fr", "slug", "public_name", "public_name_fr", "description", "description_fr", "public", "filter",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3}), "description_fr": forms.Textarea(attrs={"rows": 3})}
         labels = {"public": _("Shown on the public preference page")}
 
     def clean_filter(self):

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 # [0-9], not \d: Python's \d also matches other scripts' digits, which the database check refuses.
@@ -318,12 +319,31 @@ class ChannelPreference(models.Model):
         return not (self.cap_number or self.pause_from or self.preferred)
 
 
-class Category(models.Model):
+class Translated:
+    """Texts staff enter per language: ``<field>`` holds the default language, ``<field>_<code>`` another.
+
+    The default-language value stays in the original column (SQL, API, audit and staff lists read
+    it as before); a contact's language falls back to it when its own text is empty.
+    """
+
+    def in_language(self, field: str, language: str | None = None) -> str:
+        """``field`` in ``language`` (default: the active language), else in the default language."""
+        language = (language or translation.get_language() or settings.LANGUAGE_CODE).split("-")[0].lower()
+        if language != settings.LANGUAGE_CODE.split("-")[0]:
+            value = getattr(self, f"{field}_{language}", "")
+            if value:
+                return value
+        return getattr(self, field)
+
+
+class Category(Translated, models.Model):
     """A global topic of messages. Opt-out by default; ``opt_in`` ones reach explicit subscribers only."""
 
     name = models.CharField(max_length=150)
+    name_fr = models.CharField(_("name (French)"), max_length=150, blank=True)
     slug = models.SlugField(unique=True)
     description = models.TextField(blank=True)
+    description_fr = models.TextField(_("description (French)"), blank=True)
     public = models.BooleanField(default=True, help_text=_("Shown on the public preference page."))
     opt_in = models.BooleanField(
         default=False, help_text=_("Only contacts who subscribed explicitly receive its messages.")
@@ -363,7 +383,7 @@ class CategorySubscription(models.Model):
         return f"{self.contact} — {self.category}: {self.status}"
 
 
-class Segment(models.Model):
+class Segment(Translated, models.Model):
     """A group of contacts: static (members added one by one) or dynamic (``filter`` set: members by rule).
 
     A dynamic segment's members are materialised in ``SegmentMembership`` by ``segment_rebuild``
@@ -371,12 +391,15 @@ class Segment(models.Model):
     """
 
     name = models.CharField(max_length=150)
+    name_fr = models.CharField(_("name (French)"), max_length=150, blank=True)
     slug = models.SlugField(unique=True)
     description = models.TextField(blank=True)
+    description_fr = models.TextField(_("description (French)"), blank=True)
     public = models.BooleanField(default=False, help_text=_("Shown on the public preference page."))
     public_name = models.CharField(
         max_length=150, blank=True, help_text=_("The name contacts see; the name is used when empty.")
     )
+    public_name_fr = models.CharField(_("public name (French)"), max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # A validated filter (contacts.segment_filter); NULL: a static segment.
     filter = models.JSONField(null=True, blank=True)
@@ -405,7 +428,8 @@ class Segment(models.Model):
 
     @property
     def display_public_name(self) -> str:
-        return self.public_name or self.name
+        """The name contacts see, in the active language: its public name, else its name."""
+        return self.in_language("public_name") or self.in_language("name")
 
 
 @receiver(pre_delete, sender=Segment, dispatch_uid="contacts.segment_targeted_guard")

@@ -63,12 +63,14 @@ class MessageForm(forms.ModelForm):
 class VersionForm(forms.ModelForm):
     class Meta:
         model = MessageVersion
-        fields = ["channel", "position", "subject", "text_body", "html_body"]
+        fields = ["channel", "position", "subject", "text_body", "html_body", "subject_fr", "text_body_fr", "html_body_fr"]
         # The order is the versions' order on the page (Move up / Move down); position follows it.
         widgets = {
             "position": forms.HiddenInput(attrs={"data-version-position": ""}),
             "text_body": forms.Textarea(attrs={"rows": 4}),
             "html_body": forms.Textarea(attrs={"rows": 6, "data-html-preview": ""}),
+            "text_body_fr": forms.Textarea(attrs={"rows": 4}),
+            "html_body_fr": forms.Textarea(attrs={"rows": 6}),
         }
         help_texts = {
             "text_body": _("Tokens: {first_name} {unsubscribe_url} {preferences_url} {unsubscribe_text}, "
@@ -77,7 +79,7 @@ class VersionForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        _field_tokens_check(self, ("subject", "text_body", "html_body"))
+        _field_tokens_check(self, ("subject", "text_body", "html_body", "subject_fr", "text_body_fr", "html_body_fr"))
         return cleaned
 
     def __init__(self, *args, **kwargs):

@@ -107,6 +107,11 @@ class MessageVersion(models.Model):
     subject = models.CharField(max_length=255, blank=True)
     text_body = models.TextField(blank=True)
     html_body = models.TextField(blank=True)
+    # The French texts, for contacts whose locale is French (docs/languages.md): used when the
+    # French text or HTML body is filled, the subject falling back to the default one.
+    subject_fr = models.CharField(_("subject (French)"), max_length=255, blank=True)
+    text_body_fr = models.TextField(_("text body (French)"), blank=True)
+    html_body_fr = models.TextField(_("HTML body (French)"), blank=True)
 
     class Meta:
         ordering = ["position", "channel_id"]

@@ -14,7 +14,7 @@ from .errors import ObjectInUse
 from .staff_audit import Action, field_values, model_created_record, model_update, staff_change_record
 
 Status = CategorySubscription.Status
-CATEGORY_FIELDS = ("name", "slug", "description", "public", "opt_in")
+CATEGORY_FIELDS = ("name", "name_fr", "slug", "description", "description_fr", "public", "opt_in")
 
 
 @transaction.atomic
@@ -48,10 +48,14 @@ def category_unsubscribe(*, contact: Contact, category: Category, source: Source
 
 @transaction.atomic
 def category_create(
-    *, acting_user, name: str, slug: str, description: str = "", public: bool = True, opt_in: bool = False
+    *, acting_user, name: str, slug: str, description: str = "", public: bool = True, opt_in: bool = False,
+    name_fr: str = "", description_fr: str = "",
 ) -> Category:
     """Create a category; the audit keeps who created it with its first values."""
-    category = Category.objects.create(name=name, slug=slug, description=description, public=public, opt_in=opt_in)
+    category = Category.objects.create(
+        name=name, name_fr=name_fr, slug=slug, description=description, description_fr=description_fr,
+        public=public, opt_in=opt_in,
+    )
     model_created_record(instance=category, fields=CATEGORY_FIELDS, acting_user=acting_user, subject_type="category")
     return category
 

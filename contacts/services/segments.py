@@ -16,7 +16,9 @@ from .dynamic_segments import segment_rebuild_request
 from .errors import ObjectInUse
 from .staff_audit import Action, field_values, model_created_record, model_update, staff_change_record
 
-SEGMENT_FIELDS = ("name", "slug", "public_name", "description", "public", "filter")
+SEGMENT_FIELDS = (
+    "name", "name_fr", "slug", "public_name", "public_name_fr", "description", "description_fr", "public", "filter",
+)
 
 
 def membership_value(membership: SegmentMembership | None) -> str | None:
@@ -69,7 +71,7 @@ def segment_membership_remove(*, contact: Contact, segment: Segment, source: Sou
 @transaction.atomic
 def segment_create(
     *, acting_user, name: str, slug: str, public_name: str = "", description: str = "", public: bool = False,
-    filter: dict | None = None,
+    filter: dict | None = None, name_fr: str = "", public_name_fr: str = "", description_fr: str = "",
 ) -> Segment:
     """Create a segment; the audit keeps who created it with its first values.
 
@@ -79,7 +81,8 @@ def segment_create(
     if filter is not None:
         filter = filter_clean(filter)
     segment = Segment.objects.create(
-        name=name, slug=slug, public_name=public_name, description=description, public=public, filter=filter
+        name=name, name_fr=name_fr, slug=slug, public_name=public_name, public_name_fr=public_name_fr,
+        description=description, description_fr=description_fr, public=public, filter=filter,
     )
     model_created_record(instance=segment, fields=SEGMENT_FIELDS, acting_user=acting_user, subject_type="segment")
     if filter is not None:

@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -152,6 +153,35 @@ def sms_opt_out_line() -> str:
     return _("Reply STOP to opt out.")
 
 
+def version_texts(version: MessageVersion, locale: str) -> tuple[str, str, str]:
+    """Subject, text body and HTML body of ``version`` for a contact whose locale is ``locale``.
+
+    The version's texts in the contact's language when its text body there is filled (the subject
+    falling back to the default one; no HTML part when that language has none, rather than one in
+    another language); else the default-language texts.
+    """
+    language = (locale or "").split("-")[0].lower()
+    if language and language != settings.LANGUAGE_CODE.split("-")[0]:
+        text_body = getattr(version, f"text_body_{language}", "")
+        if text_body:
+            subject = getattr(version, f"subject_{language}", "") or version.subject
+            return subject, text_body, getattr(version, f"html_body_{language}", "")
+    return version.subject, version.text_body, version.html_body
+
+
+@dataclass(frozen=True)
+class _LocaleTexts:
+    """What one locale's emails and SMS are rendered from, built once per batch."""
+
+    subject: Template
+    text: Template
+    html: Template | None
+    unsubscribe_text: Template
+    unsubscribe_html: Template
+    opt_out: str
+    raw_text: str
+
+
 class MessageRenderer:
     """Renders one version of one message for many contacts; per-locale texts are built once."""
 
@@ -159,21 +189,15 @@ class MessageRenderer:
         self.message, self.version = message, version
         self.marketing = not message.transactional
         self.configured_unsubscribe = message.page_switches(settings)["unsubscribe_text"]
-        self.subject = Template(version.subject)
-        self._per_locale: dict[str, tuple[Template, Template | None, Template, str]] = {}
+        self._per_locale: dict[str, _LocaleTexts] = {}
 
-    @cached_property
-    def text_template(self) -> str:
-        text = self.version.text_body
-        body = Template(text)
-        if self.marketing and not body.uses(*UNSUBSCRIBE_LINK_TOKENS):
+    def _text_template(self, text: str) -> str:
+        if self.marketing and not Template(text).uses(*UNSUBSCRIBE_LINK_TOKENS):
             # Every marketing message carries a visible way out (SPEC §4).
             text = text.rstrip() + "\n\n{unsubscribe_text}\n"
         return text
 
-    @cached_property
-    def html_template(self) -> str | None:
-        html_body = self.version.html_body
+    def _html_template(self, html_body: str) -> str | None:
         if not html_body:
             return None
         if self.marketing and not Template(html_body).uses(*UNSUBSCRIBE_LINK_TOKENS):
@@ -184,7 +208,15 @@ class MessageRenderer:
                 html_body = html_body + footer
         return html_body
 
-    def _locale(self, locale: str):
+    @cached_property
+    def text_template(self) -> str:
+        return self._text_template(self.version.text_body)
+
+    @cached_property
+    def html_template(self) -> str | None:
+        return self._html_template(self.version.html_body)
+
+    def _locale(self, locale: str) -> _LocaleTexts:
         cached = self._per_locale.get(locale)
         if cached is None:
             with translation.override(locale):
@@ -200,21 +232,29 @@ class MessageRenderer:
                 escaped = escaped.replace("{unsubscribe_url}", '<a href="{unsubscribe_url}">{unsubscribe_url}</a>')
             else:
                 escaped += ' <a href="{unsubscribe_url}">{unsubscribe_url}</a>'
-            cached = (
-                Template(self.text_template),
-                Template(self.html_template) if self.html_template is not None else None,
-                text_unsub,
-                Template(escaped),
-                opt_out,
+            subject, text_body, html_body = version_texts(self.version, locale)
+            html_template = self._html_template(html_body)
+            cached = _LocaleTexts(
+                subject=Template(subject),
+                text=Template(self._text_template(text_body)),
+                html=Template(html_template) if html_template is not None else None,
+                unsubscribe_text=text_unsub,
+                unsubscribe_html=Template(escaped),
+                opt_out=opt_out,
+                raw_text=text_body,
             )
             self._per_locale[locale] = cached
         return cached
 
     @cached_property
     def _field_tokens(self) -> dict[str, tuple[str, str | None]]:
+        version = self.version
+        texts = [version.subject, self.text_template, self.html_template or "", self.configured_unsubscribe]
+        for code, _name in settings.LANGUAGES:  # every language's texts: a batch mixes locales
+            texts += [getattr(version, f"{name}_{code}", "") for name in ("subject", "text_body", "html_body")]
         found: dict[str, tuple[str, str | None]] = {}
-        for text in (self.version.subject, self.text_template, self.html_template or "", self.configured_unsubscribe):
-            found.update(Template(text).field_tokens)
+        for text in texts:
+            found.update(Template(text or "").field_tokens)
         return found
 
     @cached_property
@@ -236,23 +276,23 @@ class MessageRenderer:
         return values
 
     def email(self, delivery: Delivery) -> tuple[str, str, str | None, dict[str, str]]:
-        """Subject, text body, HTML body (or None) and the token values used."""
-        text, html_template, unsub_text, unsub_html, _opt_out = self._locale(delivery.locale)
+        """Subject, text body, HTML body (or None) and the token values used, in the contact's language."""
+        texts = self._locale(delivery.locale)
         values = self.values(delivery)
-        text_values = {**values, "{unsubscribe_text}": unsub_text.render(values)}
-        body = text.render(text_values)
+        text_values = {**values, "{unsubscribe_text}": texts.unsubscribe_text.render(values)}
+        body = texts.text.render(text_values)
         html_body = None
-        if html_template is not None:
+        if texts.html is not None:
             escaped = {key: html.escape(value) for key, value in values.items()}
-            escaped["{unsubscribe_text}"] = unsub_html.render(escaped)
-            html_body = html_template.render(escaped)
-        return self.subject.render(text_values), body, html_body, values
+            escaped["{unsubscribe_text}"] = texts.unsubscribe_html.render(escaped)
+            html_body = texts.html.render(escaped)
+        return texts.subject.render(text_values), body, html_body, values
 
     def sms(self, delivery: Delivery) -> str:
-        text, _html, unsub_text, _unsub_html, opt_out = self._locale(delivery.locale)
+        texts = self._locale(delivery.locale)
         values = self.values(delivery)
-        values["{unsubscribe_text}"] = unsub_text.render(values)
-        body = Template(self.version.text_body).render(values)
-        if self.marketing and not _SMS_OPT_OUT_RE.search(self.version.text_body):
-            body = f"{body.rstrip()}\n{opt_out}"
+        values["{unsubscribe_text}"] = texts.unsubscribe_text.render(values)
+        body = Template(texts.raw_text).render(values)
+        if self.marketing and not _SMS_OPT_OUT_RE.search(texts.raw_text):
+            body = f"{body.rstrip()}\n{texts.opt_out}"
         return body

@@ -295,7 +295,7 @@ def public_page_load(send: Send) -> PublicPage:
     chosen = {block["kind"]: set(block.get("items") or ()) for block in page.blocks or ()}
     page.categories = [
         # The state the contact actually has (``contacts.rules``): a new opt-out category shows ticked.
-        Choice(c.slug, c.name, c.description, category_receives(c, c.subscription_status),
+        Choice(c.slug, c.in_language("name"), c.in_language("description"), category_receives(c, c.subscription_status),
                highlight=c.pk == send.message.category_id)
         for c in state.categories
         if page.blocks is None or not chosen.get(blocks.CATEGORIES) or c.pk in chosen[blocks.CATEGORIES]

@@ -307,12 +307,13 @@ PAGE_ACTIONS: dict[str, Callable[..., Outcome]] = {
 
 
 def in_contact_language(view: Callable) -> Callable:
-    """Serve the page in the language of the contact the link names (the site default for bad links)."""
+    """Serve the page in the language of the contact the link names; a bad link names no contact,
+    so its page is in the browser's language (``Accept-Language``), else the site default."""
 
     @wraps(view)
     def wrapped(request, token: str):
         send = send_for_token(token)
-        language = send.contact.locale if send is not None else settings.LANGUAGE_CODE
+        language = send.contact.locale if send is not None else translation.get_language_from_request(request)
         with translation.override(language):
             request.LANGUAGE_CODE = translation.get_language()
             response = view(request, token, send)

@@ -6,7 +6,7 @@ A message that has sends is archived, never deleted.
 from __future__ import annotations
 
 import logging
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,7 +19,7 @@ from messaging.models import SWITCH_TEXTS, SWITCHES, Message, MessageVersion, Se
 Action = StaffChange.Action
 # What staff write on a message (``segments`` aside, a many-to-many) and on each channel's version.
 MESSAGE_FIELDS = ("name", "category", "transactional", "deliver_until", "from_email", "preference_page", *SWITCHES, *SWITCH_TEXTS)
-VERSION_FIELDS = ("position", "subject", "text_body", "html_body")
+VERSION_FIELDS = ("position", "subject", "text_body", "html_body", "subject_fr", "text_body_fr", "html_body_fr")
 
 
 class VersionValues(TypedDict):
@@ -28,6 +28,9 @@ class VersionValues(TypedDict):
     subject: str
     text_body: str
     html_body: str
+    subject_fr: NotRequired[str]
+    text_body_fr: NotRequired[str]
+    html_body_fr: NotRequired[str]
 
 log = logging.getLogger(__name__)
 
