@@ -257,6 +257,10 @@ class MessageCost:
     def rate(self) -> float:
         return self.cost.rate or 0.0
 
+    @property
+    def percent(self) -> float:
+        return 100 * self.rate
+
 
 # The dashboard's sort keys: the column a user clicks -> how a row compares.
 MESSAGE_COST_SORTS = {
