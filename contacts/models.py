@@ -530,7 +530,11 @@ class PreferenceChange(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["contact", "-created_at"], name="prefchange_contact_idx")]
+        indexes = [
+            models.Index(fields=["contact", "-created_at"], name="prefchange_contact_idx"),
+            # What a message or dispatch cost reads the rows its sends caused; most rows name no send.
+            models.Index(fields=["send_id"], name="prefchange_send_idx", condition=Q(send_id__isnull=False)),
+        ]
         constraints = [
             models.CheckConstraint(name="prefchange_kind_known", condition=Q(kind__in=ChangeKind.values)),
         ]

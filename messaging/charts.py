@@ -18,14 +18,41 @@ COLOURS = {
 }
 
 
+# Unsubscribes by the link or event used (the keys of ``selectors.LEAVING_SOURCES``).
+SOURCE_COLOURS = {"public_page": "#0d6efd", "one_click": "#dc3545", "mailto": "#fd7e14", "sms_stop": "#6f42c1"}
+
+
+def source_labels() -> dict[str, str]:
+    return {"public_page": _("Page"), "one_click": _("One-click"), "mailto": _("Mailbox"), "sms_stop": _("SMS STOP")}
+
+
 def outcomes_over_time_svg(
     timeline: list[tuple[datetime.datetime, dict[str, int]]], *, step: int = 60, width=720, height=220
 ) -> SafeString:
     """Stacked bars: sends per outcome for each time step (seconds) of the dispatch, in the current time zone."""
+    series = [(outcome, Outcome(outcome).label, COLOURS[outcome]) for outcome in Outcome.values]
+    return stacked_bars_svg(timeline, series=series, step=step, label=_("Sends per outcome over time"),
+                            empty=_("No sends yet."), width=width, height=height)
+
+
+def unsubscribes_by_day_svg(timeline: list[tuple[datetime.datetime, dict[str, int]]]) -> SafeString:
+    """Stacked bars: a message's unsubscribes per day, by the link or event used."""
+    labels = source_labels()
+    series = [(source, labels[source], colour) for source, colour in SOURCE_COLOURS.items()]
+    return stacked_bars_svg(timeline, series=series, step=86400, label=_("Unsubscribes per day"),
+                            empty=_("No unsubscribes."))
+
+
+def stacked_bars_svg(
+    timeline: list[tuple[datetime.datetime, dict[str, int]]], *, series: list[tuple[str, str, str]], step: int,
+    label: str, empty: str, width=720, height=220,
+) -> SafeString:
+    """Stacked bars, one per time step (seconds) in the current time zone; ``series`` lists
+    (key, label, colour) from the bottom of a bar up."""
     timeline = [(timezone.localtime(at), counts) for at, counts in timeline]
     clock = "%H:%M:%S" if step < 60 else "%H:%M" if step < 86400 else "%d %b"
     if not timeline:
-        return format_html('<p class="text-body-secondary">{}</p>', _("No sends yet."))
+        return format_html('<p class="text-body-secondary">{}</p>', empty)
     top = max(sum(counts.values()) for _, counts in timeline) or 1
     left, bottom = 48, 28
     plot_w, plot_h = width - left - 8, height - bottom - 8
@@ -33,14 +60,14 @@ def outcomes_over_time_svg(
     rects = []
     for index, (minute, counts) in enumerate(timeline):
         x, y = left + index * (plot_w / len(timeline)), 8 + plot_h
-        for outcome in Outcome.values:
-            count = counts.get(outcome, 0)
+        for key, name, colour in series:
+            count = counts.get(key, 0)
             if not count:
                 continue
             h = plot_h * count / top
             y -= h
-            rects.append((f"{x:.1f}", f"{y:.1f}", f"{bar_w:.1f}", f"{h:.1f}", COLOURS[outcome],
-                          f"{minute.strftime(clock)} {Outcome(outcome).label}: {count}"))
+            rects.append((f"{x:.1f}", f"{y:.1f}", f"{bar_w:.1f}", f"{h:.1f}", colour,
+                          f"{minute.strftime(clock)} {name}: {count}"))
     bars = format_html_join(
         "", '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>', rects
     )
@@ -51,7 +78,7 @@ def outcomes_over_time_svg(
         '<text x="{}" y="16" font-size="11" text-anchor="end">{}</text>'
         '<text x="{}" y="{}" font-size="11">{}</text><text x="{}" y="{}" font-size="11" text-anchor="end">{}</text>'
         "{}</svg>",
-        _("Sends per outcome over time"), width, height,
+        label, width, height,
         left, left, 8 + plot_h, left, 8 + plot_h, width - 8, 8 + plot_h,
         left - 4, top,
         left, height - 8, first.strftime(clock), width - 8, height - 8, last.strftime(clock),

@@ -7,8 +7,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Max, Min, Q, QuerySet
-from django.db.models.functions import TruncHour, TruncMinute, TruncSecond
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncDay, TruncHour, TruncMinute, TruncSecond
 from django.utils import timezone
 
 from contacts.models import Contact, PreferenceChange
@@ -173,31 +173,116 @@ class ChannelCost:
         return self.unsubscribed / self.sends if self.sends else None
 
 
+def _leaving_count(cost: ChannelCost, *, kind: str, new: str, source: str, n: int) -> None:
+    """The attribution rule: which history rows caused by a send count as what it cost."""
+    if kind == PreferenceChange.Kind.DNC and new == "unsubscribed" and source in cost.unsubscribes:
+        cost.unsubscribes[source] += n
+    elif kind == PreferenceChange.Kind.DNC and new == "complaint":
+        cost.complaints += n
+    elif kind == PreferenceChange.Kind.DNC and new == "bounced":
+        cost.bounces += n
+    elif kind in (PreferenceChange.Kind.FREQUENCY, PreferenceChange.Kind.PAUSE) and source == "public_page":
+        cost.opt_downs += n
+
+
+def _cost_empty(key) -> ChannelCost:
+    return ChannelCost(key, 0, dict.fromkeys(LEAVING_SOURCES, 0), 0, 0, 0)
+
+
+def leaving_costs_grouped(*, sends: QuerySet[Send], by: str) -> dict[object, ChannelCost]:
+    """What the given sends cost, grouped ``by`` "channel" (the changed channel's slug) or "message"
+    (the message id): sends handed over, and every history row whose ``send_id`` names one of them,
+    counted by ``_leaving_count``. Two queries whatever the number of sends or groups."""
+    handed = sends.filter(sent_at__isnull=False, channel__isnull=False)
+    if by == "channel":
+        send_key, change_key = "channel__slug", F("channel__slug")
+    elif by == "message":
+        # send_id is a plain id (contacts never imports messaging): the message comes from the send.
+        send_key, change_key = "message_id", Subquery(Send.objects.filter(pk=OuterRef("send_id")).values("message_id")[:1])
+    else:
+        raise ValueError(by)
+    costs: dict[object, ChannelCost] = {}
+    for key, n in handed.values_list(send_key).annotate(n=Count("id")).values_list(send_key, "n").order_by():
+        costs[key] = _cost_empty(key)
+        costs[key].sends = n
+    changes = (
+        PreferenceChange.objects.filter(send_id__in=sends.values("id"))
+        .annotate(group=change_key).values_list("group", "kind", "new_value", "source").annotate(n=Count("id")).order_by()
+    )
+    for key, kind, new, source, n in changes:
+        cost = costs.get(key) or costs.setdefault(key, _cost_empty(key))
+        _leaving_count(cost, kind=kind, new=new, source=source, n=n)
+    return costs
+
+
 def message_leaving_costs(*, message: Message) -> tuple[list[ChannelCost], dict[str, int]]:
     """Per channel: sends handed over, do-not-contact events by source (each attributed to the send
     whose link or event caused it, the history row's ``send_id``), complaints, bounces and
     opt-downs; and the reasons given. Three queries whatever the number of sends."""
-    sends = dict(
-        Send.objects.filter(message=message, sent_at__isnull=False, channel__isnull=False)
-        .values_list("channel__slug").annotate(n=Count("id")).values_list("channel__slug", "n")
-    )
-    costs = {slug: ChannelCost(slug, n, dict.fromkeys(LEAVING_SOURCES, 0), 0, 0, 0) for slug, n in sends.items()}
-    changes = (
-        PreferenceChange.objects.filter(send_id__in=Send.objects.filter(message=message).values("id"))
-        .values_list("channel__slug", "kind", "new_value", "source").annotate(n=Count("id")).order_by()
-    )
-    for slug, kind, new, source, n in changes:
-        cost = costs.setdefault(slug, ChannelCost(slug, 0, dict.fromkeys(LEAVING_SOURCES, 0), 0, 0, 0))
-        if kind == PreferenceChange.Kind.DNC and new == "unsubscribed" and source in cost.unsubscribes:
-            cost.unsubscribes[source] += n
-        elif kind == PreferenceChange.Kind.DNC and new == "complaint":
-            cost.complaints += n
-        elif kind == PreferenceChange.Kind.DNC and new == "bounced":
-            cost.bounces += n
-        elif kind in (PreferenceChange.Kind.FREQUENCY, PreferenceChange.Kind.PAUSE) and source == "public_page":
-            cost.opt_downs += n
+    costs = leaving_costs_grouped(sends=Send.objects.filter(message=message), by="channel")
     reasons = dict(
         UnsubscribeFeedback.objects.filter(send__message=message).values_list("reason").annotate(n=Count("id"))
         .values_list("reason", "n")
     )
     return [costs[slug] for slug in sorted(costs)], reasons
+
+
+def dispatch_leaving_costs(*, dispatch: Dispatch) -> list[ChannelCost]:
+    """The same costs for one dispatch's sends, per channel: two queries."""
+    costs = leaving_costs_grouped(sends=Send.objects.filter(dispatch=dispatch), by="channel")
+    return [costs[slug] for slug in sorted(costs)]
+
+
+def message_unsubscribes_by_day(*, message: Message) -> list[tuple[datetime.datetime, dict[str, int]]]:
+    """Unsubscribes caused by the message's sends per day (current time zone) and source: one query."""
+    rows = (
+        PreferenceChange.objects.filter(
+            send_id__in=Send.objects.filter(message=message).values("id"),
+            kind=PreferenceChange.Kind.DNC, new_value="unsubscribed", source__in=LEAVING_SOURCES,
+        )
+        .annotate(day=TruncDay("created_at")).values("day", "source").annotate(n=Count("id")).order_by("day")
+    )
+    series: dict[datetime.datetime, dict[str, int]] = {}
+    for row in rows:
+        series.setdefault(row["day"], {})[row["source"]] = row["n"]
+    return sorted(series.items())
+
+
+@dataclass
+class MessageCost:
+    message: Message
+    cost: ChannelCost  # every channel together
+
+    @property
+    def rate(self) -> float:
+        return self.cost.rate or 0.0
+
+    @property
+    def percent(self) -> float:
+        return 100 * self.rate
+
+
+# The dashboard's sort keys: the column a user clicks -> how a row compares.
+MESSAGE_COST_SORTS = {
+    "name": lambda row: row.message.name.lower(),
+    "sends": lambda row: row.cost.sends,
+    "unsubscribes": lambda row: row.cost.unsubscribed,
+    "rate": lambda row: row.rate,
+    "opt_downs": lambda row: row.cost.opt_downs,
+    "complaints": lambda row: row.cost.complaints,
+    "bounces": lambda row: row.cost.bounces,
+}
+
+
+def messages_leaving_costs(*, sort: str = "-unsubscribes") -> list[MessageCost]:
+    """Every message that was sent, with what it cost over all its channels, sorted by a key of
+    ``MESSAGE_COST_SORTS`` ("-" first for descending; ties by name). Three queries whatever the
+    number of messages. Raises ``KeyError`` for an unknown sort key."""
+    key = MESSAGE_COST_SORTS[sort.removeprefix("-")]
+    costs = leaving_costs_grouped(sends=Send.objects.all(), by="message")
+    costs.pop(None, None)  # a history row whose send is gone
+    messages = Message.objects.in_bulk(list(costs))
+    rows = [MessageCost(messages[pk], cost) for pk, cost in costs.items() if pk in messages]
+    rows.sort(key=lambda row: (row.message.name.lower(), row.message.pk))
+    rows.sort(key=key, reverse=sort.startswith("-"))
+    return rows

@@ -22,6 +22,7 @@ urlpatterns = [
     path("dispatches/<int:pk>/cancel/", staff.deferred_cancel, name="deferred_cancel"),
     path("deferred/", staff.deferred_queue, name="deferred_queue"),
     path("outbox/", staff.outbox, name="outbox"),
+    path("costs/", staff.message_costs, name="message_costs"),
     path("<int:pk>/page-preview/", pages.message_page_preview, name="message_page_preview"),
     path("pages/", pages.page_list, name="page_list"),
     path("pages/new/", pages.page_create, name="page_create"),

@@ -23,7 +23,7 @@ from contacts import selectors as contacts_selectors
 from contacts.views.staff import staff_page
 
 from .. import selectors, services
-from ..charts import COLOURS, outcomes_over_time_svg
+from ..charts import COLOURS, outcomes_over_time_svg, unsubscribes_by_day_svg
 from ..engine.decision import message_plan, preview_decision
 from ..forms import MessageForm, PreviewForm, ScheduleForm, TestSendForm, VersionFormSet
 from ..models import SWITCHES, Dispatch, LeavingReason, Message, Outcome, OutboxMessage, ScheduledDispatch, Send, reason_label
@@ -90,6 +90,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         "dispatches": message.dispatches.all()[:20],
         "costs": costs,
+        "unsubscribes_chart": unsubscribes_by_day_svg(selectors.message_unsubscribes_by_day(message=message)),
         "reasons": [(LeavingReason(reason).label, n) for reason, n in reasons.items()],
         "preview_form": PreviewForm(),
         "staff_history": contacts_selectors.staff_changes(subject_types=("message",), subject_id=message.pk),
@@ -245,12 +246,39 @@ def dispatch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = _report_context(dispatch)
     step, timeline = selectors.dispatch_timeline(dispatch=dispatch)
     context["chart"] = outcomes_over_time_svg(timeline, step=step)
+    context["costs"] = selectors.dispatch_leaving_costs(dispatch=dispatch)
     deferred = Paginator(selectors.deferred_sends(dispatch=dispatch), PAGE_SIZE)
     context["deferred"] = deferred.get_page(page_number(request.GET.get("page")))
     if request.htmx and request.GET.get("part") == "report":
         # Polled while the dispatch runs: progress, chart and deferred queue refresh together.
         return render(request, "messaging/dispatch_detail.html#report", context)
     return render(request, "messaging/dispatch_detail.html", context)
+
+
+# The dashboard's columns: (sort key, heading); a click sorts descending, a second click ascending.
+def _cost_columns() -> list[tuple[str, str]]:
+    return [("name", _("Message")), ("sends", _("Sends")), ("unsubscribes", _("Unsubscribes")),
+            ("rate", _("Unsubscribe rate")), ("opt_downs", _("Opt-downs")), ("complaints", _("Complaints")),
+            ("bounces", _("Bounces"))]
+
+
+@staff_page(view="messaging.view_message")
+def message_costs(request: HttpRequest) -> HttpResponse:
+    """Every sent message with what it cost, sorted server-side by ``?sort=`` (``-`` first: descending)."""
+    sort = request.GET.get("sort") or "-unsubscribes"
+    try:
+        rows = selectors.messages_leaving_costs(sort=sort)
+    except KeyError:
+        flash.error(request, _("Unknown sort order: the list is sorted by unsubscribes."))
+        sort = "-unsubscribes"
+        rows = selectors.messages_leaving_costs(sort=sort)
+    page = Paginator(rows, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
+    columns = [
+        (key, label, (f"-{key}" if sort != f"-{key}" else key), sort.removeprefix("-") == key, sort.startswith("-"))
+        for key, label in _cost_columns()
+    ]
+    return render(request, "messaging/message_costs.html",
+                  {"page": page, "sort": sort, "columns": columns, "section": "costs"})
 
 
 @staff_page(view="messaging.view_dispatch", change="messaging.change_send")

@@ -202,6 +202,7 @@ def staff_urls(o) -> dict[str, str]:
         "messaging:message_page_preview": {"contact": o["contact"].pk},
         "messaging:page_preview": {"contact": o["contact"].pk},
         "messaging:dispatch_detail": {"part": "report"},
+        "messaging:message_costs": {"sort": "rate"},
     }
     return {
         name: reverse(name, args=args.get(name, [])) + (f"?{urlencode(query[name])}" if name in query else "")

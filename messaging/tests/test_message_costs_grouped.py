@@ -1,0 +1,149 @@
+"""What each dispatch cost, a message's unsubscribes per day, and the dashboard of every message."""
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils import timezone
+
+from contacts.models import Channel
+from contacts.tests.factories import ContactFactory, UserFactory
+from messaging.inbound.email_events import email_opt_out_record
+from messaging.models import Dispatch, Send
+from messaging.selectors import dispatch_leaving_costs, message_unsubscribes_by_day, messages_leaving_costs
+
+from .test_public_page import _no_rate_limit, delivered_send, page_url, unsubscribe_url  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def another_send(message, dispatch=None) -> Send:
+    """A second delivered send of ``message`` (in ``dispatch``, or a new dispatch of it)."""
+    now = timezone.now()
+    dispatch = dispatch or Dispatch.objects.create(message=message, deliver_until=now + datetime.timedelta(days=7))
+    return Send.objects.create(
+        message=message, dispatch=dispatch, contact=ContactFactory(), channel=Channel.objects.get(slug="email"),
+        outcome="sent", decided_at=now, evaluated_at=now, sent_at=now, delivered_at=now,
+    )
+
+
+def viewer(client):
+    user = UserFactory()
+    user.groups.add(Group.objects.get(name="Viewers"))
+    client.force_login(user)
+    return client
+
+
+def test_each_dispatch_counts_only_the_unsubscribes_of_its_own_links(client):
+    first = delivered_send(ContactFactory(), name="Spring")
+    second = another_send(first.message)  # a later dispatch of the same message
+    another_send(first.message, first.dispatch)  # sent, not unsubscribed: halves the first dispatch's rate
+    client.post(page_url(first), {"action": "unsubscribe"})
+    client.post(unsubscribe_url(second), {"List-Unsubscribe": "One-Click"})
+    [one] = dispatch_leaving_costs(dispatch=first.dispatch)
+    [two] = dispatch_leaving_costs(dispatch=second.dispatch)
+    assert (one.sends, one.unsubscribes["public_page"], one.unsubscribes["one_click"], one.rate) == (2, 1, 0, 0.5)
+    assert (two.sends, two.unsubscribes["public_page"], two.unsubscribes["one_click"], two.rate) == (1, 0, 1, 1.0)
+
+
+def test_the_dispatch_report_shows_its_costs_to_a_viewer(client):
+    send = delivered_send(ContactFactory())
+    client.post(unsubscribe_url(send), {"List-Unsubscribe": "One-Click"})
+    html = viewer(client).get(reverse("messaging:dispatch_detail", args=[send.dispatch_id])).content.decode()
+    assert 'id="dispatch-costs"' in html and "100 %" in html
+
+
+def test_unsubscribes_are_charted_per_day_and_source(client):
+    send = delivered_send(ContactFactory())
+    later = another_send(send.message)
+    client.post(page_url(send), {"action": "unsubscribe"})
+    client.post(unsubscribe_url(later), {"List-Unsubscribe": "One-Click"})
+    [(day, counts)] = message_unsubscribes_by_day(message=send.message)
+    assert counts == {"public_page": 1, "one_click": 1}
+    assert timezone.localtime(day).date() == timezone.localdate()
+    html = viewer(client).get(send.message.get_absolute_url()).content.decode()
+    assert 'aria-label="Unsubscribes per day"' in html and "One-click: 1" in html and "Page: 1" in html
+
+
+def test_a_message_without_unsubscribes_says_so_instead_of_a_chart(client):
+    send = delivered_send(ContactFactory())
+    html = viewer(client).get(send.message.get_absolute_url()).content.decode()
+    assert "No unsubscribes." in html
+
+
+def three_messages(client):
+    """Quiet (2 sends, nothing), Noisy (2 sends, 2 unsubscribes), Bouncy (3 sends, 1 bounce, 1 complaint, 1 opt-down)."""
+    quiet = delivered_send(ContactFactory(), name="Quiet")
+    another_send(quiet.message)
+    noisy = delivered_send(ContactFactory(), name="Noisy")
+    client.post(page_url(noisy), {"action": "unsubscribe"})
+    client.post(unsubscribe_url(another_send(noisy.message)), {"List-Unsubscribe": "One-Click"})
+    bouncy = delivered_send(ContactFactory(email="b@example.org"), name="Bouncy")
+    complained = another_send(bouncy.message)
+    email_opt_out_record(recipient="b@example.org", reason="bounced", send_id=bouncy.pk)
+    email_opt_out_record(recipient=complained.contact.email, reason="complaint", send_id=complained.pk)
+    assert client.post(page_url(another_send(bouncy.message)), {"action": "fewer", "fewer": "1-week"}).status_code == 200
+    return quiet.message, noisy.message, bouncy.message
+
+
+def test_the_dashboard_counts_every_message_over_all_its_sends(client):
+    quiet, noisy, bouncy = three_messages(client)
+    rows = {row.message.name: row for row in messages_leaving_costs()}
+    assert (rows["Quiet"].cost.sends, rows["Quiet"].cost.unsubscribed, rows["Quiet"].rate) == (2, 0, 0.0)
+    assert (rows["Noisy"].cost.sends, rows["Noisy"].cost.unsubscribed, rows["Noisy"].rate) == (2, 2, 1.0)
+    b = rows["Bouncy"].cost
+    assert (b.sends, b.unsubscribed, b.bounces, b.complaints, b.opt_downs) == (3, 0, 1, 1, 1)
+
+
+def test_the_dashboard_sorts_by_the_column_asked_for(client):
+    three_messages(client)
+    client = viewer(client)
+
+    def names(sort):
+        html = client.get(reverse("messaging:message_costs"), {"sort": sort}).content.decode()
+        return sorted(("Quiet", "Noisy", "Bouncy"), key=html.index)
+
+    assert names("-unsubscribes")[0] == "Noisy"
+    assert names("-sends")[0] == "Bouncy"
+    assert names("rate")[-1] == "Noisy"
+    assert names("-bounces")[0] == "Bouncy" and names("-complaints")[0] == "Bouncy"
+    assert names("-opt_downs")[0] == "Bouncy"
+    assert names("name") == ["Bouncy", "Noisy", "Quiet"] and names("-name") == ["Quiet", "Noisy", "Bouncy"]
+    assert names("")[0] == "Noisy"  # the default: most unsubscribed first
+
+
+def test_an_unknown_sort_says_so_and_sorts_by_unsubscribes(client):
+    three_messages(client)
+    response = viewer(client).get(reverse("messaging:message_costs"), {"sort": "-password'; drop"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "Unknown sort order" in html
+    assert html.index("Noisy") < html.index("Quiet")
+
+
+def test_the_dashboard_is_in_the_nav_and_pages(client):
+    for index in range(3):
+        delivered_send(ContactFactory(), name=f"M{index}")
+    client = viewer(client)
+    html = client.get(reverse("messaging:message_list")).content.decode()
+    assert f'href="{reverse("messaging:message_costs")}"' in html
+    import messaging.views.staff as staff_views
+
+    staff_views.PAGE_SIZE, size = 2, staff_views.PAGE_SIZE
+    try:
+        second = client.get(reverse("messaging:message_costs"), {"sort": "name", "page": 2}).content.decode()
+    finally:
+        staff_views.PAGE_SIZE = size
+    assert "M2" in second and "M0" not in second and "2 / 2" in second
+
+
+@pytest.mark.parametrize("messages", [2, 12])
+def test_the_dashboard_costs_the_same_queries_whatever_the_number_of_messages(client, messages, django_assert_max_num_queries):
+    for index in range(messages):
+        send = delivered_send(ContactFactory(), name=f"M{index}")
+        client.post(page_url(send), {"action": "unsubscribe"})
+    client = viewer(client)
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("messaging:message_costs"))
+    assert response.content.decode().count('id="costs-message-') == messages
+
