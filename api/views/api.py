@@ -29,6 +29,7 @@ from contacts.services import (
     channel_dnc_clear,
     channel_subscribe,
     channel_unsubscribe,
+    contact_delete,
     contact_fields_update,
     contact_preferences_update,
     contact_save,
@@ -178,7 +179,7 @@ class ContactLookup(ApiView):
 class ContactDetail(ApiView):
     serializer_class = s.ContactSerializer
     write_scope = Scope.WRITE_CONTACTS
-    http_method_names = ["get", "patch"]
+    http_method_names = ["get", "patch", "delete"]
 
     @extend_schema(responses={200: s.ContactSerializer, **errors(401, 403, 404, 429)})
     def get(self, request, pk: int):
@@ -200,6 +201,18 @@ class ContactDetail(ApiView):
                 contact_fields_update(contact=contact, values=values, source=self.source())
         contact.refresh_from_db()
         return Response(self.get_serializer(contact).data)
+
+    @extend_schema(
+        parameters=[IDEMPOTENCY], request=None,
+        responses={204: OpenApiResponse(description="Erased: the contact, their history and their sends."),
+                   **errors(401, 403, 404, 409, 422, 429)},
+    )
+    @idempotent
+    def delete(self, request, pk: int):
+        """Erasure: the staff "delete contact" service, its tombstone naming the key (``api:<name>``)."""
+        contact = get_object_or_404(Contact, pk=pk)
+        contact_delete(contact=contact, acting_user=self.source())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Preferences -------------------------------------------------------------------------------------
