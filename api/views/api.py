@@ -250,6 +250,7 @@ class ContactPreferences(ApiView):
         return preferences_response(get_object_or_404(Contact, pk=pk))
 
     def write(self, request, pk: int, *, replace: bool) -> Response:
+        data = request.data  # a body that is not JSON is a 400 before any precondition is weighed
         with transaction.atomic():
             # Locked from the If-Match check to the write: nobody changes them in between.
             contact = get_object_or_404(Contact.objects.select_for_update(), pk=pk)
@@ -259,11 +260,11 @@ class ContactPreferences(ApiView):
             current = contact_selectors.contact_preferences(contact)
             if if_match and not if_match_holds(if_match, preferences_etag(current)):
                 raise PreconditionFailed()
-            if replace and isinstance(request.data, dict):
-                missing = replacement_missing(current, request.data)
+            if replace and isinstance(data, dict):
+                missing = replacement_missing(current, data)
                 if missing:
                     raise PreferencesInvalid({path: ["Missing: PUT replaces every preference."] for path in missing})
-            contact_preferences_update(contact=contact, data=request.data, source=self.source())
+            contact_preferences_update(contact=contact, data=data, source=self.source())
         return preferences_response(contact)
 
     @extend_schema(
