@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -34,8 +35,10 @@ from contacts.services import (
     contact_preferences_update,
     contact_save,
     field_values_clean,
+    segment_create,
     segment_membership_add,
     segment_membership_remove,
+    segment_update,
 )
 from messaging import selectors as messaging_selectors
 from messaging.models import Dispatch, Message
@@ -419,18 +422,51 @@ class CategoryDetail(ApiView):
 
 class SegmentList(ListView):
     serializer_class = s.SegmentSerializer
+    write_scope = Scope.WRITE_CONTACTS
 
     @extend_schema(responses={200: s.SegmentSerializer(many=True), **errors(401, 403, 404, 429)})
     def get(self, request):
         return self.list_response(Segment.objects.all())
 
+    @extend_schema(parameters=[IDEMPOTENCY], responses={201: s.SegmentSerializer, **errors(400, 401, 403, 409, 422, 429)})
+    @idempotent
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with filter_errors():
+            segment = segment_create(acting_user=self.source(), **serializer.validated_data)
+        return Response(self.get_serializer(segment).data, status=status.HTTP_201_CREATED,
+                        headers={"Location": reverse("api:segment_detail", args=[segment.pk])})
+
 
 class SegmentDetail(ApiView):
     serializer_class = s.SegmentSerializer
+    write_scope = Scope.WRITE_CONTACTS
+    http_method_names = ["get", "patch"]
 
     @extend_schema(responses={200: s.SegmentSerializer, **errors(401, 403, 404, 429)})
     def get(self, request, pk: int):
         return Response(self.get_serializer(get_object_or_404(Segment, pk=pk)).data)
+
+    @extend_schema(parameters=[IDEMPOTENCY], responses={200: s.SegmentSerializer, **errors(400, 401, 403, 404, 409, 422, 429)})
+    @idempotent
+    def patch(self, request, pk: int):
+        segment = get_object_or_404(Segment, pk=pk)
+        serializer = self.get_serializer(segment, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        with filter_errors():
+            segment = segment_update(segment=segment, acting_user=self.source(), **serializer.validated_data)
+        return Response(self.get_serializer(segment).data)
+
+
+@contextmanager
+def filter_errors():
+    """A filter the one validation (``filter_clean``, in the segment services) refuses: a 400 listing
+    every problem under ``filter``."""
+    try:
+        yield
+    except DjangoValidationError as error:
+        raise serializers.ValidationError({"filter": error.messages})
 
 
 class SegmentMembers(ListView):
