@@ -92,3 +92,20 @@ def test_only_a_key_that_writes_contacts_writes_segments(issue_key, scope):
     assert segment.filter is None and not Segment.objects.filter(slug="x").exists()
     assert client.get(reverse("api:segment_detail", args=[segment.pk])).status_code == (
         200 if scope == Scope.READ else 403)
+
+
+def test_listing_dynamic_segments_reads_the_filter_catalog_once(api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(reverse("api:segment_list")).status_code == 200
+        return len(captured)
+
+    queries()  # the key's first use records "last used": not part of the listing
+    SegmentFactory(filter=ACME)
+    one = queries()
+    for _ in range(5):
+        SegmentFactory(filter=ACME)
+    assert queries() == one
