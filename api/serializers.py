@@ -18,7 +18,8 @@ from contacts.models import (
     email_normalise,
     phone_normalise,
 )
-from contacts.selectors import contacts_with_email
+from contacts.segment_filter import FilterCatalog
+from contacts.selectors import contacts_with_email, segment_filter_words
 from contacts.services import field_values_clean
 from messaging.models import Dispatch, DispatchStatus, Message, Outcome, Send
 
@@ -178,10 +179,32 @@ class CategorySerializer(serializers.ModelSerializer):
 
 
 class SegmentSerializer(serializers.ModelSerializer):
+    filter = serializers.JSONField(
+        required=False, allow_null=True,
+        help_text="A dynamic segment's filter (docs/segments.md: join, groups of conditions); null for a static "
+                  "segment. On write it is checked whole, and a 400 lists every problem.",
+    )
+    filter_words = serializers.SerializerMethodField(help_text="The filter as a sentence; empty for a static segment.")
+
     class Meta:
         model = Segment
         fields = ["id", "slug", "name", "name_fr", "public_name", "public_name_fr", "description", "description_fr", "public",
-                  "created_at"]
+                  "filter", "filter_words", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            if unknown := sorted(set(data) - writable):
+                raise serializers.ValidationError({name[:100]: ["Unknown or read-only field."] for name in unknown[:20]})
+        return super().to_internal_value(data)
+
+    def get_filter_words(self, segment) -> str:
+        if segment.filter is None:
+            return ""
+        if "filter_catalog" not in self.context:  # read once per response, shared by a list's items
+            self.context["filter_catalog"] = FilterCatalog.load()
+        return segment_filter_words(segment=segment, catalog=self.context["filter_catalog"])
 
 
 class MessageSerializer(serializers.ModelSerializer):

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from contacts.models import Contact
-from contacts.tests.factories import ContactFactory
+from contacts.tests.factories import ContactFactory, SegmentFactory
 
 
 def assert_error(response, status: int):
@@ -63,7 +63,8 @@ def test_a_bad_cursor_is_404(api):
 
 def test_a_method_not_offered_is_405_in_the_same_shape(api):
     contact = ContactFactory()
-    assert_error(api.delete(reverse("api:contact_detail", args=[contact.pk])), 405)
+    assert_error(api.put(reverse("api:contact_detail", args=[contact.pk]), {}, format="json"), 405)
+    assert_error(api.delete(reverse("api:segment_detail", args=[SegmentFactory().pk])), 405)
 
 
 def test_an_unknown_query_parameter_is_a_400_not_a_silent_no_op(api):

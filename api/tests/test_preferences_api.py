@@ -179,3 +179,10 @@ def test_a_write_that_passed_if_match_holds_the_contact_until_it_commits(issue_k
     second.join()
     assert statuses == {"first": 200, "second": 412}
     assert list(DoNotContact.objects.values_list("channel__slug", flat=True)) == ["sms"]
+
+
+def test_a_body_that_is_not_json_is_a_400_even_with_a_stale_if_match(api):
+    contact = ContactFactory()
+    for method in (api.put, api.patch):
+        response = method(url(contact), b"l\x08{6.", content_type="application/json", HTTP_IF_MATCH='"stale"')
+        assert response.status_code == 400 and response.json()["error"]["code"] == "parse_error"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -29,12 +30,15 @@ from contacts.services import (
     channel_dnc_clear,
     channel_subscribe,
     channel_unsubscribe,
+    contact_delete,
     contact_fields_update,
     contact_preferences_update,
     contact_save,
     field_values_clean,
+    segment_create,
     segment_membership_add,
     segment_membership_remove,
+    segment_update,
 )
 from messaging import selectors as messaging_selectors
 from messaging.models import Dispatch, Message
@@ -178,7 +182,7 @@ class ContactLookup(ApiView):
 class ContactDetail(ApiView):
     serializer_class = s.ContactSerializer
     write_scope = Scope.WRITE_CONTACTS
-    http_method_names = ["get", "patch"]
+    http_method_names = ["get", "patch", "delete"]
 
     @extend_schema(responses={200: s.ContactSerializer, **errors(401, 403, 404, 429)})
     def get(self, request, pk: int):
@@ -200,6 +204,18 @@ class ContactDetail(ApiView):
                 contact_fields_update(contact=contact, values=values, source=self.source())
         contact.refresh_from_db()
         return Response(self.get_serializer(contact).data)
+
+    @extend_schema(
+        parameters=[IDEMPOTENCY], request=None,
+        responses={204: OpenApiResponse(description="Erased: the contact, their history and their sends."),
+                   **errors(401, 403, 404, 409, 422, 429)},
+    )
+    @idempotent
+    def delete(self, request, pk: int):
+        """Erasure: the staff "delete contact" service, its tombstone naming the key (``api:<name>``)."""
+        contact = get_object_or_404(Contact, pk=pk)
+        contact_delete(contact=contact, acting_user=self.source())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Preferences -------------------------------------------------------------------------------------
@@ -237,6 +253,7 @@ class ContactPreferences(ApiView):
         return preferences_response(get_object_or_404(Contact, pk=pk))
 
     def write(self, request, pk: int, *, replace: bool) -> Response:
+        data = request.data  # a body that is not JSON is a 400 before any precondition is weighed
         with transaction.atomic():
             # Locked from the If-Match check to the write: nobody changes them in between.
             contact = get_object_or_404(Contact.objects.select_for_update(), pk=pk)
@@ -246,11 +263,11 @@ class ContactPreferences(ApiView):
             current = contact_selectors.contact_preferences(contact)
             if if_match and not if_match_holds(if_match, preferences_etag(current)):
                 raise PreconditionFailed()
-            if replace and isinstance(request.data, dict):
-                missing = replacement_missing(current, request.data)
+            if replace and isinstance(data, dict):
+                missing = replacement_missing(current, data)
                 if missing:
                     raise PreferencesInvalid({path: ["Missing: PUT replaces every preference."] for path in missing})
-            contact_preferences_update(contact=contact, data=request.data, source=self.source())
+            contact_preferences_update(contact=contact, data=data, source=self.source())
         return preferences_response(contact)
 
     @extend_schema(
@@ -405,18 +422,51 @@ class CategoryDetail(ApiView):
 
 class SegmentList(ListView):
     serializer_class = s.SegmentSerializer
+    write_scope = Scope.WRITE_CONTACTS
 
     @extend_schema(responses={200: s.SegmentSerializer(many=True), **errors(401, 403, 404, 429)})
     def get(self, request):
         return self.list_response(Segment.objects.all())
 
+    @extend_schema(parameters=[IDEMPOTENCY], responses={201: s.SegmentSerializer, **errors(400, 401, 403, 409, 422, 429)})
+    @idempotent
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with filter_errors():
+            segment = segment_create(acting_user=self.source(), **serializer.validated_data)
+        return Response(self.get_serializer(segment).data, status=status.HTTP_201_CREATED,
+                        headers={"Location": reverse("api:segment_detail", args=[segment.pk])})
+
 
 class SegmentDetail(ApiView):
     serializer_class = s.SegmentSerializer
+    write_scope = Scope.WRITE_CONTACTS
+    http_method_names = ["get", "patch"]
 
     @extend_schema(responses={200: s.SegmentSerializer, **errors(401, 403, 404, 429)})
     def get(self, request, pk: int):
         return Response(self.get_serializer(get_object_or_404(Segment, pk=pk)).data)
+
+    @extend_schema(parameters=[IDEMPOTENCY], responses={200: s.SegmentSerializer, **errors(400, 401, 403, 404, 409, 422, 429)})
+    @idempotent
+    def patch(self, request, pk: int):
+        segment = get_object_or_404(Segment, pk=pk)
+        serializer = self.get_serializer(segment, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        with filter_errors():
+            segment = segment_update(segment=segment, acting_user=self.source(), **serializer.validated_data)
+        return Response(self.get_serializer(segment).data)
+
+
+@contextmanager
+def filter_errors():
+    """A filter the one validation (``filter_clean``, in the segment services) refuses: a 400 listing
+    every problem under ``filter``."""
+    try:
+        yield
+    except DjangoValidationError as error:
+        raise serializers.ValidationError({"filter": error.messages})
 
 
 class SegmentMembers(ListView):

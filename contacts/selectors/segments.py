@@ -52,11 +52,12 @@ def filter_count(*, spec: dict, timeout_ms: int | None = None) -> LiveCount:
     return LiveCount(min(floor, COUNT_FLOOR), more=floor > COUNT_FLOOR)
 
 
-def segment_filter_words(*, segment: Segment) -> str:
-    """The segment's filter as a sentence, or "" for a static segment."""
+def segment_filter_words(*, segment: Segment, catalog: FilterCatalog | None = None) -> str:
+    """The segment's filter as a sentence, or "" for a static segment. Pass ``catalog`` (read once
+    with ``FilterCatalog.load()``) to describe many segments without reading it again for each."""
     if segment.filter is None:
         return ""
-    return filter_words(segment.filter, catalog=FilterCatalog.load())
+    return filter_words(segment.filter, catalog=catalog or FilterCatalog.load())
 
 
 def filter_catalog_json() -> list[dict]:

@@ -11,11 +11,16 @@ from django.db import models, transaction
 
 from contacts.models import StaffChange
 
+from .audit import Source
+
 Action = StaffChange.Action
 
 
 def actor_label(acting_user) -> str:
-    """The name the audit keeps: the username, or "system" for a change no person made."""
+    """The name the audit keeps: the username, "system" for a change no person made, or the
+    label of a ``Source`` acting for nobody on the staff (an API key: ``api:<key name>``)."""
+    if isinstance(acting_user, Source):
+        return acting_user.label
     return acting_user.get_username() if acting_user is not None else "system"
 
 
