@@ -340,10 +340,10 @@ class Category(Translated, models.Model):
     """A global topic of messages. Opt-out by default; ``opt_in`` ones reach explicit subscribers only."""
 
     name = models.CharField(max_length=150)
-    name_fr = models.CharField(_("name (French)"), max_length=150, blank=True)
+    name_fr = models.CharField(_("name (French)"), max_length=150, blank=True, default="", db_default="")
     slug = models.SlugField(unique=True)
     description = models.TextField(blank=True)
-    description_fr = models.TextField(_("description (French)"), blank=True)
+    description_fr = models.TextField(_("description (French)"), blank=True, default="", db_default="")
     public = models.BooleanField(default=True, help_text=_("Shown on the public preference page."))
     opt_in = models.BooleanField(
         default=False, help_text=_("Only contacts who subscribed explicitly receive its messages.")
@@ -391,15 +391,15 @@ class Segment(Translated, models.Model):
     """
 
     name = models.CharField(max_length=150)
-    name_fr = models.CharField(_("name (French)"), max_length=150, blank=True)
+    name_fr = models.CharField(_("name (French)"), max_length=150, blank=True, default="", db_default="")
     slug = models.SlugField(unique=True)
     description = models.TextField(blank=True)
-    description_fr = models.TextField(_("description (French)"), blank=True)
+    description_fr = models.TextField(_("description (French)"), blank=True, default="", db_default="")
     public = models.BooleanField(default=False, help_text=_("Shown on the public preference page."))
     public_name = models.CharField(
         max_length=150, blank=True, help_text=_("The name contacts see; the name is used when empty.")
     )
-    public_name_fr = models.CharField(_("public name (French)"), max_length=150, blank=True)
+    public_name_fr = models.CharField(_("public name (French)"), max_length=150, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     # A validated filter (contacts.segment_filter); NULL: a static segment.
     filter = models.JSONField(null=True, blank=True)

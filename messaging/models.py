@@ -109,9 +109,9 @@ class MessageVersion(models.Model):
     html_body = models.TextField(blank=True)
     # The French texts, for contacts whose locale is French (docs/languages.md): used when the
     # French text or HTML body is filled, the subject falling back to the default one.
-    subject_fr = models.CharField(_("subject (French)"), max_length=255, blank=True)
-    text_body_fr = models.TextField(_("text body (French)"), blank=True)
-    html_body_fr = models.TextField(_("HTML body (French)"), blank=True)
+    subject_fr = models.CharField(_("subject (French)"), max_length=255, blank=True, default="", db_default="")
+    text_body_fr = models.TextField(_("text body (French)"), blank=True, default="", db_default="")
+    html_body_fr = models.TextField(_("HTML body (French)"), blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["position", "channel_id"]

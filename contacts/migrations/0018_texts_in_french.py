@@ -13,26 +13,26 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='category',
             name='description_fr',
-            field=models.TextField(blank=True, verbose_name='description (French)'),
+            field=models.TextField(blank=True, db_default='', default='', verbose_name='description (French)'),
         ),
         migrations.AddField(
             model_name='category',
             name='name_fr',
-            field=models.CharField(blank=True, max_length=150, verbose_name='name (French)'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=150, verbose_name='name (French)'),
         ),
         migrations.AddField(
             model_name='segment',
             name='description_fr',
-            field=models.TextField(blank=True, verbose_name='description (French)'),
+            field=models.TextField(blank=True, db_default='', default='', verbose_name='description (French)'),
         ),
         migrations.AddField(
             model_name='segment',
             name='name_fr',
-            field=models.CharField(blank=True, max_length=150, verbose_name='name (French)'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=150, verbose_name='name (French)'),
         ),
         migrations.AddField(
             model_name='segment',
             name='public_name_fr',
-            field=models.CharField(blank=True, max_length=150, verbose_name='public name (French)'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=150, verbose_name='public name (French)'),
         ),
     ]

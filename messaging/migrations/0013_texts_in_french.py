@@ -13,16 +13,16 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='messageversion',
             name='html_body_fr',
-            field=models.TextField(blank=True, verbose_name='HTML body (French)'),
+            field=models.TextField(blank=True, db_default='', default='', verbose_name='HTML body (French)'),
         ),
         migrations.AddField(
             model_name='messageversion',
             name='subject_fr',
-            field=models.CharField(blank=True, max_length=255, verbose_name='subject (French)'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=255, verbose_name='subject (French)'),
         ),
         migrations.AddField(
             model_name='messageversion',
             name='text_body_fr',
-            field=models.TextField(blank=True, verbose_name='text body (French)'),
+            field=models.TextField(blank=True, db_default='', default='', verbose_name='text body (French)'),
         ),
     ]
