@@ -59,7 +59,7 @@ def test_the_staff_preview_of_a_contact_paused_to_9999_12_31_shows_the_deferral(
     client.force_login(UserFactory(is_superuser=True))
     response = client.get(reverse("messaging:message_preview", args=[message.pk]), {"contact": contact.pk})
     assert response.status_code == 200
-    assert "<strong>Deferred</strong> (paused)" in response.content.decode()
+    assert "<strong>Deferred</strong> (Paused)" in response.content.decode()
 
 
 def test_a_dispatch_with_a_contact_paused_to_9999_12_31_defers_it_and_sends_the_others(members, email):
