@@ -301,7 +301,7 @@ def test_a_marketer_orders_versions_with_buttons_and_previews_the_html_as_typed(
         str(Channel.objects.get(slug="sms").pk)
     )
     email_card = page.locator("[data-version]").nth(1)
-    email_card.get_by_label("Html body").fill("<h1>Autumn sale</h1><p>{unsubscribe_text}</p>")
+    email_card.get_by_label("Html body", exact=True).fill("<h1>Autumn sale</h1><p>{unsubscribe_text}</p>")
     frame = email_card.frame_locator("iframe[title='Preview of the HTML part']")
     expect(frame.get_by_role("heading", name="Autumn sale")).to_be_visible()
     shoot(page, artifacts, "message-editor")
