@@ -13,6 +13,11 @@ from .dynamic_segments import contact_segments_refresh
 from .staff_audit import staff_change_record
 
 
+# What ``contact_save`` writes on an update: the details. Custom field values have their own write
+# path (``contact_fields_update``); saving a copy read earlier must not put back old values.
+DETAIL_FIELDS = tuple(f.name for f in Contact._meta.concrete_fields if not f.primary_key and f.name != "fields")
+
+
 @transaction.atomic
 def contact_save(*, contact: Contact, source: Source | str) -> Contact:
     """Create or update a contact's details.
@@ -28,7 +33,7 @@ def contact_save(*, contact: Contact, source: Source | str) -> Contact:
         contact_segments_refresh(contact=contact)
         return contact
     contact_lock(contact)
-    contact.save()
+    contact.save(update_fields=DETAIL_FIELDS)
     preferred = ChannelPreference.objects.filter(contact=contact, preferred=True).select_related("channel").first()
     if preferred and not contact.address_for(preferred.channel):
         contact_preferred_channel_set(contact=contact, channel=None, source=source)

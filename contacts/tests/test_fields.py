@@ -158,3 +158,17 @@ def test_the_database_refuses_a_definition_with_a_bad_key_or_type(values):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         ContactField.objects.create(**{"key": "ok", "label": "X", "type": "text", **values})
+
+
+@pytest.mark.django_db
+def test_saving_details_read_before_a_field_change_keeps_the_new_field_value():
+    from contacts.services import contact_save
+    from contacts.tests.factories import ContactFactory
+
+    ContactFieldFactory(key="company", label="Company", type="text")
+    stale = ContactFactory(first_name="Ada")
+    contact_fields_update(contact=Contact.objects.get(pk=stale.pk), values={"company": "Acme"}, source="staff:alice")
+    stale.first_name = "Ada Lovelace"
+    contact_save(contact=stale, source="staff:bob")
+    saved = Contact.objects.get(pk=stale.pk)
+    assert (saved.first_name, saved.fields) == ("Ada Lovelace", {"company": "Acme"})
