@@ -22,7 +22,6 @@ from __future__ import annotations
 import calendar
 import datetime
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -37,6 +36,7 @@ from django.db.models.lookups import (
 from django.utils import timezone
 from django.utils.translation import gettext as _, gettext_lazy
 
+from contacts.dates import date_clean
 from contacts.models import Category, Channel, DncReason, DoNotContact, Segment
 from contacts.rules import category_receives_q, channel_reachable_q, segment_member_q
 
@@ -87,7 +87,6 @@ BUILT_IN = {
     "created": (gettext_lazy("Created"), "date", "created_at"),
 }
 CUSTOM_PREFIX, CHANNEL_PREFIX = "field:", "channel:"
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 # --- Conditions other apps add ---------------------------------------------------------------------
@@ -323,15 +322,6 @@ def _number(value: Any) -> int | float:
     return value
 
 
-def _date(value: Any) -> str:
-    if isinstance(value, str) and _DATE.match(value):
-        try:
-            return datetime.date.fromisoformat(value).isoformat()
-        except ValueError:
-            pass
-    raise ValidationError(_("enter a date as YYYY-MM-DD."))
-
-
 def _list(value: Any, each) -> list:
     if not isinstance(value, list) or not value or len(value) > MAX_LIST:
         raise ValidationError(_("give a list of 1 to %(n)d values.") % {"n": MAX_LIST})
@@ -415,7 +405,7 @@ def _value_clean(item: FilterField, op: str, value: Any, catalog: FilterCatalog,
     if kind == "date":
         if op in ("in_last", "more_than_ago"):
             return _amount(value)
-        return _pair(value, _date) if op == "between" else _date(value)
+        return _pair(value, date_clean) if op == "between" else date_clean(value)
     each = {"text": _text, "domain": _domain, "number": _number, "choice": _choice(item)}[kind]
     if op == "in":
         return _list(value, each)

@@ -8,7 +8,6 @@ history row per changed key. Staff changes to the definitions themselves live in
 
 from __future__ import annotations
 
-import datetime
 import math
 import re
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from contacts.dates import date_clean
 from contacts.models import Contact, ContactField, PreferenceChange
 
 from .audit import Source, change_record, contact_lock
@@ -32,7 +32,6 @@ BOOLEAN_WORDS = {
     "true": True, "yes": True, "y": True, "1": True, "on": True,
     "false": False, "no": False, "n": False, "0": False, "off": False,
 }
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A decimal comma ("3,5", as a French spreadsheet writes it) is read as a decimal point.
 DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 
@@ -67,20 +66,6 @@ def _number(value: object) -> int | float:
     if abs(number) >= NUMBER_LIMIT:
         raise ValidationError(_("Enter a number between -9007199254740992 and 9007199254740992."))
     return int(number) if number == number.to_integral_value() else float(number)
-
-
-def _date(value: object) -> str:
-    if isinstance(value, datetime.datetime):
-        raise ValidationError(_("Enter a date as YYYY-MM-DD, e.g. 2026-03-31."))
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    text = str(value).strip()
-    if ISO_DATE.match(text):
-        try:
-            return datetime.date.fromisoformat(text).isoformat()
-        except ValueError:
-            pass
-    raise ValidationError(_("Enter a date as YYYY-MM-DD, e.g. 2026-03-31."))
 
 
 def _boolean(value: object) -> bool:
@@ -146,7 +131,7 @@ def field_value_clean(field: ContactField, value: object) -> Any:
     if field.type == FieldType.NUMBER:
         return _number(value)
     if field.type == FieldType.DATE:
-        return _date(value)
+        return date_clean(value)
     if field.type == FieldType.BOOLEAN:
         return _boolean(value)
     if field.type == FieldType.CHOICE:
