@@ -391,6 +391,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"DncReasonEnum": "contacts.models.DncReason"},
+    # The links between operations (a created contact's id → its preferences, history, …), and
+    # request bodies that refuse unknown fields say so.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.schema_complete"],
 }
 
 # --- Logging ----------------------------------------------------------------------------------------
