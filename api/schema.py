@@ -19,17 +19,16 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 # OpenAPI links: how a response's values feed the next request (shown in the docs; followed by the
 # stateful API test). (path, method, status) → {link name: (operationId, parameters[, request body])}:
 # the preferences read are the body of the replacement that follows, with their ETag as If-Match.
-_NEW_CONTACT = {"path.id": "$response.body#/id"}
 _SAME_CONTACT = {"path.id": "$request.path.id"}
-_NEW_SEGMENT = {"path.id": "$response.body#/id"}
+_NEW_ID = {"path.id": "$response.body#/id"}
 LINKS = {
     ("/api/v1/contacts/", "post", "201"): {
-        "GetContact": ("contacts_retrieve", _NEW_CONTACT),
-        "UpdateContact": ("contacts_partial_update", _NEW_CONTACT),
-        "GetPreferences": ("contacts_preferences_retrieve", _NEW_CONTACT),
-        "ChangePreferences": ("contacts_preferences_partial_update", _NEW_CONTACT),
-        "GetHistory": ("contacts_history_list", _NEW_CONTACT),
-        "GetSends": ("contacts_sends_list", _NEW_CONTACT),
+        "GetContact": ("contacts_retrieve", _NEW_ID),
+        "UpdateContact": ("contacts_partial_update", _NEW_ID),
+        "GetPreferences": ("contacts_preferences_retrieve", _NEW_ID),
+        "ChangePreferences": ("contacts_preferences_partial_update", _NEW_ID),
+        "GetHistory": ("contacts_history_list", _NEW_ID),
+        "GetSends": ("contacts_sends_list", _NEW_ID),
     },
     ("/api/v1/contacts/{id}/", "patch", "200"): {
         "GetContact": ("contacts_retrieve", _SAME_CONTACT),
@@ -48,10 +47,14 @@ LINKS = {
         "ReplacePreferences": ("contacts_preferences_update",
                                {**_SAME_CONTACT, "header.If-Match": "$response.header.ETag"}, "$response.body"),
     },
+    ("/api/v1/categories/", "post", "201"): {
+        "GetCategory": ("categories_retrieve", _NEW_ID),
+        "UpdateCategory": ("categories_partial_update", _NEW_ID),
+    },
     ("/api/v1/segments/", "post", "201"): {
-        "GetSegment": ("segments_retrieve", _NEW_SEGMENT),
-        "UpdateSegment": ("segments_partial_update", _NEW_SEGMENT),
-        "GetMembers": ("segments_members_list", _NEW_SEGMENT),
+        "GetSegment": ("segments_retrieve", _NEW_ID),
+        "UpdateSegment": ("segments_partial_update", _NEW_ID),
+        "GetMembers": ("segments_members_list", _NEW_ID),
     },
 }
 

@@ -171,10 +171,11 @@ class SendSerializer(serializers.ModelSerializer):
         ]
 
 
-class CategorySerializer(serializers.ModelSerializer):
+class CategorySerializer(UnknownFieldsRefused, serializers.ModelSerializer):
     class Meta:
         model = Category
         fields = ["id", "slug", "name", "name_fr", "description", "description_fr", "public", "opt_in", "created_at"]
+        read_only_fields = ["id", "created_at"]
 
 
 class SegmentSerializer(UnknownFieldsRefused, serializers.ModelSerializer):

@@ -96,9 +96,9 @@ def test_every_operation_conforms_to_its_schema_and_never_fails(case, world):
 
 
 
-# Scenarios of the stateful run, up to STATEFUL_STEPS steps each: well under a minute on CI.
-STATEFUL_EXAMPLES = int(os.environ.get("API_STATEFUL_EXAMPLES", "40"))
-STATEFUL_STEPS = 6
+# Scenarios of the stateful run, up to STATEFUL_STEPS steps each: about 20 s on CI.
+STATEFUL_EXAMPLES = int(os.environ.get("API_STATEFUL_EXAMPLES", "100"))
+STATEFUL_STEPS = 8
 # The document's own links only (no inferred ones), with valid data: the stateless test above sends
 # the invalid data; this one walks what an integration does with what it created.
 links_schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application, config=SchemathesisConfig.from_dict({
