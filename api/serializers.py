@@ -24,18 +24,24 @@ from contacts.services import field_values_clean
 from messaging.models import Dispatch, DispatchStatus, Message, Outcome, Send
 
 
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know: a typo is an error, not a silently ignored change."""
+class UnknownFieldsRefused:
+    """Refuses fields it does not write: a typo, or a read-only field sent back, is an error (400,
+    per field), not a silently ignored change. The OpenAPI document says so of its request bodies
+    (``additionalProperties: false``, ``api.schema``)."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            if unknown := sorted(set(data) - writable):
+                raise serializers.ValidationError({name[:100]: ["Unknown or read-only field."] for name in unknown[:20]})
         return super().to_internal_value(data)
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class StrictSerializer(UnknownFieldsRefused, serializers.Serializer):
+    """An input body with only the fields it names."""
+
+
+class ContactSerializer(UnknownFieldsRefused, serializers.ModelSerializer):
     fields = serializers.DictField(
         required=False, child=serializers.JSONField(allow_null=True),
         help_text="Custom field values by key. On write only the keys sent change; null removes a value.",
@@ -46,13 +52,6 @@ class ContactSerializer(serializers.ModelSerializer):
         fields = ["id", "first_name", "last_name", "email", "phone", "locale", "time_zone", "fields", "created_at",
                   "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            writable = {name for name, field in self.fields.items() if not field.read_only}
-            if unknown := sorted(set(data) - writable):
-                raise serializers.ValidationError({name: ["Unknown or read-only field."] for name in unknown})
-        return super().to_internal_value(data)
 
     def validate_email(self, value: str) -> str:
         email = email_normalise(value)
@@ -172,13 +171,14 @@ class SendSerializer(serializers.ModelSerializer):
         ]
 
 
-class CategorySerializer(serializers.ModelSerializer):
+class CategorySerializer(UnknownFieldsRefused, serializers.ModelSerializer):
     class Meta:
         model = Category
         fields = ["id", "slug", "name", "name_fr", "description", "description_fr", "public", "opt_in", "created_at"]
+        read_only_fields = ["id", "created_at"]
 
 
-class SegmentSerializer(serializers.ModelSerializer):
+class SegmentSerializer(UnknownFieldsRefused, serializers.ModelSerializer):
     filter = serializers.JSONField(
         required=False, allow_null=True,
         help_text="A dynamic segment's filter (docs/segments.md: join, groups of conditions); null for a static "
@@ -191,13 +191,6 @@ class SegmentSerializer(serializers.ModelSerializer):
         fields = ["id", "slug", "name", "name_fr", "public_name", "public_name_fr", "description", "description_fr", "public",
                   "filter", "filter_words", "created_at"]
         read_only_fields = ["id", "created_at"]
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            writable = {name for name, field in self.fields.items() if not field.read_only}
-            if unknown := sorted(set(data) - writable):
-                raise serializers.ValidationError({name[:100]: ["Unknown or read-only field."] for name in unknown[:20]})
-        return super().to_internal_value(data)
 
     def get_filter_words(self, segment) -> str:
         if segment.filter is None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import datetime
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from contacts.services import staff_change_record
 from contacts.models import StaffChange
 
-from .models import ApiKey, Scope
+from .models import ApiKey, IdempotentRequest, Scope
 
 KEY_PREFIX = "pc_"
 PREFIX_LENGTH = 12  # "pc_" + 9 characters, shown in the staff list to tell keys apart
@@ -94,3 +96,18 @@ def api_key_authenticate(secret: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
     return api_key
+
+
+PURGE_CHUNK = 10000  # rows deleted per statement: no long lock on the table's index
+
+
+def idempotent_requests_purge(*, now: datetime.datetime | None = None) -> int:
+    """Forget the responses kept for ``Idempotency-Key`` retries once they are older than
+    ``API_IDEMPOTENCY_RETENTION_SECONDS``: a retry after that is a new request. Returns how many."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(seconds=settings.API_IDEMPOTENCY_RETENTION_SECONDS)
+    purged = 0
+    while True:
+        ids = list(IdempotentRequest.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:PURGE_CHUNK])
+        if not ids:
+            return purged
+        purged += IdempotentRequest.objects.filter(pk__in=ids).delete()[0]

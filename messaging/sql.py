@@ -9,9 +9,10 @@ import string
 from contacts.models import (
     CategorySubscription, Channel, ChannelPreference, Contact, DoNotContact, PreferenceSettings, SegmentMembership,
 )
-from messaging.models import Dispatch, Message, Send
+from messaging.models import Dispatch, DispatchBatch, Message, Send
 
 TABLES = {
+    "batches": DispatchBatch._meta.db_table,
     "category_subscriptions": CategorySubscription._meta.db_table,
     "channel_preferences": ChannelPreference._meta.db_table,
     "channels": Channel._meta.db_table,

@@ -191,6 +191,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.sweep",
         "schedule": env.float("WEBHOOK_SWEEP_EVERY_SECONDS", default=5.0),
     },
+    # Responses kept for Idempotency-Key retries are forgotten after API_IDEMPOTENCY_RETENTION_SECONDS.
+    "api.idempotency_purge": {"task": "api.idempotency_purge", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 # The segment builder's live count gives up after this long and says "more than N" instead.
@@ -365,6 +367,8 @@ SESSION_COOKIE_HTTPONLY = True
 # Keys only (no session): a browser logged in as staff cannot be driven into API writes.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")  # per API key
 API_BATCH_MAX = 1000  # contacts per segment-membership batch
+# How long a write's response is kept for its Idempotency-Key retries (purged hourly by beat).
+API_IDEMPOTENCY_RETENTION_SECONDS = env.int("API_IDEMPOTENCY_RETENTION_SECONDS", default=86400)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ScopeRequired"],
@@ -387,6 +391,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"DncReasonEnum": "contacts.models.DncReason"},
+    # The links between operations (a created contact's id → its preferences, history, …), and
+    # request bodies that refuse unknown fields say so.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.schema_complete"],
 }
 
 # --- Logging ----------------------------------------------------------------------------------------

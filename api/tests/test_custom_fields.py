@@ -39,3 +39,10 @@ def test_contacts_are_filtered_by_a_field_value_typed_as_the_field(api, db):
     assert listed("vip:true", "seats:3.0") == [yes.pk]
     assert api.get(reverse("api:contact_list"), {"field": "seats:lots"}).status_code == 400
     assert api.get(reverse("api:contact_list"), {"field": "nokey"}).status_code == 400
+
+
+def test_a_field_key_with_a_nul_character_is_an_unknown_field_not_a_500(api, db):
+    ContactFieldFactory(key="seats", type="number")
+    response = api.post(reverse("api:contact_list"), {"fields": {"se\u0000ats": 3}}, format="json")
+    assert response.status_code == 400 and list(response.json()["error"]["fields"]) == ["fields.se\u0000ats"]
+    assert not Contact.objects.exists()

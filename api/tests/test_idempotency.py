@@ -1,12 +1,15 @@
 """Idempotency-Key: a retried write returns the first response and changes nothing more."""
 
+import datetime
 import threading
 
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from api.models import IdempotentRequest
+from api.tasks import idempotency_purge_task
 from contacts.models import Contact, PreferenceChange
 from contacts.tests.factories import ContactFactory
 
@@ -97,3 +100,24 @@ def test_concurrent_duplicates_create_one_contact_and_all_get_the_same_answer(is
         thread.join()
     assert Contact.objects.count() == 1 and IdempotentRequest.objects.count() == 1
     assert results == [(201, Contact.objects.get().pk)] * 6
+
+
+def test_kept_responses_past_the_retention_are_purged_and_their_key_is_a_new_request(api, settings):
+    settings.API_IDEMPOTENCY_RETENTION_SECONDS = 3600
+    body = {"email": "old@example.org"}
+    api.post(reverse("api:contact_list"), body, format="json", HTTP_IDEMPOTENCY_KEY="old")
+    api.post(reverse("api:contact_list"), {"email": "new@example.org"}, format="json", HTTP_IDEMPOTENCY_KEY="new")
+    IdempotentRequest.objects.filter(key="old").update(created_at=timezone.now() - datetime.timedelta(seconds=3601))
+    IdempotentRequest.objects.filter(key="new").update(created_at=timezone.now() - datetime.timedelta(seconds=3500))
+
+    assert idempotency_purge_task.apply().get() == 1
+
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
+    retry = api.post(reverse("api:contact_list"), body, format="json", HTTP_IDEMPOTENCY_KEY="old")
+    assert retry.status_code == 400  # run again, not replayed: the address now exists
+    assert "Idempotent-Replayed" not in retry
+
+
+def test_beat_purges_kept_responses_every_hour(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["api.idempotency_purge"]
+    assert (entry["task"], entry["schedule"]) == (idempotency_purge_task.name, 3600.0)

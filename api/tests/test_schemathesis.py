@@ -8,9 +8,10 @@ import os
 import pytest
 import schemathesis
 from django.core import signals
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -92,3 +93,56 @@ def test_every_operation_conforms_to_its_schema_and_never_fails(case, world):
         current = contact_selectors.contact_preferences(Contact.objects.get(pk=contact_id))
         headers["If-Match"] = preferences_etag(current)
     case.call_and_validate(headers=headers, checks=CHECKS)
+
+
+
+# Scenarios of the stateful run, up to STATEFUL_STEPS steps each: about 20 s on CI.
+STATEFUL_EXAMPLES = int(os.environ.get("API_STATEFUL_EXAMPLES", "100"))
+STATEFUL_STEPS = 8
+# The document's own links only (no inferred ones), with valid data: the stateless test above sends
+# the invalid data; this one walks what an integration does with what it created.
+links_schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application, config=SchemathesisConfig.from_dict({
+    "generation": {"mode": "positive"}, "phases": {"stateful": {"inference": {"algorithms": []}}},
+}))
+FOLLOWED = {  # what scenarios do, by the links, with a contact they created
+    ("GET", "/api/v1/contacts/{id}/"), ("PATCH", "/api/v1/contacts/{id}/"),
+    ("GET", "/api/v1/contacts/{id}/preferences/"), ("PUT", "/api/v1/contacts/{id}/preferences/"),
+    ("GET", "/api/v1/contacts/{id}/history/"),
+}
+
+
+def test_created_contacts_are_read_changed_and_their_history_read_by_following_the_links(world):
+    """The state machine of the document's links: a contact (or segment) created by POST is fetched,
+    updated, its preferences replaced with the ETag just read, its history read, in the orders
+    Hypothesis picks; no answer is a 5xx and every answer conforms to the document."""
+    secret, created, followed = world["secret"], set(), set()
+
+    class Workflow(links_schema.as_state_machine()):
+        def setup(self):
+            # Each scenario starts from the same rows (requests share this connection).
+            self.savepoint = transaction.savepoint()
+
+        def teardown(self):
+            transaction.savepoint_rollback(self.savepoint)
+
+        def before_call(self, case):
+            # Retries with an Idempotency-Key have tests of their own; a generated key shared by two
+            # different requests here would only be a 422.
+            (case.headers or {}).pop("Idempotency-Key", None)
+
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Token {secret}"}}
+
+        def after_call(self, response, case):
+            super().after_call(response, case)
+            if case.method == "POST" and case.path == "/api/v1/contacts/" and response.status_code == 201:
+                created.add(response.json()["id"])
+            elif (case.path_parameters or {}).get("id") in created and response.status_code < 300:
+                followed.add((case.method, case.path))
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS[:-1], transport_kwargs=kwargs or None, recorder=self.recorder)
+
+    Workflow.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, deadline=None,
+                                   derandomize=True, suppress_health_check=list(HealthCheck)))
+    assert FOLLOWED <= followed  # each of these was reached by a link, and succeeded, at least once

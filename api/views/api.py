@@ -23,6 +23,8 @@ from rest_framework.response import Response
 from contacts import selectors as contact_selectors
 from contacts.models import Category, Channel, Contact, Segment, phone_normalise
 from contacts.services import (
+    category_create,
+    category_update,
     PreferencesInvalid,
     Source,
     category_subscribe,
@@ -406,18 +408,39 @@ class ContactSends(ListView):
 
 class CategoryList(ListView):
     serializer_class = s.CategorySerializer
+    write_scope = Scope.WRITE_CONTACTS
 
     @extend_schema(responses={200: s.CategorySerializer(many=True), **errors(401, 403, 404, 429)})
     def get(self, request):
         return self.list_response(Category.objects.all())
 
+    @extend_schema(parameters=[IDEMPOTENCY], responses={201: s.CategorySerializer, **errors(400, 401, 403, 409, 422, 429)})
+    @idempotent
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        category = category_create(acting_user=self.source(), **serializer.validated_data)
+        return Response(self.get_serializer(category).data, status=status.HTTP_201_CREATED,
+                        headers={"Location": reverse("api:category_detail", args=[category.pk])})
+
 
 class CategoryDetail(ApiView):
     serializer_class = s.CategorySerializer
+    write_scope = Scope.WRITE_CONTACTS
+    http_method_names = ["get", "patch"]
 
     @extend_schema(responses={200: s.CategorySerializer, **errors(401, 403, 404, 429)})
     def get(self, request, pk: int):
         return Response(self.get_serializer(get_object_or_404(Category, pk=pk)).data)
+
+    @extend_schema(parameters=[IDEMPOTENCY], responses={200: s.CategorySerializer, **errors(400, 401, 403, 404, 409, 422, 429)})
+    @idempotent
+    def patch(self, request, pk: int):
+        category = get_object_or_404(Category, pk=pk)
+        serializer = self.get_serializer(category, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        return Response(self.get_serializer(category_update(category=category, acting_user=self.source(),
+                                                            **serializer.validated_data)).data)
 
 
 class SegmentList(ListView):

@@ -40,7 +40,8 @@ def field_definitions(keys=None) -> dict[str, ContactField]:
     """The field definitions by key (all of them, or those of ``keys``), in one query."""
     fields = ContactField.objects.all()
     if keys is not None:
-        fields = fields.filter(key__in=list(keys))
+        # A key with a NUL character names no field (the database cannot even compare it).
+        fields = fields.filter(key__in=[key for key in keys if "\x00" not in str(key)])
     return {field.key: field for field in fields}
 
 

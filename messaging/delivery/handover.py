@@ -8,7 +8,7 @@ import logging
 import threading
 import uuid
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -21,6 +21,7 @@ from contacts.models import Channel, Contact, DoNotContact
 from messaging.delivery.backends import backend_for
 from messaging.delivery.rendering import Delivery, MessageRenderer
 from messaging.engine import locks
+from messaging.engine.outcomes import handed_over_outcomes_record
 from messaging.models import BatchStatus, DispatchBatch, Message, MessageVersion, Send
 from messaging.sql import OUTCOMES, REASONS, sql_compose
 
@@ -57,7 +58,10 @@ def sends_deliver(*, sends: Q, chunk: int | None = None, batch_id: int | None = 
     stored while the provider was receiving it marks it ``dnc_during_handover``. A crash
     re-sends at most the message in flight per connection. A delivery error keeps the send for a
     retry, until ``MESSAGING_MAX_ATTEMPTS`` makes it ``failed``. ``chunk``: sends claimed at a time
-    (``MESSAGING_CHUNK_SIZE``). ``batch_id``: the batch whose lease the heartbeat renews too.
+    (``MESSAGING_CHUNK_SIZE``). ``batch_id``: the batch whose lease the heartbeat renews too, and
+    which publishes the outcomes when it finishes; without it (deferred sends, a dead worker's),
+    each record publishes the ``send.outcome`` of the sends whose batch has finished, in its
+    own transaction.
     """
     report = DeliveryReport()
     claim = DeliveryClaim(token=uuid.uuid4(), batch_id=batch_id)
@@ -238,10 +242,12 @@ PREPARE_STEP_SQL = sql_compose("""
 
 
 class HandOverLedger:
-    """Writes down each hand-over as it happens: the state a crash leaves is the provider's."""
+    """Writes down each hand-over as it happens: the state a crash leaves is the provider's.
+    ``publish``: each record also puts the outcomes of sends whose batch has finished in the
+    webhook outbox, in the same transaction (outside a batch run)."""
 
-    def __init__(self, report: DeliveryReport, attempts: dict[int, int]):
-        self.report, self.attempts = report, attempts
+    def __init__(self, report: DeliveryReport, attempts: dict[int, int], *, publish: bool = False):
+        self.report, self.attempts, self.publish = report, attempts, publish
         self.sent: list[int] = []
         self.skipped: list[int] = []
 
@@ -250,12 +256,15 @@ class HandOverLedger:
         now = timezone.now()
         if connection.vendor != "postgresql":
             return self._step_portable(channel_id, next_group, now)
-        with connection.cursor() as cursor:
+        publish = self.publish and bool(self.sent or self.skipped)
+        with transaction.atomic() if publish else nullcontext(), connection.cursor() as cursor:
             cursor.execute(
                 "EXECUTE pc_delivery_step(%s, %s::bigint[], %s::bigint[], %s::bigint[], %s)",
                 [now, self.sent, self.skipped, [d.contact_id for d in next_group], channel_id],
             )
             do_not_contact = {row[0] for row in cursor.fetchall()}
+            if publish:
+                handed_over_outcomes_record(sends=self._recorded(now))
         self._counted()
         return self._admit(next_group, do_not_contact)
 
@@ -270,12 +279,19 @@ class HandOverLedger:
                     outcome=Send.Outcome.SKIPPED_DNC, reason=Send.Reason.DNC_BEFORE_DELIVERY, evaluated_at=now,
                     claim_token=None, claimed_at=None,
                 )
+            if self.publish:
+                handed_over_outcomes_record(sends=self._recorded(now))
         do_not_contact = set(
             DoNotContact.objects.filter(contact_id__in=[d.contact_id for d in next_group], channel_id=channel_id)
             .values_list("contact_id", flat=True)
         )
         self._counted()
         return self._admit(next_group, do_not_contact)
+
+    def _recorded(self, now) -> Q:
+        # The rows this step changed (stamped with its moment), not one another deliverer recorded.
+        return (Q(pk__in=self.sent, outcome=Send.Outcome.SENT, delivered_at=now)
+                | Q(pk__in=self.skipped, outcome=Send.Outcome.SKIPPED_DNC, evaluated_at=now))
 
     def _counted(self) -> None:
         self.report.delivered += len(self.sent)
@@ -291,7 +307,7 @@ class HandOverLedger:
     def accepted(self, group: list[Delivery], errors: dict[int, str]) -> None:
         self.sent += [d.send_id for d in group if d.send_id not in errors]
         if errors:
-            _errors_record(errors, self.attempts, timezone.now(), self.report)
+            _errors_record(errors, self.attempts, timezone.now(), self.report, publish=self.publish)
 
     def close(self, channel_id: int) -> None:
         if self.sent or self.skipped:
@@ -302,7 +318,7 @@ def _claimed_deliver(rows: list[ClaimedRow], claim: DeliveryClaim) -> DeliveryRe
     """Hand the claimed rows over, group by group of the backend's size, one provider session
     per (message, channel)."""
     report = DeliveryReport()
-    ledger = HandOverLedger(report, {row.send_id: row.attempts for row in rows})
+    ledger = HandOverLedger(report, {row.send_id: row.attempts for row in rows}, publish=claim.batch_id is None)
     for channel, backend, renderer, deliveries in _backend_groups(rows):
         size = max(1, backend.batch_size)
         handled: set[int] = set()
@@ -322,7 +338,7 @@ def _claimed_deliver(rows: list[ClaimedRow], claim: DeliveryClaim) -> DeliveryRe
         except Exception as error:  # noqa: BLE001 - no session (server unreachable): retry what is left
             left = {d.send_id: f"{type(error).__name__}: {error}"[:1000] for d in deliveries if d.send_id not in handled}
             if left:
-                _errors_record(left, ledger.attempts, timezone.now(), report)
+                _errors_record(left, ledger.attempts, timezone.now(), report, publish=ledger.publish)
         ledger.close(channel.pk)
     return report
 
@@ -379,8 +395,19 @@ def _hand_over(groups: dict[tuple[int, int], list[ClaimedRow]]) -> tuple[list[in
     return delivered, errors
 
 
-def _errors_record(errors: dict[int, str], attempts_by_send: dict[int, int], now, report: DeliveryReport) -> None:
-    """A failed hand-over keeps the send ``sending`` for a retry, until the last attempt fails it."""
+def _errors_record(
+    errors: dict[int, str], attempts_by_send: dict[int, int], now, report: DeliveryReport, *, publish: bool = False
+) -> None:
+    """A failed hand-over keeps the send ``sending`` for a retry, until the last attempt fails it.
+    ``publish``: the sends failed here whose batch has finished are put in the webhook outbox."""
+    failed: list[int] = []
+    with transaction.atomic() if publish else nullcontext():
+        _errors_write(errors, attempts_by_send, now, report, failed)
+        if publish and failed:
+            handed_over_outcomes_record(sends=Q(pk__in=failed, outcome=Send.Outcome.FAILED, evaluated_at=now))
+
+
+def _errors_write(errors, attempts_by_send, now, report: DeliveryReport, failed: list[int]) -> None:
     for send_id, error in errors.items():
         attempts = attempts_by_send[send_id] + 1
         if attempts >= settings.MESSAGING_MAX_ATTEMPTS:
@@ -389,6 +416,7 @@ def _errors_record(errors: dict[int, str], attempts_by_send: dict[int, int], now
                 claim_token=None, claimed_at=None,
             )
             report.failed += 1
+            failed.append(send_id)
         else:
             # evaluated_at marks the attempt: the stalled-send sweep leaves the send to its retry,
             # whose backoff is shorter than the sweep's lease.

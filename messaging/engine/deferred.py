@@ -156,6 +156,7 @@ def deferred_cancel(*, acting_user, send_ids: list[int] | None = None, dispatch:
     A scope is required: with neither ``send_ids`` nor ``dispatch`` it raises ``ValueError``
     rather than cancel every deferred send of every message. Each message whose sends were
     cancelled gets one staff audit row (deferred sends per dispatch: n → 0); none cancelled, no row.
+    The cancelled sends are one ``send.outcome`` event.
     """
     if send_ids is None and dispatch is None:
         raise ValueError("deferred_cancel needs send_ids or a dispatch: it never cancels every deferred send.")
@@ -172,6 +173,7 @@ def deferred_cancel(*, acting_user, send_ids: list[int] | None = None, dispatch:
     count = Send.objects.filter(pk__in=[pk for pk, _message, _dispatch in rows]).update(
         outcome=Send.Outcome.CANCELLED, reason=f"cancelled by {label}"[:40], evaluated_at=timezone.now()
     )
+    send_outcomes_record(sends=Q(pk__in=[pk for pk, _message, _dispatch in rows]))
     by_message: dict[int, Counter] = defaultdict(Counter)
     for _pk, message_id, dispatch_id in rows:
         by_message[message_id][dispatch_id] += 1

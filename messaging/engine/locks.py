@@ -63,3 +63,16 @@ def claim_sql(ids: str) -> str:
     """The claim of the sends of ``ids`` (a subquery with positional parameters). Parameters:
     token, now, the subquery's, the outcome ``sending``, the moment before which a claim is stale."""
     return sql_compose(_CLAIM, ids=ids, addresses=address_columns("c"))
+
+
+# The batches of sends a deliverer has just recorded after the batch run (a deferred send decided
+# again, a dead worker's send), held in share mode until the record commits. A batch finishing
+# meanwhile (its status update) either waits for the record, then reads it and publishes its outcome,
+# or finished first, and this statement waits for that and reads ``done``: never both, never neither.
+# No status filter here: a row filtered out on its old version would not be waited for.
+SEND_BATCHES_SHARE_SQL = sql_compose("""
+    SELECT s.id, b.status FROM {sends} s
+    JOIN {batches} b ON b.dispatch_id = s.dispatch_id AND s.contact_id BETWEEN b.first_contact_id AND b.last_contact_id
+    WHERE s.id = ANY(%(send_ids)s::bigint[])
+    ORDER BY b.id FOR SHARE OF b
+""")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from collections.abc import Iterator
 
-from messaging.models import Outcome, Send
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q
+
+from messaging.engine import locks
+from messaging.models import BatchStatus, DispatchBatch, Outcome, Send
 from webhooks.outbox import send_outcomes_publish
 
 # The event names the outcome families of SPEC §3; the precise outcome goes in "reason".
@@ -23,8 +27,38 @@ def _outcome(row: dict) -> dict:
 def send_outcomes_record(*, sends: Q) -> None:
     """Put the outcomes of these sends in the outbox, in the caller's transaction; the rows are
     read only when an endpoint listens. Sends still being handed over are left for later."""
-    rows = (
+    send_outcomes_publish(outcomes=(_outcome(row) for row in _rows(sends).iterator()))
+
+
+def _rows(sends: Q):
+    return (
         Send.objects.filter(sends).exclude(outcome=Outcome.SENDING)
         .values("id", "message_id", "contact_id", "channel__slug", "outcome", "reason").order_by("id")
     )
-    send_outcomes_publish(outcomes=(_outcome(row) for row in rows.iterator()))
+
+
+def handed_over_outcomes_record(*, sends: Q) -> None:
+    """Put in the outbox the outcomes a hand-over has just recorded (``sent``, ``skipped`` at the
+    last do-not-contact check, ``failed`` after the last attempt) for the sends whose batch had
+    finished: a deferred send decided again, a dead worker's send. ``batch_finish`` publishes the
+    sends recorded before it; in the recording transaction, which holds their batches (share) until
+    it commits, so a batch finishing meanwhile and this record publish each send exactly once."""
+    send_outcomes_publish(outcomes=_after_their_batch(sends))
+
+
+def _after_their_batch(sends: Q) -> Iterator[dict]:
+    # A generator: nothing is read, or locked, unless an endpoint listens to send.outcome.
+    send_ids = list(Send.objects.filter(sends).values_list("pk", flat=True))
+    if not send_ids:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(locks.SEND_BATCHES_SHARE_SQL, {"send_ids": send_ids})
+            done = [send_id for send_id, status in cursor.fetchall() if status == BatchStatus.DONE]
+    else:  # the embedded SQLite demo serialises writers
+        batch_done = DispatchBatch.objects.filter(
+            dispatch_id=OuterRef("dispatch_id"), first_contact_id__lte=OuterRef("contact_id"),
+            last_contact_id__gte=OuterRef("contact_id"), status=BatchStatus.DONE,
+        )
+        done = list(Send.objects.filter(Exists(batch_done), pk__in=send_ids).values_list("pk", flat=True))
+    yield from (_outcome(row) for row in _rows(Q(pk__in=done)).iterator())
