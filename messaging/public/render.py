@@ -13,7 +13,7 @@ from contacts.models import CapUnit
 from contacts.services.channels import MAX_CAP
 from messaging.feedback import leaving_reasons_offered
 from messaging.models import Send
-from messaging.pages import REASON, TEXT, text_sanitised
+from messaging.pages import DETAILS, REASON, TEXT, text_sanitised
 from messaging.public.page import PublicPage, masked_address, public_page_load
 from messaging.public.skeleton import Slots, render_page
 
@@ -97,6 +97,9 @@ def page_context(
             if page.contact.address_for(page.send.channel) else "",
         },
         "channels": channels,
+        # The labels belong to the skeleton; each value is the contact's own (a slot, escaped).
+        "details": tuple({"label": label, "value": slot(value)} for label, value in page.details)
+        if page.blocks is None or DETAILS in page.kinds else (),
         "categories": choices("categories"),
         "segments": choices("segments"),
         "no_preference": slot(attribute(not page.preferred_channel, "checked")) if show["preferred"] else "",
