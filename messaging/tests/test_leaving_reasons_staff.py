@@ -1,5 +1,7 @@
 """Staff word, order and retire the reasons for leaving; the statistics group answers by choice."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
@@ -80,6 +82,9 @@ def test_an_editor_renames_reorders_retires_and_adds_in_one_save_audited(client)
     assert audit.get(subject_id=too_many.pk).changes["label"] == ["Too many messages", "You write too often"]
     assert audit.get(subject_id=other.pk).changes == {"active": [True, False], "position": [40, 1]}
     assert audit.filter(action="created").count() == 1
+    page = client.get(URL).content.decode()
+    shown = re.findall(r'name="r\d+-label" value="([^"]*)"', page)
+    assert shown == ["Other", "Moved house", "You write too often", "Not relevant to me", "I never signed up"]
 
 
 def test_an_empty_label_is_refused_and_nothing_changes(client):

@@ -181,7 +181,8 @@ def leaving_reasons(request: HttpRequest) -> HttpResponse:
     """The choices in staff's order, each row editable (both languages, order, offered), with one
     empty row to add a choice; the whole list is saved at once, all or nothing."""
     data = request.POST or None
-    choices = list(LeavingReasonChoice.objects.annotate(answer_count=Count("answers")))
+    # An aggregate drops the model's ordering: staff's order is asked for again.
+    choices = list(LeavingReasonChoice.objects.annotate(answer_count=Count("answers")).order_by("position", "id"))
     rows = [(choice, LeavingReasonForm(data, instance=LeavingReasonChoice(
         pk=choice.pk, label=choice.label, label_fr=choice.label_fr, position=choice.position, active=choice.active),
         prefix=f"r{choice.pk}")) for choice in choices]
