@@ -145,3 +145,10 @@ def test_without_the_free_text_choice_the_page_asks_for_no_text(client):
     LeavingReasonChoice.objects.filter(asks_text=True).update(active=False)
     page = client.post(page_url(delivered_send(ContactFactory())), {"action": "unsubscribe"}).content.decode()
     assert 'name="reason_token"' in page and 'name="reason_text"' not in page
+
+
+def test_the_plain_unsubscribe_page_asks_in_the_contacts_language(client):
+    send = delivered_send(ContactFactory(locale="fr"), show_preferences=False)
+    page = client.post(unsubscribe_url(send), {"action": "unsubscribe"}).content.decode()
+    labels = re.findall(r'<label class="form-check-label" for="f-reason-\d+">([^<]+)</label>', page)
+    assert labels == ["Trop de messages", "Cela ne me concerne pas", "Je ne me suis jamais inscrit", "Autre"]
