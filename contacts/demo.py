@@ -27,6 +27,22 @@ SEGMENTS = [
     ("event-attendees", "Event attendees", "Event updates", True, 0.15),
     ("vip", "VIP customers", "VIP club", False, 0.05),
 ]
+# What a French contact reads: slug -> (name, description) and slug -> (name, public name).
+CATEGORIES_FR = {
+    "product-news": ("Nouveautés produit", "Nouvelles fonctions et améliorations, une ou deux fois par mois."),
+    "offers": ("Offres et promotions", "Réductions et offres à durée limitée."),
+    "events": ("Événements et webinaires", "Invitations à nos événements près de chez vous et en ligne."),
+    "newsletter": ("Lettre mensuelle", "Le meilleur du mois en un e-mail."),
+    "beta": ("Programme bêta", "Accès anticipé aux fonctions en test. Seulement si vous le demandez."),
+    "account-tips": ("Conseils pour votre compte", "De l’aide pour tirer le meilleur de votre compte."),
+}
+SEGMENTS_FR = {
+    "customers": ("Tous les clients", "Clients"),
+    "newsletter-readers": ("Lecteurs de la lettre", "Lettre d’information"),
+    "trial-users": ("Utilisateurs en essai", "Conseils pour l’essai"),
+    "event-attendees": ("Participants aux événements", "Actualités des événements"),
+    "vip": ("Clients VIP", "Club VIP"),
+}
 FIRST_NAMES = ["Alice", "Bruno", "Chloé", "David", "Emma", "Farid", "Giulia", "Hugo", "Inès", "Jonas",
                "Karin", "Léa", "Marco", "Nadia", "Oscar", "Paula", "Quentin", "Rosa", "Samir", "Tara"]
 LAST_NAMES = ["Martin", "Bernard", "Dubois", "Rossi", "Müller", "Garcia", "Nguyen", "Smith", "Kowalski",

@@ -27,7 +27,7 @@ class ContactFieldForm(forms.ModelForm):
 
     class Meta:
         model = ContactField
-        fields = ["label", "key", "type", "choices", "help_text", "public", "position"]
+        fields = ["label", "label_fr", "key", "type", "choices", "help_text", "public", "position"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

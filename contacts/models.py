@@ -186,6 +186,23 @@ BUILT_IN_FIELD_NAMES = frozenset(
 FIELD_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
 
 
+class Translated:
+    """Texts staff enter per language: ``<field>`` holds the default language, ``<field>_<code>`` another.
+
+    The default-language value stays in the original column (SQL, API, audit and staff lists read
+    it as before); a contact's language falls back to it when its own text is empty.
+    """
+
+    def in_language(self, field: str, language: str | None = None) -> str:
+        """``field`` in ``language`` (default: the active language), else in the default language."""
+        language = (language or translation.get_language() or settings.LANGUAGE_CODE).split("-")[0].lower()
+        if language != settings.LANGUAGE_CODE.split("-")[0]:
+            value = getattr(self, f"{field}_{language}", "")
+            if value:
+                return value
+        return getattr(self, field)
+
+
 class ContactFieldType(models.TextChoices):
     TEXT = "text", _("Text")
     NUMBER = "number", _("Number")
@@ -194,7 +211,7 @@ class ContactFieldType(models.TextChoices):
     CHOICE = "choice", _("One of a list")
 
 
-class ContactField(models.Model):
+class ContactField(Translated, models.Model):
     """A custom contact field staff define; each contact's value lives in ``Contact.fields[key]``.
 
     Stored JSON values by type: text → string, number → JSON number, date → "YYYY-MM-DD",
@@ -211,6 +228,8 @@ class ContactField(models.Model):
         help_text=_("Used in tokens ({field:key}) and CSV columns. Lower-case letters, digits and underscores."),
     )
     label = models.CharField(max_length=100)
+    # Contacts read it on the public page when ``public`` (docs/languages.md); staff read ``label``.
+    label_fr = models.CharField(_("label (French)"), max_length=100, blank=True, default="", db_default="")
     type = models.CharField(max_length=10, choices=ContactFieldType.choices, default=ContactFieldType.TEXT)
     choices = models.JSONField(default=list, blank=True, help_text=_("For “one of a list”: the allowed values."))
     help_text = models.CharField(max_length=300, blank=True)
@@ -317,23 +336,6 @@ class ChannelPreference(models.Model):
     @property
     def is_empty(self) -> bool:
         return not (self.cap_number or self.pause_from or self.preferred)
-
-
-class Translated:
-    """Texts staff enter per language: ``<field>`` holds the default language, ``<field>_<code>`` another.
-
-    The default-language value stays in the original column (SQL, API, audit and staff lists read
-    it as before); a contact's language falls back to it when its own text is empty.
-    """
-
-    def in_language(self, field: str, language: str | None = None) -> str:
-        """``field`` in ``language`` (default: the active language), else in the default language."""
-        language = (language or translation.get_language() or settings.LANGUAGE_CODE).split("-")[0].lower()
-        if language != settings.LANGUAGE_CODE.split("-")[0]:
-            value = getattr(self, f"{field}_{language}", "")
-            if value:
-                return value
-        return getattr(self, field)
 
 
 class Category(Translated, models.Model):

@@ -3,7 +3,7 @@ from django.db.models.signals import post_migrate, pre_delete
 
 MESSAGING_MODELS = (
     "message", "messageversion", "dispatch", "dispatchbatch", "send", "outboxmessage", "preferencepage",
-    "preferencepageversion",
+    "preferencepageversion", "leavingreasonchoice",
 )
 VIEWER_PERMISSIONS = tuple(f"view_{model}" for model in MESSAGING_MODELS)
 # Editors write messages, send them, and cancel deferred sends; nobody edits a send's outcome by hand.
@@ -19,6 +19,8 @@ EDITOR_PERMISSIONS = VIEWER_PERMISSIONS + (
     "add_preferencepage",
     "change_preferencepage",
     "delete_preferencepage",
+    "add_leavingreasonchoice",
+    "change_leavingreasonchoice",
 )
 
 
@@ -34,6 +36,9 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(staff_groups_extend, sender=self, dispatch_uid="messaging.staff_groups_extend")
+        from .bootstrap import leaving_reasons_ensure_after_migrate
+
+        post_migrate.connect(leaving_reasons_ensure_after_migrate, sender=self, dispatch_uid="messaging.leaving_reasons")
 
         from contacts.models import Contact
         from contacts.timeline import TimelineSource, timeline_source_register

@@ -8,7 +8,7 @@ from .delivery.rendering import unsubscribe_link_check
 from contacts.models import Category, ContactField, Segment
 
 from .delivery.rendering import field_token_errors
-from .models import SWITCHES, Message, MessageVersion, PreferencePage
+from .models import SWITCHES, LeavingReasonChoice, Message, MessageVersion, PreferencePage
 from .pages import BLOCK_KINDS, CATEGORIES, MAX_BLOCKS, SEGMENTS, WITH_TEXT
 
 
@@ -251,3 +251,41 @@ class PageBrandForm(forms.Form):
     footer_text = forms.CharField(label=_("Footer"), required=False, max_length=1000,
                                   widget=forms.Textarea(attrs={"rows": 3}),
                                   help_text=_("Plain text, such as the sender's postal address."))
+
+
+class LeavingReasonForm(forms.ModelForm):
+    """One reason for leaving on the staff list: its words per language, its place, whether offered."""
+
+    class Meta:
+        model = LeavingReasonChoice
+        fields = ["label", "label_fr", "position", "active"]
+        widgets = {
+            "label": forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+            "label_fr": forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+            "position": forms.NumberInput(attrs={"class": "form-control form-control-sm", "min": 0, "max": 32767}),
+            "active": forms.CheckboxInput(attrs={"class": "form-check-input"}),
+        }
+
+    def clean_label(self) -> str:
+        return self.cleaned_data["label"].strip()
+
+    def clean_label_fr(self) -> str:
+        return self.cleaned_data["label_fr"].strip()
+
+
+class NewLeavingReasonForm(LeavingReasonForm):
+    """The empty row under the list: left blank, it adds nothing."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["label"].required = False
+        self.fields["position"].required = False
+
+    def is_blank(self) -> bool:
+        return not (self.cleaned_data.get("label") or self.cleaned_data.get("label_fr"))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("label_fr") and not data.get("label"):
+            self.add_error("label", _("Enter the label in the default language too."))
+        return data

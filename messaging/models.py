@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import (
-    PAGE_SWITCHES, PAGE_TEXTS, Category, Channel, Contact, PreferenceSettings, Segment, validate_time_zone,
+    PAGE_SWITCHES, PAGE_TEXTS, Category, Channel, Contact, PreferenceSettings, Segment, Translated, validate_time_zone,
 )
 from contacts.rules import CATEGORY_BLOCK_LABELS
 
@@ -458,13 +458,27 @@ class PreferencePageVersion(models.Model):
         return f"{self.page} ({self.language})"
 
 
-class LeavingReason(models.TextChoices):
-    """The reasons a contact may give after unsubscribing on the page (never required)."""
+class LeavingReasonChoice(Translated, models.Model):
+    """A reason a contact may give after unsubscribing on the page (never required), as staff word
+    it per language. Choices are never deleted, only deactivated: the answers keep pointing at them.
+    One choice at most asks for free text (the seeded "Other")."""
 
-    TOO_MANY = "too_many", _("Too many messages")
-    NOT_RELEVANT = "not_relevant", _("Not relevant to me")
-    NEVER_SIGNED_UP = "never_signed_up", _("I never signed up")
-    OTHER = "other", _("Other")
+    label = models.CharField(_("label"), max_length=100)
+    label_fr = models.CharField(_("label (French)"), max_length=100, blank=True, default="", db_default="")
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("offered"), default=True, help_text=_("Shown to contacts who unsubscribe."))
+    asks_text = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["asks_text"], condition=Q(asks_text=True), name="one_reason_asks_text"),
+            models.CheckConstraint(condition=~Q(label=""), name="reason_label_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class UnsubscribeFeedback(models.Model):
@@ -475,11 +489,8 @@ class UnsubscribeFeedback(models.Model):
     change = models.OneToOneField(
         "contacts.PreferenceChange", on_delete=models.CASCADE, related_name="unsubscribe_feedback"
     )
-    reason = models.CharField(max_length=20, choices=LeavingReason.choices)
+    # The choice (by id: its meaning survives a rename) and its label, in the default language, when answered.
+    choice = models.ForeignKey(LeavingReasonChoice, on_delete=models.PROTECT, related_name="answers")
+    label = models.CharField(max_length=100)
     text = models.TextField(blank=True, max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(condition=Q(reason__in=LeavingReason.values), name="feedback_reason_known"),
-        ]

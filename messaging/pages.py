@@ -19,6 +19,7 @@ from contacts.models import Category, Segment
 HEADING, TEXT, UNSUBSCRIBE = "heading", "text", "unsubscribe"
 CHANNELS, PAUSE, PREFERRED, CATEGORIES, SEGMENTS = "channels", "pause", "preferred", "categories", "segments"
 UNSUBSCRIBE_ALL, SAVE, CONFIRMATION, REASON = "unsubscribe_all", "save", "confirmation", "reason"
+DETAILS = "details"
 BLOCK_KINDS = {
     HEADING: _("Heading"),
     TEXT: _("Text"),
@@ -32,12 +33,13 @@ BLOCK_KINDS = {
     SAVE: _("Save button"),
     CONFIRMATION: _("Confirmation text"),
     REASON: _("Reason for leaving (asked after an unsubscribe)"),
+    DETAILS: _("Your details (custom fields contacts may see, read-only)"),
 }
 # Blocks whose fields the save button sends; each may appear once (their fields share names).
 INPUTS = (CHANNELS, PAUSE, PREFERRED, CATEGORIES, SEGMENTS)
 # Blocks that write text staff enter; each other block has none.
 WITH_TEXT = (HEADING, TEXT, CONFIRMATION)
-ONCE = (*INPUTS, UNSUBSCRIBE, UNSUBSCRIBE_ALL, SAVE, CONFIRMATION, REASON)
+ONCE = (*INPUTS, UNSUBSCRIBE, UNSUBSCRIBE_ALL, SAVE, CONFIRMATION, REASON, DETAILS)
 MAX_BLOCKS = 40
 MAX_TEXT = 5000
 

@@ -4,7 +4,7 @@ planning, a contact's sends, the outbox."""
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
@@ -185,45 +185,96 @@ def _leaving_count(cost: ChannelCost, *, kind: str, new: str, source: str, n: in
         cost.opt_downs += n
 
 
+LEAVING_KINDS = (PreferenceChange.Kind.DNC, PreferenceChange.Kind.FREQUENCY, PreferenceChange.Kind.PAUSE)
+
+
 def _cost_empty(key) -> ChannelCost:
     return ChannelCost(key, 0, dict.fromkeys(LEAVING_SOURCES, 0), 0, 0, 0)
 
 
+def _message_of_send():
+    # send_id is a plain id (contacts never imports messaging): the message comes from the send.
+    return Subquery(Send.objects.filter(pk=OuterRef("send_id")).values("message_id")[:1])
+
+
 def leaving_costs_grouped(*, sends: QuerySet[Send], by: str) -> dict[object, ChannelCost]:
-    """What the given sends cost, grouped ``by`` "channel" (the changed channel's slug) or "message"
-    (the message id): sends handed over, and every history row whose ``send_id`` names one of them,
-    counted by ``_leaving_count``. Two queries whatever the number of sends or groups."""
+    """What the given sends cost, grouped ``by`` "channel" (the changed channel's slug), "message"
+    (the message id) or "message_channel" (``(message id, channel slug)``): sends handed over, and
+    every history row whose ``send_id`` names one of them, counted by ``_leaving_count``. Two queries
+    whatever the number of sends or groups."""
     handed = sends.filter(sent_at__isnull=False, channel__isnull=False)
     if by == "channel":
-        send_key, change_key = "channel__slug", F("channel__slug")
+        send_keys, change_keys = ("channel__slug",), {"g0": F("channel__slug")}
     elif by == "message":
-        # send_id is a plain id (contacts never imports messaging): the message comes from the send.
-        send_key, change_key = "message_id", Subquery(Send.objects.filter(pk=OuterRef("send_id")).values("message_id")[:1])
+        send_keys, change_keys = ("message_id",), {"g0": _message_of_send()}
+    elif by == "message_channel":
+        send_keys, change_keys = ("message_id", "channel__slug"), {"g0": _message_of_send(), "g1": F("channel__slug")}
     else:
         raise ValueError(by)
+    key_of = (lambda values: values[0]) if len(send_keys) == 1 else tuple
     costs: dict[object, ChannelCost] = {}
-    for key, n in handed.values_list(send_key).annotate(n=Count("id")).values_list(send_key, "n").order_by():
+    for *values, n in handed.values_list(*send_keys).annotate(n=Count("id")).values_list(*send_keys, "n").order_by():
+        key = key_of(values)
         costs[key] = _cost_empty(key)
         costs[key].sends = n
     changes = (
-        PreferenceChange.objects.filter(send_id__in=sends.values("id"))
-        .annotate(group=change_key).values_list("group", "kind", "new_value", "source").annotate(n=Count("id")).order_by()
+        # Only the kinds ``_leaving_count`` counts: each names a channel (a category change names none).
+        PreferenceChange.objects.filter(send_id__in=sends.values("id"), kind__in=LEAVING_KINDS)
+        .annotate(**change_keys).values_list(*change_keys, "kind", "new_value", "source").annotate(n=Count("id"))
+        .order_by()
     )
-    for key, kind, new, source, n in changes:
+    for *values, kind, new, source, n in changes:
+        key = key_of(values)
         cost = costs.get(key) or costs.setdefault(key, _cost_empty(key))
         _leaving_count(cost, kind=kind, new=new, source=source, n=n)
     return costs
 
 
-def message_leaving_costs(*, message: Message) -> tuple[list[ChannelCost], dict[str, int]]:
+def leaving_costs_add(total: ChannelCost, cost: ChannelCost) -> None:
+    """Add ``cost``'s counts into ``total`` (groups summed into a wider one, without another query)."""
+    total.sends += cost.sends
+    total.complaints += cost.complaints
+    total.bounces += cost.bounces
+    total.opt_downs += cost.opt_downs
+    for source, n in cost.unsubscribes.items():
+        total.unsubscribes[source] += n
+
+
+@dataclass
+class ReasonCount:
+    """How many answers named one reason for leaving, under its current label."""
+
+    label: str
+    answers: int
+    active: bool  # still offered to contacts
+    former_labels: list[str]  # other labels the answers were given under (the choice was renamed)
+
+
+def leaving_reasons_counted(*, answers: QuerySet[UnsubscribeFeedback] | None = None) -> list[ReasonCount]:
+    """The answers grouped by the choice they name (its id: a renamed choice keeps its answers),
+    most given first, then in staff's order; the labels they were given under, when they differ
+    from today's, come along. One query."""
+    answers = UnsubscribeFeedback.objects.all() if answers is None else answers
+    rows = (
+        answers.values_list("choice_id", "choice__label", "choice__active", "choice__position", "label")
+        .annotate(n=Count("id")).order_by()
+    )
+    counts: dict[int, tuple[int, ReasonCount]] = {}
+    for choice_id, current, active, position, given_as, n in rows:
+        _position, count = counts.setdefault(choice_id, (position, ReasonCount(current, 0, active, [])))
+        count.answers += n
+        if given_as != current and given_as not in count.former_labels:
+            count.former_labels.append(given_as)
+    ordered = sorted(counts.items(), key=lambda item: (-item[1][1].answers, item[1][0], item[0]))
+    return [count for _choice_id, (_position, count) in ordered]
+
+
+def message_leaving_costs(*, message: Message) -> tuple[list[ChannelCost], list[ReasonCount]]:
     """Per channel: sends handed over, do-not-contact events by source (each attributed to the send
     whose link or event caused it, the history row's ``send_id``), complaints, bounces and
     opt-downs; and the reasons given. Three queries whatever the number of sends."""
     costs = leaving_costs_grouped(sends=Send.objects.filter(message=message), by="channel")
-    reasons = dict(
-        UnsubscribeFeedback.objects.filter(send__message=message).values_list("reason").annotate(n=Count("id"))
-        .values_list("reason", "n")
-    )
+    reasons = leaving_reasons_counted(answers=UnsubscribeFeedback.objects.filter(send__message=message))
     return [costs[slug] for slug in sorted(costs)], reasons
 
 
@@ -252,6 +303,7 @@ def message_unsubscribes_by_day(*, message: Message) -> list[tuple[datetime.date
 class MessageCost:
     message: Message
     cost: ChannelCost  # every channel together
+    channels: dict[str, ChannelCost] = field(default_factory=dict)  # the same per channel slug
 
     @property
     def rate(self) -> float:
@@ -261,8 +313,13 @@ class MessageCost:
     def percent(self) -> float:
         return 100 * self.rate
 
+    def channel_unsubscribes(self, slug: str) -> int:
+        cost = self.channels.get(slug)
+        return cost.unsubscribed if cost else 0
 
-# The dashboard's sort keys: the column a user clicks -> how a row compares.
+
+# The dashboard's sort keys: the column a user clicks -> how a row compares. Besides these, a
+# source of LEAVING_SOURCES sorts by its unsubscribes, and "channel_<slug>" by a channel's.
 MESSAGE_COST_SORTS = {
     "name": lambda row: row.message.name.lower(),
     "sends": lambda row: row.cost.sends,
@@ -271,18 +328,48 @@ MESSAGE_COST_SORTS = {
     "opt_downs": lambda row: row.cost.opt_downs,
     "complaints": lambda row: row.cost.complaints,
     "bounces": lambda row: row.cost.bounces,
+    **{source: (lambda row, source=source: row.cost.unsubscribes[source]) for source in LEAVING_SOURCES},
 }
 
 
-def messages_leaving_costs(*, sort: str = "-unsubscribes") -> list[MessageCost]:
-    """Every message that was sent, with what it cost over all its channels, sorted by a key of
-    ``MESSAGE_COST_SORTS`` ("-" first for descending; ties by name). Three queries whatever the
-    number of messages. Raises ``KeyError`` for an unknown sort key."""
-    key = MESSAGE_COST_SORTS[sort.removeprefix("-")]
-    costs = leaving_costs_grouped(sends=Send.objects.all(), by="message")
-    costs.pop(None, None)  # a history row whose send is gone
-    messages = Message.objects.in_bulk(list(costs))
-    rows = [MessageCost(messages[pk], cost) for pk, cost in costs.items() if pk in messages]
+def _message_cost_sort(key: str):
+    if key in MESSAGE_COST_SORTS:
+        return MESSAGE_COST_SORTS[key]
+    if key.startswith("channel_") and key.removeprefix("channel_"):
+        slug = key.removeprefix("channel_")
+        return lambda row: row.channel_unsubscribes(slug)
+    raise KeyError(key)
+
+
+@dataclass
+class LeavingCostsDashboard:
+    rows: list[MessageCost]  # one per message, sorted
+    channels: list[ChannelCost]  # every message together, per channel (by source inside)
+
+
+def messages_leaving_costs(*, sort: str = "-unsubscribes") -> LeavingCostsDashboard:
+    """Every message that was sent, with what it cost over all its channels and per channel, sorted
+    by a key of ``MESSAGE_COST_SORTS``, a source, or ``channel_<slug>`` ("-" first for descending;
+    ties by name); and the totals of every message per channel and source. Three queries whatever
+    the number of messages. Raises ``KeyError`` for an unknown sort key."""
+    key = _message_cost_sort(sort.removeprefix("-"))
+    grouped = leaving_costs_grouped(sends=Send.objects.all(), by="message_channel")
+    by_message: dict[int, dict[str, ChannelCost]] = {}
+    totals: dict[str, ChannelCost] = {}
+    for (message_id, slug), cost in grouped.items():
+        if message_id is None:  # a history row whose send is gone
+            continue
+        by_message.setdefault(message_id, {})[slug] = cost
+        leaving_costs_add(totals.setdefault(slug, _cost_empty(slug)), cost)
+    messages = Message.objects.in_bulk(list(by_message))
+    rows = []
+    for pk, channels in by_message.items():
+        if pk not in messages:
+            continue
+        total = _cost_empty(None)
+        for cost in channels.values():
+            leaving_costs_add(total, cost)
+        rows.append(MessageCost(messages[pk], total, channels))
     rows.sort(key=lambda row: (row.message.name.lower(), row.message.pk))
     rows.sort(key=key, reverse=sort.startswith("-"))
-    return rows
+    return LeavingCostsDashboard(rows=rows, channels=[totals[slug] for slug in sorted(totals)])

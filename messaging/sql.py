@@ -7,7 +7,8 @@ from __future__ import annotations
 import string
 
 from contacts.models import (
-    CategorySubscription, Channel, ChannelPreference, Contact, DoNotContact, PreferenceSettings, SegmentMembership,
+    CategorySubscription, Channel, ChannelPreference, Contact, ContactField, DoNotContact, PreferenceSettings,
+    SegmentMembership,
 )
 from messaging.models import Dispatch, DispatchBatch, Message, Send
 
@@ -16,6 +17,7 @@ TABLES = {
     "category_subscriptions": CategorySubscription._meta.db_table,
     "channel_preferences": ChannelPreference._meta.db_table,
     "channels": Channel._meta.db_table,
+    "contact_fields": ContactField._meta.db_table,
     "contacts": Contact._meta.db_table,
     "dispatches": Dispatch._meta.db_table,
     "do_not_contact": DoNotContact._meta.db_table,

@@ -24,6 +24,7 @@ urlpatterns = [
     path("outbox/", staff.outbox, name="outbox"),
     path("costs/", staff.message_costs, name="message_costs"),
     path("<int:pk>/page-preview/", pages.message_page_preview, name="message_page_preview"),
+    path("reasons/", pages.leaving_reasons, name="leaving_reasons"),
     path("pages/", pages.page_list, name="page_list"),
     path("pages/new/", pages.page_create, name="page_create"),
     path("pages/<int:pk>/", pages.page_detail, name="page_detail"),

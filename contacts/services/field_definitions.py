@@ -26,8 +26,8 @@ from .errors import FieldChangeRefused
 from .fields import field_value_clean, field_value_text
 from .staff_audit import Action, model_created_record, model_update, staff_change_record
 
-FIELD_DEFINITION_FIELDS = ("key", "label", "type", "choices", "help_text", "public", "position")
-EDITABLE_FIELDS = ("label", "type", "choices", "help_text", "public", "position")
+FIELD_DEFINITION_FIELDS = ("key", "label", "label_fr", "type", "choices", "help_text", "public", "position")
+EDITABLE_FIELDS = ("label", "label_fr", "type", "choices", "help_text", "public", "position")
 SUBJECT_TYPE = "contact_field"
 
 
@@ -109,9 +109,9 @@ def _hashable(value: Any) -> Any:
 @transaction.atomic
 def field_definition_create(*, acting_user, key: str, label: str, type: str = ContactField.Type.TEXT,
                             choices: list[str] | None = None, help_text: str = "", public: bool = False,
-                            position: int = 0) -> ContactField:
+                            position: int = 0, label_fr: str = "") -> ContactField:
     """Define a custom field; the audit keeps who defined it with its first values."""
-    field = ContactField.objects.create(key=key, label=label, type=type, choices=list(choices or []),
+    field = ContactField.objects.create(key=key, label=label, label_fr=label_fr, type=type, choices=list(choices or []),
                                         help_text=help_text, public=public, position=position)
     model_created_record(instance=field, fields=FIELD_DEFINITION_FIELDS, acting_user=acting_user,
                          subject_type=SUBJECT_TYPE)

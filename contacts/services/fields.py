@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from contacts.dates import date_clean
@@ -119,6 +120,24 @@ def field_value_text(value: Any) -> str:
         # Positional, never "1e-07": the same text PostgreSQL gives for the stored jsonb number.
         return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
     return str(value)
+
+
+def field_value_display(field: ContactField, value: Any) -> str:
+    """A stored value as a contact reads it, in the active language: a date and a number in the
+    language's format ("1 décembre 2026", "3,5"), yes/no translated, text and choices as stored.
+    A value that does not match its type (written around the services) reads as its text."""
+    if value is None:
+        return ""
+    try:
+        if field.type == FieldType.BOOLEAN and isinstance(value, bool):
+            return _("Yes") if value else _("No")
+        if field.type == FieldType.DATE:
+            return formats.date_format(datetime.date.fromisoformat(str(value)), "DATE_FORMAT")
+        if field.type == FieldType.NUMBER and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return formats.number_format(value, use_l10n=True)
+    except ValueError:
+        pass
+    return field_value_text(value)
 
 
 def field_value_clean(field: ContactField, value: object) -> Any:

@@ -253,3 +253,13 @@ def test_chosen_fields_show_as_columns(editor_client, people):
 def test_a_field_filter_combines_with_the_other_filters(editor_client, people):
     response = editor_client.get(reverse("contacts:contact_list"), {"q": "small", "ff": "plan", "fo": "set"})
     assert listed(response) == ["small@example.com"]
+
+
+def test_an_editor_gives_a_field_a_french_label_for_contacts_audited(editor_client, fields):
+    response = editor_client.post(reverse("contacts:field_edit", args=[fields["company"].pk]), {
+        "label": "Company", "label_fr": "Entreprise", "type": "text", "position": 0, "public": "on"})
+    assert response.status_code == 302
+    field = ContactField.objects.get(key="company")
+    assert (field.label_fr, field.public) == ("Entreprise", True)
+    row = StaffChange.objects.filter(subject_type="contact_field", action="updated").latest("id")
+    assert row.changes["label_fr"] == ["", "Entreprise"]

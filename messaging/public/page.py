@@ -3,6 +3,7 @@ number of channels, categories and segments, and what its form says in the SPEC 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -15,6 +16,7 @@ from contacts.models import (
     PAGE_TEXTS,
     Channel,
     Contact,
+    ContactField,
     DoNotContact,
     PreferenceSettings,
 )
@@ -22,6 +24,7 @@ from contacts.rules import MEMBER, category_receives, dnc_locked
 from contacts.forms import channel_choice, error_target
 from contacts.selectors import contact_preference_state
 from contacts.services.channels import dnc_locked_message
+from contacts.services.fields import field_value_display
 from messaging import pages as blocks
 from messaging.models import Message, PreferencePageVersion, Send
 from messaging.public.tokens import send_id_from_token
@@ -50,8 +53,9 @@ def _fields(model, *names) -> tuple[str, ...]:
 SEND_FIELDS = _fields(Send, "id", "message_id", "contact_id", "channel_id")
 MESSAGE_FIELDS = _fields(Message, "id", "category_id", "preference_page_id", *PAGE_SWITCHES, *PAGE_TEXTS)
 SETTINGS_FIELDS = _fields(PreferenceSettings, *PAGE_SWITCHES, *PAGE_TEXTS)
-CONTACT_FIELDS = _fields(Contact, "id", "locale", *Channel.AddressField.values)
+CONTACT_FIELDS = _fields(Contact, "id", "locale", "fields", *Channel.AddressField.values)
 CHANNEL_FIELDS = _fields(Channel, "id", "slug", "name", "address_field")
+FIELD_DEFINITION_FIELDS = _fields(ContactField, "id", "key", "label", "label_fr", "type")
 
 
 def _select(alias: str, model, names) -> str:
@@ -59,22 +63,27 @@ def _select(alias: str, model, names) -> str:
 
 
 # The send with what its page needs of the message, the contact, the channel and the settings row
-# (a LEFT JOIN: a GET reads the row without creating it, and a missing row means the defaults).
+# (a LEFT JOIN: a GET reads the row without creating it, and a missing row means the defaults), and
+# the custom fields contacts may see: one row per such field (one row when there is none), so the
+# page reads them without a query of its own.
 SEND_SQL = sql_compose(
     """
-    SELECT {send}, {message}, {contact}, {channel}, ps.id, {settings}
+    SELECT {send}, {message}, {contact}, {channel}, ps.id, {settings}, {field}
     FROM {sends} s
     JOIN {messages} m ON m.id = s.message_id
     JOIN {contacts} c ON c.id = s.contact_id
     JOIN {channels} ch ON ch.id = s.channel_id
     LEFT JOIN {preference_settings} ps ON ps.id = 1
+    LEFT JOIN {contact_fields} cf ON cf.public
     WHERE s.id = %s
+    ORDER BY cf.position, cf.key
     """,
     send=_select("s", Send, SEND_FIELDS),
     message=_select("m", Message, MESSAGE_FIELDS),
     contact=_select("c", Contact, CONTACT_FIELDS),
     channel=_select("ch", Channel, CHANNEL_FIELDS),
     settings=_select("ps", PreferenceSettings, SETTINGS_FIELDS),
+    field=_select("cf", ContactField, FIELD_DEFINITION_FIELDS),
 )
 
 
@@ -91,10 +100,10 @@ def send_for_token(token: str) -> Send | None:
         return None
     with connection.cursor() as cursor:
         cursor.execute(SEND_SQL, [send_id])
-        row = cursor.fetchone()
-    if row is None:
+        rows = cursor.fetchall()
+    if not rows:
         return None
-    values = iter(row)
+    values = iter(rows[0])
     take = lambda names: [next(values) for _ in names]  # noqa: E731
     send = _instance(Send, SEND_FIELDS, take(SEND_FIELDS))
     send.message = _instance(Message, MESSAGE_FIELDS, take(MESSAGE_FIELDS))
@@ -104,6 +113,11 @@ def send_for_token(token: str) -> Send | None:
     defaults = PreferenceSettings(**dict(zip(SETTINGS_FIELDS, take(SETTINGS_FIELDS)))) if settings_id else PreferenceSettings()
     send.switches = {name: bool(value) if name in PAGE_SWITCHES else value
                      for name, value in send.message.page_switches(defaults).items()}
+    if isinstance(send.contact.fields, str):  # a raw cursor hands JSON over as text
+        send.contact.fields = json.loads(send.contact.fields)
+    field_start = len(rows[0]) - len(FIELD_DEFINITION_FIELDS)
+    send.public_fields = [_instance(ContactField, FIELD_DEFINITION_FIELDS, row[field_start:])
+                          for row in rows if row[field_start] is not None]
     return send
 
 
@@ -190,6 +204,8 @@ class PublicPage:
     # A designed page's blocks in the contact's language; None for the page built from the switches.
     blocks: list[dict] | None = None
     design: object = None  # ``Design``: the designed page's branding
+    # The custom fields contacts may see that this contact holds: (label, value), in their language.
+    details: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def contact(self):
@@ -305,7 +321,22 @@ def public_page_load(send: Send) -> PublicPage:
         for s in state.segments
         if page.blocks is None or s.pk in chosen.get(blocks.SEGMENTS, ())
     ]
+    page.details = contact_details(send)
     return page
+
+
+def contact_details(send: Send) -> list[tuple[str, str]]:
+    """The custom fields marked "contacts may see it" that the contact holds a value of, in the
+    definitions' order: the label in the active language and the value formatted for it."""
+    values = send.contact.fields or {}
+    definitions = getattr(send, "public_fields", None)
+    if definitions is None:  # a send not read by ``send_for_token`` (the staff preview's)
+        definitions = list(ContactField.objects.filter(public=True))
+    return [
+        (definition.in_language("label"), field_value_display(definition, values[definition.key]))
+        for definition in definitions
+        if values.get(definition.key) is not None
+    ]
 
 
 @dataclass

@@ -11,8 +11,9 @@ from django.urls import reverse
 
 from contacts.models import CapUnit
 from contacts.services.channels import MAX_CAP
-from messaging.models import LeavingReason, Send
-from messaging.pages import REASON, TEXT, text_sanitised
+from messaging.feedback import leaving_reasons_offered
+from messaging.models import Send
+from messaging.pages import DETAILS, REASON, TEXT, text_sanitised
 from messaging.public.page import PublicPage, masked_address, public_page_load
 from messaging.public.skeleton import Slots, render_page
 
@@ -72,6 +73,13 @@ def page_context(
             for c in getattr(page, area)
         ) if show[area] else ()
 
+    # The page built from the switches always asks; a designed page asks when it has the block.
+    asks = bool(outcome.reason) and (page.blocks is None or REASON in page.kinds)
+    # Read only when asked (right after an unsubscribe): every other view of the page costs nothing more.
+    reasons = tuple(
+        {"id": choice.pk, "label": choice.in_language("label"), "asks_text": choice.asks_text}
+        for choice in leaving_reasons_offered()
+    ) if asks else ()
     return {
         "link": link,
         "preview": preview,
@@ -89,6 +97,9 @@ def page_context(
             if page.contact.address_for(page.send.channel) else "",
         },
         "channels": channels,
+        # The labels belong to the skeleton; each value is the contact's own (a slot, escaped).
+        "details": tuple({"label": label, "value": slot(value)} for label, value in page.details)
+        if page.blocks is None or DETAILS in page.kinds else (),
         "categories": choices("categories"),
         "segments": choices("segments"),
         "no_preference": slot(attribute(not page.preferred_channel, "checked")) if show["preferred"] else "",
@@ -97,9 +108,9 @@ def page_context(
         "max_cap": MAX_CAP,
         "confirmation": outcome.confirmation,
         "undo": slot(outcome.undo) if outcome.undo else "",
-        # The page built from the switches always asks; a designed page asks when it has the block.
-        "reason_token": slot(outcome.reason) if outcome.reason and (page.blocks is None or REASON in page.kinds) else "",
-        "reasons": tuple((value, str(label)) for value, label in LeavingReason.choices),
+        "reason_token": slot(outcome.reason) if asks and reasons else "",
+        "reasons": reasons,
+        "reason_other": next((reason["label"] for reason in reasons if reason["asks_text"]), ""),
         "has_errors": bool(outcome.errors),
         "unsubscribe_text": _page_text(page.switches["unsubscribe_text"]),
         "resubscribe_text": _page_text(page.switches["resubscribe_text"]),

@@ -42,7 +42,7 @@ from contacts.services import (
 )
 from messaging.branding import COLOUR
 from messaging.feedback import unsubscribe_feedback_record
-from messaging.models import LeavingReason, PreferencePage, Send
+from messaging.models import LeavingReasonChoice, PreferencePage, Send
 from preference_center.client_ip import client_ip
 from messaging.pages import SAVE, UNSUBSCRIBE, UNSUBSCRIBE_ALL
 from messaging.public.page import channel_label, page_blocks, posted_preferences, public_page_load, send_for_token
@@ -204,9 +204,11 @@ def leaving_reason(request, send: Send, form) -> Outcome:
     except (signing.BadSignature, TypeError, KeyError, ValueError):
         return Outcome(errors={"__all__": [_("This form has expired. Thank you all the same.")]})
     reason = form.get("reason", "")
-    if reason not in LeavingReason.values:
+    try:
+        # A choice staff deactivated since the page was shown is no answer, like none ticked.
+        unsubscribe_feedback_record(send=send, change_ids=events, choice_id=int(reason), text=form.get("reason_text", ""))
+    except (ValueError, OverflowError, LeavingReasonChoice.DoesNotExist):
         return Outcome(confirmation=_("Thank you."))
-    unsubscribe_feedback_record(send=send, change_ids=events, reason=reason, text=form.get("reason_text", ""))
     return Outcome(confirmation=_("Thank you for telling us."))
 
 

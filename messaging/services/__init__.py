@@ -34,6 +34,7 @@ from .pages import (
     page_version_save,
 )
 from messaging.feedback import unsubscribe_feedback_record
+from .reasons import leaving_reason_create, leaving_reason_update, leaving_reasons_save
 from .messages import MessageHasSends, message_archive, message_create, message_delete, message_update
 from .proofs import TestSendRefused, TestSendReport, message_test_send, test_recipients_parse
 from .schedules import (
@@ -89,4 +90,7 @@ __all__ = [
     "sends_deliver_now",
     "test_recipients_parse",
     "unsubscribe_feedback_record",
+    "leaving_reason_create",
+    "leaving_reason_update",
+    "leaving_reasons_save",
 ]

@@ -5,6 +5,7 @@ import pytest
 from contacts.tests.factories import ContactFactory, UserFactory
 from messaging.selectors import message_leaving_costs
 
+from .test_public_leaving_reason import reason
 from .test_public_page import _no_rate_limit, delivered_send, page_url, unsubscribe_url  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def test_the_message_page_shows_the_costs_and_reasons(client):
     send = delivered_send(ContactFactory())
     response = client.post(page_url(send), {"action": "unsubscribe"})
     token = response.content.decode().split('name="reason_token" value="')[1].split('"')[0]
-    client.post(page_url(send), {"action": "reason", "reason_token": token, "reason": "too_many"})
+    client.post(page_url(send), {"action": "reason", "reason_token": token, "reason": reason("Too many messages")})
     client.force_login(UserFactory(is_superuser=True))
     html = client.get(f"/messaging/{send.message.pk}/").content.decode()
     assert 'id="cost-email"' in html and "100 %" in html and "Too many messages (1)" in html

@@ -89,7 +89,7 @@ def three_messages(client):
 
 def test_the_dashboard_counts_every_message_over_all_its_sends(client):
     quiet, noisy, bouncy = three_messages(client)
-    rows = {row.message.name: row for row in messages_leaving_costs()}
+    rows = {row.message.name: row for row in messages_leaving_costs().rows}
     assert (rows["Quiet"].cost.sends, rows["Quiet"].cost.unsubscribed, rows["Quiet"].rate) == (2, 0, 0.0)
     assert (rows["Noisy"].cost.sends, rows["Noisy"].cost.unsubscribed, rows["Noisy"].rate) == (2, 2, 1.0)
     b = rows["Bouncy"].cost
@@ -143,7 +143,54 @@ def test_the_dashboard_costs_the_same_queries_whatever_the_number_of_messages(cl
         send = delivered_send(ContactFactory(), name=f"M{index}")
         client.post(page_url(send), {"action": "unsubscribe"})
     client = viewer(client)
-    with django_assert_max_num_queries(8):
+    # Session and user, permissions, the three counting queries, channel names, reasons given.
+    with django_assert_max_num_queries(9):
         response = client.get(reverse("messaging:message_costs"))
     assert response.content.decode().count('id="costs-message-') == messages
 
+
+
+def test_the_dashboard_splits_each_message_by_source_and_by_channel(client):
+    quiet, noisy, bouncy = three_messages(client)
+    sms_send = delivered_send(ContactFactory(), channel="sms", name="Texted")
+    client.post(page_url(sms_send), {"action": "unsubscribe"})
+    dashboard = messages_leaving_costs()
+    rows = {row.message.name: row for row in dashboard.rows}
+    noisy_row = rows["Noisy"]
+    assert (noisy_row.cost.unsubscribes["public_page"], noisy_row.cost.unsubscribes["one_click"]) == (1, 1)
+    assert (noisy_row.channel_unsubscribes("email"), noisy_row.channel_unsubscribes("sms")) == (2, 0)
+    assert (rows["Texted"].channel_unsubscribes("email"), rows["Texted"].channel_unsubscribes("sms")) == (0, 1)
+    totals = {cost.channel: cost for cost in dashboard.channels}
+    assert (totals["email"].sends, totals["email"].unsubscribed, totals["email"].bounces) == (7, 2, 1)
+    assert (totals["sms"].sends, totals["sms"].unsubscribes["public_page"]) == (1, 1)
+
+
+def test_the_dashboard_sorts_by_a_source_and_by_a_channel(client):
+    three_messages(client)
+    texted = delivered_send(ContactFactory(), channel="sms", name="Texted")
+    client.post(page_url(texted), {"action": "unsubscribe"})
+    client.post(page_url(another_send(texted.message)), {"action": "unsubscribe"})  # by email, from the same message
+    client = viewer(client)
+
+    def names(sort):
+        html = client.get(reverse("messaging:message_costs"), {"sort": sort}).content.decode()
+        assert "Unknown sort order" not in html
+        return sorted(("Quiet", "Noisy", "Bouncy", "Texted"), key=html.index)
+
+    assert names("-one_click")[0] == "Noisy"
+    assert names("-public_page")[0] == "Texted"
+    assert names("-channel_sms")[0] == "Texted"
+    assert names("-channel_email")[0] == "Noisy"
+    assert names("channel_email")[-1] == "Noisy"
+    html = client.get(reverse("messaging:message_costs"), {"sort": "-channel_sms"}).content.decode()
+    assert 'id="sort-channel_sms"' in html and 'aria-sort="descending"' in html
+    assert 'id="all-costs"' in html and 'id="cost-sms"' in html
+
+
+def test_the_dashboard_lists_the_reasons_given_across_messages(client):
+    from .test_leaving_reasons_staff import answered
+
+    answered(client, delivered_send(ContactFactory(), name="A"), "Too many messages")
+    answered(client, delivered_send(ContactFactory(), name="B"), "Too many messages")
+    html = viewer(client).get(reverse("messaging:message_costs")).content.decode()
+    assert 'id="all-reasons"' in html and "Too many messages (2)" in html

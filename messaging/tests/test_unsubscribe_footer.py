@@ -35,7 +35,8 @@ def rendered(text: str, html: str, *, unsubscribe_text: str = "") -> tuple[str, 
 
 @pytest.mark.parametrize("spec", DEMO_MESSAGES, ids=lambda spec: spec["name"])
 def test_every_demo_email_shows_its_unsubscribe_link_once_and_never_inside_another_link(spec):
-    for channel, _subject, text, html in spec["versions"]:
+    french = [(channel, *texts) for channel, texts in spec["versions_fr"].items()]
+    for channel, _subject, text, html in [*spec["versions"], *french]:
         if channel != "email":
             continue
         body, html_body, url = rendered(text, html)

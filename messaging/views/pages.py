@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages as flash
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,8 +17,8 @@ from contacts.models import Channel
 from contacts.views.staff import staff_page
 
 from .. import services
-from ..forms import BlockFormSet, PageBrandForm, PreferencePageForm, PreviewForm, block_initial
-from ..models import Message, PreferencePage, Send
+from ..forms import BlockFormSet, LeavingReasonForm, NewLeavingReasonForm, PageBrandForm, PreferencePageForm, PreviewForm, block_initial
+from ..models import LeavingReasonChoice, Message, PreferencePage, Send
 from ..public.render import preview_page
 from ..services.pages import language_name, page_problems
 from .staff import _find_contact
@@ -171,3 +171,33 @@ def page_preview(request: HttpRequest, pk: int) -> HttpResponse:
 def message_page_preview(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(Message, pk=pk)
     return _preview(request, message, message.get_absolute_url())
+
+
+# --- The reasons for leaving a contact is offered -------------------------------------------------
+
+
+@staff_page(view="messaging.view_leavingreasonchoice", change="messaging.change_leavingreasonchoice")
+def leaving_reasons(request: HttpRequest) -> HttpResponse:
+    """The choices in staff's order, each row editable (both languages, order, offered), with one
+    empty row to add a choice; the whole list is saved at once, all or nothing."""
+    data = request.POST or None
+    # An aggregate drops the model's ordering: staff's order is asked for again.
+    choices = list(LeavingReasonChoice.objects.annotate(answer_count=Count("answers")).order_by("position", "id"))
+    rows = [(choice, LeavingReasonForm(data, instance=LeavingReasonChoice(
+        pk=choice.pk, label=choice.label, label_fr=choice.label_fr, position=choice.position, active=choice.active),
+        prefix=f"r{choice.pk}")) for choice in choices]
+    new = NewLeavingReasonForm(data, prefix="new", initial={"position": max((c.position for c in choices), default=0) + 10})
+    if request.method == "POST" and all(form.is_valid() for _choice, form in rows) and new.is_valid():
+        if not new.is_blank() and not request.user.has_perm("messaging.add_leavingreasonchoice"):
+            raise PermissionDenied
+        added = None if new.is_blank() else {**new.cleaned_data, "position": new.cleaned_data["position"] or 0}
+        changed = services.leaving_reasons_save(
+            acting_user=request.user, updates=[(choice, form.cleaned_data) for choice, form in rows], new=added
+        )
+        flash.success(request, _("Reasons saved.") if changed else _("Nothing changed."))
+        return redirect("messaging:leaving_reasons")
+    context = {
+        "rows": rows, "new": new, "section": "reasons",
+        "staff_history": contacts_selectors.staff_changes(subject_types=("leaving_reason",)),
+    }
+    return render(request, "messaging/leaving_reasons_edit.html", context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import groupby
 
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
@@ -26,7 +27,7 @@ from .. import selectors, services
 from ..charts import COLOURS, outcomes_over_time_svg, unsubscribes_by_day_svg
 from ..engine.decision import message_plan, preview_decision
 from ..forms import MessageForm, PreviewForm, ScheduleForm, TestSendForm, VersionFormSet
-from ..models import SWITCHES, Dispatch, LeavingReason, Message, Outcome, OutboxMessage, ScheduledDispatch, Send, reason_label
+from ..models import SWITCHES, Dispatch, Message, Outcome, OutboxMessage, ScheduledDispatch, Send, reason_label
 from ..delivery.rendering import Delivery, MessageRenderer
 
 PAGE_SIZE = 50
@@ -91,7 +92,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "dispatches": message.dispatches.all()[:20],
         "costs": costs,
         "unsubscribes_chart": unsubscribes_by_day_svg(selectors.message_unsubscribes_by_day(message=message)),
-        "reasons": [(LeavingReason(reason).label, n) for reason, n in reasons.items()],
+        "reasons": reasons,
         "preview_form": PreviewForm(),
         "staff_history": contacts_selectors.staff_changes(subject_types=("message",), subject_id=message.pk),
         "schedules": message.schedules.order_by("-run_at")[:20],
@@ -255,30 +256,47 @@ def dispatch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "messaging/dispatch_detail.html", context)
 
 
-# The dashboard's columns: (sort key, heading); a click sorts descending, a second click ascending.
-def _cost_columns() -> list[tuple[str, str]]:
-    return [("name", _("Message")), ("sends", _("Sends")), ("unsubscribes", _("Unsubscribes")),
-            ("rate", _("Unsubscribe rate")), ("opt_downs", _("Opt-downs")), ("complaints", _("Complaints")),
-            ("bounces", _("Bounces"))]
+# The dashboard's columns: (sort key, heading, group); a click sorts descending, a second click ascending.
+def _cost_columns(channels: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    by_source, by_channel = _("Unsubscribes by source"), _("Unsubscribes by channel")
+    return [
+        ("name", _("Message"), ""), ("sends", _("Sends"), ""), ("unsubscribes", _("Unsubscribes"), ""),
+        ("public_page", _("Page"), by_source), ("one_click", _("One-click"), by_source),
+        ("mailto", _("Mailbox"), by_source), ("sms_stop", _("SMS STOP"), by_source),
+        *((f"channel_{slug}", name, by_channel) for slug, name in channels),
+        ("rate", _("Unsubscribe rate"), ""), ("opt_downs", _("Opt-downs"), ""), ("complaints", _("Complaints"), ""),
+        ("bounces", _("Bounces"), ""),
+    ]
 
 
 @staff_page(view="messaging.view_message")
 def message_costs(request: HttpRequest) -> HttpResponse:
-    """Every sent message with what it cost, sorted server-side by ``?sort=`` (``-`` first: descending)."""
+    """Every sent message with what it cost, in total, by source and by channel, sorted server-side by
+    ``?sort=`` (``-`` first: descending); above it, every message together per channel and source."""
     sort = request.GET.get("sort") or "-unsubscribes"
     try:
-        rows = selectors.messages_leaving_costs(sort=sort)
+        dashboard = selectors.messages_leaving_costs(sort=sort)
     except KeyError:
         flash.error(request, _("Unknown sort order: the list is sorted by unsubscribes."))
         sort = "-unsubscribes"
-        rows = selectors.messages_leaving_costs(sort=sort)
-    page = Paginator(rows, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
+        dashboard = selectors.messages_leaving_costs(sort=sort)
+    page = Paginator(dashboard.rows, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
+    names = dict(Channel.objects.values_list("slug", "name"))
+    channels = [(cost.channel, _(names.get(cost.channel, cost.channel))) for cost in dashboard.channels]
     columns = [
-        (key, label, (f"-{key}" if sort != f"-{key}" else key), sort.removeprefix("-") == key, sort.startswith("-"))
-        for key, label in _cost_columns()
+        (key, label, group, (f"-{key}" if sort != f"-{key}" else key), sort.removeprefix("-") == key,
+         sort.startswith("-"))
+        for key, label, group in _cost_columns(channels)
     ]
-    return render(request, "messaging/message_costs.html",
-                  {"page": page, "sort": sort, "columns": columns, "section": "costs"})
+    groups = [(group, len(list(members))) for group, members in groupby(column[2] for column in columns)]
+    rows = [
+        {"row": row, "sources": [row.cost.unsubscribes[source] for source in selectors.LEAVING_SOURCES],
+         "channels": [row.channel_unsubscribes(slug) for slug, _name in channels]}
+        for row in page
+    ]
+    context = {"page": page, "rows": rows, "sort": sort, "columns": columns, "groups": groups,
+               "costs": dashboard.channels, "reasons": selectors.leaving_reasons_counted(), "section": "costs"}
+    return render(request, "messaging/message_costs.html", context)
 
 
 @staff_page(view="messaging.view_dispatch", change="messaging.change_send")

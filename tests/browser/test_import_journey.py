@@ -19,7 +19,7 @@ DEMO_FILE = Path(__file__).resolve().parents[2] / "contacts" / "demo" / "contact
 def define_field(page, label: str, key: str, kind: str) -> None:
     page.get_by_role("link", name="Fields").click()
     page.get_by_role("link", name="New field").click()
-    page.get_by_label("Label").fill(label)
+    page.get_by_label("Label*", exact=True).fill(label)  # not "Label (French)"
     page.get_by_label("Key").fill(key)
     page.get_by_label("Type").select_option(kind)
     page.get_by_role("button", name="Save").click()

@@ -81,6 +81,13 @@ def test_build_publish_attach_and_use_a_page_in_two_languages(logged_in, live_se
     expect(page.locator("#message-page")).to_have_text("Spring page")
     assert message.__class__.objects.get(pk=message.pk).preference_page == PreferencePage.objects.get(name="Spring page")
 
+    # Staff reword a reason for leaving; contacts are offered the new words.
+    page.goto(f"{live_server.url}/messaging/reasons/")
+    page.locator("#leaving-reasons tbody tr").first.get_by_label("Label", exact=True).fill("You write too often")
+    page.get_by_role("button", name="Save the reasons").click()
+    expect(page.get_by_text("Reasons saved.")).to_be_visible()
+    expect(page.locator("#staff-history")).to_contain_text("You write too often")
+
     french = ContactFactory(locale="fr", email="claire@example.fr")
     english = ContactFactory(locale="en", email="ada@example.org")
     SegmentMembership.objects.create(contact=english, segment=beta, source="import")
@@ -114,11 +121,11 @@ def test_build_publish_attach_and_use_a_page_in_two_languages(logged_in, live_se
     expect(public.locator("#confirmation")).to_contain_text("Undone: you will receive")
     assert not DoNotContact.objects.filter(contact=english).exists()
     public.get_by_role("button", name="Unsubscribe from all").click()
-    public.get_by_label("Too many messages").check()
+    public.get_by_label("You write too often").check()
     public.screenshot(path=artifacts / "preference-page-reason-360.png", full_page=True)
     public.get_by_role("button", name="Send my answer").click()
     expect(public.locator("#confirmation")).to_have_text("Thank you for telling us.")
-    assert set(UnsubscribeFeedback.objects.values_list("send__contact", "reason")) == {(english.pk, "too_many")}
+    assert set(UnsubscribeFeedback.objects.values_list("send__contact", "label")) == {(english.pk, "You write too often")}
     assert DoNotContact.objects.filter(contact=english).count() == 2
     context.close()
 

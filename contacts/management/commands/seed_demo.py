@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from contacts.demo import CATEGORIES, SEGMENTS, DemoContact, demo_contact
+from contacts.demo import CATEGORIES, CATEGORIES_FR, SEGMENTS, SEGMENTS_FR, DemoContact, demo_contact
 from contacts.models import (
     Category,
     CategorySubscription,
@@ -127,17 +127,24 @@ class Command(BaseCommand):
     def _categories(self) -> dict[str, Category]:
         rows = {}
         for slug, name, description, public, opt_in in CATEGORIES:
+            name_fr, description_fr = CATEGORIES_FR[slug]
             rows[slug], _ = Category.objects.get_or_create(
                 slug=slug, defaults={"name": name, "description": description, "public": public, "opt_in": opt_in}
             )
+            # A demo seeded before the French texts gets them; French that staff wrote stays.
+            Category.objects.filter(slug=slug, name_fr="", description_fr="").update(
+                name_fr=name_fr, description_fr=description_fr)
         return rows
 
     def _segments(self) -> dict[str, Segment]:
         rows = {}
         for slug, name, public_name, public, _share in SEGMENTS:
+            name_fr, public_name_fr = SEGMENTS_FR[slug]
             rows[slug], _ = Segment.objects.get_or_create(
                 slug=slug, defaults={"name": name, "public_name": public_name, "public": public}
             )
+            Segment.objects.filter(slug=slug, name_fr="", public_name_fr="").update(
+                name_fr=name_fr, public_name_fr=public_name_fr)
         return rows
 
     def _users(self) -> list[str]:
