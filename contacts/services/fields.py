@@ -8,6 +8,7 @@ history row per changed key. Staff changes to the definitions themselves live in
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from collections.abc import Mapping
