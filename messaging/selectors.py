@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDay, TruncHour, TruncMinute, TruncSecond
 from django.utils import timezone
 
@@ -153,6 +153,8 @@ def dispatches_planning_stalled(*, now: datetime.datetime | None = None) -> list
 # --- What a message cost: opt-outs attributed to the send whose link or event caused them ------------
 
 LEAVING_SOURCES = ("public_page", "one_click", "mailto", "sms_stop")
+# A history row that is an unsubscribe caused by a send (its link, its mailbox, a STOP reply).
+UNSUBSCRIBE_CAUSED = Q(kind=PreferenceChange.Kind.DNC, new_value="unsubscribed", source__in=LEAVING_SOURCES)
 
 
 @dataclass
@@ -163,6 +165,9 @@ class ChannelCost:
     complaints: int
     bounces: int
     opt_downs: int  # caps and pauses the contact saved from this message's page
+    # Sends of this group (by the send's own channel) whose link or event unsubscribed someone: one
+    # send that stopped email and SMS at once counts once, so the rate never passes 100 %.
+    unsubscribing_sends: int = 0
 
     @property
     def unsubscribed(self) -> int:
@@ -170,7 +175,7 @@ class ChannelCost:
 
     @property
     def rate(self) -> float | None:
-        return self.unsubscribed / self.sends if self.sends else None
+        return self.unsubscribing_sends / self.sends if self.sends else None
 
 
 def _leaving_count(cost: ChannelCost, *, kind: str, new: str, source: str, n: int) -> None:
@@ -200,8 +205,9 @@ def _message_of_send():
 def leaving_costs_grouped(*, sends: QuerySet[Send], by: str) -> dict[object, ChannelCost]:
     """What the given sends cost, grouped ``by`` "channel" (the changed channel's slug), "message"
     (the message id) or "message_channel" (``(message id, channel slug)``): sends handed over, and
-    every history row whose ``send_id`` names one of them, counted by ``_leaving_count``. Two queries
-    whatever the number of sends or groups."""
+    every history row whose ``send_id`` names one of them, counted by ``_leaving_count``; the rate's
+    numerator, sends that unsubscribed someone, is keyed like the sends (their own channel). Three
+    queries whatever the number of sends or groups."""
     handed = sends.filter(sent_at__isnull=False, channel__isnull=False)
     if by == "channel":
         send_keys, change_keys = ("channel__slug",), {"g0": F("channel__slug")}
@@ -217,6 +223,12 @@ def leaving_costs_grouped(*, sends: QuerySet[Send], by: str) -> dict[object, Cha
         key = key_of(values)
         costs[key] = _cost_empty(key)
         costs[key].sends = n
+    unsubscribing = PreferenceChange.objects.filter(UNSUBSCRIBE_CAUSED, send_id=OuterRef("pk"))
+    for *values, n in (
+        handed.filter(Exists(unsubscribing)).values_list(*send_keys).annotate(n=Count("id"))
+        .values_list(*send_keys, "n").order_by()
+    ):
+        costs[key_of(values)].unsubscribing_sends = n
     changes = (
         # Only the kinds ``_leaving_count`` counts: each names a channel (a category change names none).
         PreferenceChange.objects.filter(send_id__in=sends.values("id"), kind__in=LEAVING_KINDS)
@@ -233,6 +245,7 @@ def leaving_costs_grouped(*, sends: QuerySet[Send], by: str) -> dict[object, Cha
 def leaving_costs_add(total: ChannelCost, cost: ChannelCost) -> None:
     """Add ``cost``'s counts into ``total`` (groups summed into a wider one, without another query)."""
     total.sends += cost.sends
+    total.unsubscribing_sends += cost.unsubscribing_sends
     total.complaints += cost.complaints
     total.bounces += cost.bounces
     total.opt_downs += cost.opt_downs
@@ -272,14 +285,14 @@ def leaving_reasons_counted(*, answers: QuerySet[UnsubscribeFeedback] | None = N
 def message_leaving_costs(*, message: Message) -> tuple[list[ChannelCost], list[ReasonCount]]:
     """Per channel: sends handed over, do-not-contact events by source (each attributed to the send
     whose link or event caused it, the history row's ``send_id``), complaints, bounces and
-    opt-downs; and the reasons given. Three queries whatever the number of sends."""
+    opt-downs; and the reasons given. Four queries whatever the number of sends."""
     costs = leaving_costs_grouped(sends=Send.objects.filter(message=message), by="channel")
     reasons = leaving_reasons_counted(answers=UnsubscribeFeedback.objects.filter(send__message=message))
     return [costs[slug] for slug in sorted(costs)], reasons
 
 
 def dispatch_leaving_costs(*, dispatch: Dispatch) -> list[ChannelCost]:
-    """The same costs for one dispatch's sends, per channel: two queries."""
+    """The same costs for one dispatch's sends, per channel: three queries."""
     costs = leaving_costs_grouped(sends=Send.objects.filter(dispatch=dispatch), by="channel")
     return [costs[slug] for slug in sorted(costs)]
 
@@ -287,10 +300,7 @@ def dispatch_leaving_costs(*, dispatch: Dispatch) -> list[ChannelCost]:
 def message_unsubscribes_by_day(*, message: Message) -> list[tuple[datetime.datetime, dict[str, int]]]:
     """Unsubscribes caused by the message's sends per day (current time zone) and source: one query."""
     rows = (
-        PreferenceChange.objects.filter(
-            send_id__in=Send.objects.filter(message=message).values("id"),
-            kind=PreferenceChange.Kind.DNC, new_value="unsubscribed", source__in=LEAVING_SOURCES,
-        )
+        PreferenceChange.objects.filter(UNSUBSCRIBE_CAUSED, send_id__in=Send.objects.filter(message=message).values("id"))
         .annotate(day=TruncDay("created_at")).values("day", "source").annotate(n=Count("id")).order_by("day")
     )
     series: dict[datetime.datetime, dict[str, int]] = {}
@@ -350,7 +360,7 @@ class LeavingCostsDashboard:
 def messages_leaving_costs(*, sort: str = "-unsubscribes") -> LeavingCostsDashboard:
     """Every message that was sent, with what it cost over all its channels and per channel, sorted
     by a key of ``MESSAGE_COST_SORTS``, a source, or ``channel_<slug>`` ("-" first for descending;
-    ties by name); and the totals of every message per channel and source. Three queries whatever
+    ties by name); and the totals of every message per channel and source. Four queries whatever
     the number of messages. Raises ``KeyError`` for an unknown sort key."""
     key = _message_cost_sort(sort.removeprefix("-"))
     grouped = leaving_costs_grouped(sends=Send.objects.all(), by="message_channel")

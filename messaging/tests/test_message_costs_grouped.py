@@ -143,8 +143,8 @@ def test_the_dashboard_costs_the_same_queries_whatever_the_number_of_messages(cl
         send = delivered_send(ContactFactory(), name=f"M{index}")
         client.post(page_url(send), {"action": "unsubscribe"})
     client = viewer(client)
-    # Session and user, permissions, the three counting queries, channel names, reasons given.
-    with django_assert_max_num_queries(9):
+    # Session and user, permissions, the four counting queries, channel names, reasons given.
+    with django_assert_max_num_queries(10):
         response = client.get(reverse("messaging:message_costs"))
     assert response.content.decode().count('id="costs-message-') == messages
 
@@ -194,3 +194,15 @@ def test_the_dashboard_lists_the_reasons_given_across_messages(client):
     answered(client, delivered_send(ContactFactory(), name="B"), "Too many messages")
     html = viewer(client).get(reverse("messaging:message_costs")).content.decode()
     assert 'id="all-reasons"' in html and "Too many messages (2)" in html
+
+
+def test_one_send_that_stopped_every_channel_is_one_unsubscribing_send_in_the_rate(client):
+    send = delivered_send(ContactFactory(email="both@example.org", phone="+33612345678"), name="Both")
+    another_send(send.message)
+    assert client.post(page_url(send), {"action": "unsubscribe_all"}).status_code == 200
+    [row] = [row for row in messages_leaving_costs().rows if row.message.name == "Both"]
+    assert row.cost.unsubscribed == 2  # do-not-contact on email and on SMS, each on the channel it stopped
+    assert (row.cost.sends, row.cost.unsubscribing_sends, row.rate) == (2, 1, 0.5)
+    costs = {cost.channel: cost for cost in dispatch_leaving_costs(dispatch=send.dispatch)}
+    assert (costs["email"].sends, costs["email"].rate) == (1, 1.0)  # the dispatch held this one send
+    assert (costs["sms"].unsubscribed, costs["sms"].rate) == (1, None)  # stopped by an email: no SMS sent
