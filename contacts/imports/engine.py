@@ -199,6 +199,11 @@ def _apply(cursor, *, source: Source) -> None:
                COALESCE(fields, '{}'), now(), now()
         FROM import_stage WHERE is_new ORDER BY line
     """, contact_defaults)
+    # One row per contact created, first of its rows, with its initial custom field values: not one per field.
+    cursor.execute(HISTORY_INSERT + """
+        SELECT contact_id, 'created', NULL, NULL, NULL, '', NULL, COALESCE(fields, '{}'), %s, NULL, NULL, '', now()
+        FROM import_stage WHERE is_new ORDER BY line
+    """, [label])
     assignments = ", ".join(f"{name} = s.n_{name}" for name in BUILT_IN)
     cursor.execute(f"""
         UPDATE contacts_contact c SET {assignments}, fields = s.n_fields, updated_at = now()
@@ -267,14 +272,14 @@ def _apply(cursor, *, source: Source) -> None:
 
 
 def _fields_history(cursor, *, label: str) -> None:
-    """One history row per custom field value that changed, as ``contact_fields_update`` writes them."""
+    """One history row per custom field value of an existing contact that changed, as ``contact_fields_update``
+    writes them (a contact the import created has its values in its ``created`` row)."""
     cursor.execute(HISTORY_INSERT + """
-        SELECT s.contact_id, 'field', NULL, NULL, NULL, k.key,
-               CASE WHEN s.is_new THEN NULL ELSE s.o_fields -> k.key END,
-               COALESCE(s.n_fields, s.fields) -> k.key, %s, NULL, NULL, '', now()
-        FROM import_stage s CROSS JOIN LATERAL jsonb_object_keys(COALESCE(s.n_fields, s.fields)) AS k(key)
-        WHERE s.reject IS NULL AND NOT s.skipped AND (s.is_new OR NOT s.is_new AND s.fields ? k.key)
-          AND (s.is_new OR (s.o_fields -> k.key) IS DISTINCT FROM (s.n_fields -> k.key))
+        SELECT s.contact_id, 'field', NULL, NULL, NULL, k.key, s.o_fields -> k.key, s.n_fields -> k.key, %s,
+               NULL, NULL, '', now()
+        FROM import_stage s CROSS JOIN LATERAL jsonb_object_keys(s.n_fields) AS k(key)
+        WHERE NOT s.is_new AND s.reject IS NULL AND NOT s.skipped AND s.fields ? k.key
+          AND (s.o_fields -> k.key) IS DISTINCT FROM (s.n_fields -> k.key)
         ORDER BY s.line, k.key
     """, [label])
 
