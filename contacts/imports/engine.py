@@ -69,7 +69,7 @@ def _json(value: dict) -> str | None:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False) if value else None
 
 
-def chunk_stage(cursor, rows: list[CleanRow]) -> None:
+def chunk_stage(cursor, rows: list[CleanRow], *, analyse: bool = True) -> None:
     cursor.execute(SETUP)
     # Emptied at commit; emptied here too for a chunk that runs inside a longer transaction.
     cursor.execute("TRUNCATE import_stage, import_prefs, import_plan")
@@ -82,8 +82,10 @@ def chunk_stage(cursor, rows: list[CleanRow]) -> None:
     ))
     # Temporary tables have no statistics until analysed: without them the joins below go row by row.
     # All columns: without statistics on reject, skipped and the others the planner guesses few rows
-    # and picks nested loops over the whole chunk (measured: seconds per plan statement).
-    cursor.execute("ANALYZE import_stage; ANALYZE import_prefs")
+    # and picks nested loops over the whole chunk (measured: seconds per plan statement). Once per run:
+    # the statistics stay with the session's tables, and the chunks of one file look alike.
+    if analyse:
+        cursor.execute("ANALYZE import_stage; ANALYZE import_prefs")
 
 
 def _match(cursor, *, match_on: str) -> None:
@@ -284,15 +286,19 @@ def _fields_history(cursor, *, label: str) -> None:
     """, [label])
 
 
-def chunk_run(*, rows: list[CleanRow], contact_import: ContactImport, apply: bool, columns: dict) -> ChunkResult:
+def chunk_run(
+    *, rows: list[CleanRow], contact_import: ContactImport, apply: bool, columns: dict, analyse: bool = True
+) -> ChunkResult:
     """Match, compare and (``apply``) write one chunk of checked rows, in the caller's transaction.
+
+    ``analyse``: gather the staging tables' statistics (the first chunk of a run); later chunks plan with them.
 
     ``columns`` names the file's column of each target, for the report: {("channel", id): "Email ok"}.
     """
     result = ChunkResult()
     source = Source.contact_import(contact_import)
     with connection.cursor() as cursor:
-        chunk_stage(cursor, rows)
+        chunk_stage(cursor, rows, analyse=analyse)
         if apply:
             # Lock the matched contacts, as contact_lock does, so each history row's old value is the true one.
             _match(cursor, match_on=contact_import.match_on)
@@ -314,7 +320,8 @@ def chunk_run(*, rows: list[CleanRow], contact_import: ContactImport, apply: boo
         else:
             cursor.execute("UPDATE import_stage SET is_new = true WHERE contact_id IS NULL AND reject IS NULL")
         _plan(cursor, source=source)
-        cursor.execute("ANALYZE import_plan")
+        if analyse:
+            cursor.execute("ANALYZE import_plan")
         cursor.execute("""
             SELECT s.line, s.reject, s.reject_column, COALESCE(s.email, s.phone, '') FROM import_stage s
             WHERE s.reject IS NOT NULL ORDER BY s.line

@@ -225,11 +225,12 @@ def test_a_runner_whose_checkpoint_was_passed_by_another_writes_nothing(settings
     import_run(import_id=contact_import.pk)
     assert Contact.objects.count() == 4
     ContactImport.objects.filter(pk=contact_import.pk).update(status="importing", rows_done=2)
-    from contacts.imports.runner import _chunk_commit
     from contacts.imports.rows import RowCleaner
+    from contacts.imports.runner import _chunk_check, _chunk_commit
 
     cleaner = RowCleaner(header=stale.header, mapping=stale.mapping, match_on="email")
-    assert _chunk_commit(stale, cleaner, [(2, ["p9@example.com"])], {}, {}, True, "import", 0) == "importing"
+    chunk = _chunk_check(stale, cleaner, [(2, ["p9@example.com"])], {}, {}, start=0)
+    assert _chunk_commit(stale, chunk, {}, True, "import", analyse=True) == "importing"
     assert Contact.objects.count() == 4
 
 
