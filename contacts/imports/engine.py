@@ -55,31 +55,51 @@ class ChunkResult:
     problems: list[tuple[str, Problem]] = field(default_factory=list)  # (kind, problem)
 
 
-def _copy(cursor, table: str, columns: tuple[str, ...], rows) -> None:
+def _csv_text(rows) -> str:
     # csv.writer (C) quotes only where needed and writes None unquoted and empty: NULL to COPY's csv
     # format. An empty string would read as NULL too, which is what it means here: no row stages one
     # (empty cells are left out by the row checks; an empty custom field map is None).
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
-    buffer.seek(0)
-    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer)
+    return buffer.getvalue()
+
+
+def _copy(cursor, table: str, columns: tuple[str, ...], text: str) -> None:
+    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(text))
 
 
 def _json(value: dict) -> str | None:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False) if value else None
 
 
-def chunk_stage(cursor, rows: list[CleanRow], *, analyse: bool = True) -> None:
+@dataclass(frozen=True)
+class CopyText:
+    """A chunk of checked rows as the ``COPY`` input of the staging tables: Python's work, done before the
+    chunk's transaction (the runner builds it in its reading thread)."""
+
+    stage: str
+    prefs: str
+
+
+def chunk_copy_text(rows: list[CleanRow]) -> CopyText:
+    return CopyText(
+        stage=_csv_text(
+            (row.line, row.key, *(row.contact.get(name) for name in BUILT_IN), _json(row.fields)) for row in rows
+        ),
+        prefs=_csv_text(
+            (row.line, kind, target, "t" if wanted else "f")
+            for row in rows for kind, target, wanted in row.preferences if wanted is not None
+        ),
+    )
+
+
+def chunk_stage(cursor, rows: list[CleanRow], *, analyse: bool = True, copy_text: CopyText | None = None) -> None:
     cursor.execute(SETUP)
     # Emptied at commit; emptied here too for a chunk that runs inside a longer transaction.
     cursor.execute("TRUNCATE import_stage, import_prefs, import_plan")
-    _copy(cursor, "import_stage", STAGE_COLUMNS, (
-        (row.line, row.key, *(row.contact.get(name) for name in BUILT_IN), _json(row.fields)) for row in rows
-    ))
-    _copy(cursor, "import_prefs", ("line", "kind", "target_id", "wanted"), (
-        (row.line, kind, target, "t" if wanted else "f")
-        for row in rows for kind, target, wanted in row.preferences if wanted is not None
-    ))
+    copy_text = copy_text or chunk_copy_text(rows)
+    _copy(cursor, "import_stage", STAGE_COLUMNS, copy_text.stage)
+    _copy(cursor, "import_prefs", ("line", "kind", "target_id", "wanted"), copy_text.prefs)
     # Temporary tables have no statistics until analysed: without them the joins below go row by row.
     # All columns: without statistics on reject, skipped and the others the planner guesses few rows
     # and picks nested loops over the whole chunk (measured: seconds per plan statement). Once per run:
@@ -287,18 +307,20 @@ def _fields_history(cursor, *, label: str) -> None:
 
 
 def chunk_run(
-    *, rows: list[CleanRow], contact_import: ContactImport, apply: bool, columns: dict, analyse: bool = True
+    *, rows: list[CleanRow], contact_import: ContactImport, apply: bool, columns: dict, analyse: bool = True,
+    copy_text: CopyText | None = None,
 ) -> ChunkResult:
     """Match, compare and (``apply``) write one chunk of checked rows, in the caller's transaction.
 
     ``analyse``: gather the staging tables' statistics (the first chunk of a run); later chunks plan with them.
+    ``copy_text``: the rows' ``COPY`` input when already built (``chunk_copy_text``).
 
     ``columns`` names the file's column of each target, for the report: {("channel", id): "Email ok"}.
     """
     result = ChunkResult()
     source = Source.contact_import(contact_import)
     with connection.cursor() as cursor:
-        chunk_stage(cursor, rows, analyse=analyse)
+        chunk_stage(cursor, rows, analyse=analyse, copy_text=copy_text)
         if apply:
             # Lock the matched contacts, as contact_lock does, so each history row's old value is the true one.
             _match(cursor, match_on=contact_import.match_on)

@@ -25,7 +25,7 @@ from contacts.services.dynamic_segments import segments_rebuild_all_request
 from webhooks.outbox import import_finished_publish
 
 from . import csvfile
-from .engine import chunk_run
+from .engine import CopyText, chunk_copy_text, chunk_run
 from .mapping import mapping_errors, mapping_remember
 from .rows import CleanRow, Problem, RowCleaner
 
@@ -166,6 +166,7 @@ class CheckedChunk:
     size: int
     clean: list[CleanRow]
     problems: list[tuple[str, Problem]]
+    copy_text: CopyText
     first: bool = False  # the first chunk of this run
     last: bool = False
 
@@ -210,7 +211,8 @@ def _chunk_check(contact_import, cleaner, lines, seen, columns, *, start, first=
         else:
             seen[result.key] = line
             clean.append(result)
-    return CheckedChunk(start=start, size=len(lines), clean=clean, problems=problems, first=first, last=last)
+    return CheckedChunk(start=start, size=len(lines), clean=clean, problems=problems, copy_text=chunk_copy_text(clean),
+                        first=first, last=last)
 
 
 _END = object()
@@ -219,7 +221,7 @@ _END = object()
 def _read_ahead(chunks: Iterator[CheckedChunk]) -> Generator[CheckedChunk, None, None]:
     """The chunks of ``chunks``, the next one read and checked in a thread while the caller writes this one.
 
-    The row checks are Python's work and the writes PostgreSQL's (the driver lets other threads run while it
+    The row checks (and the ``COPY`` text) are Python's work and the writes PostgreSQL's (the driver lets other threads run while it
     waits): overlapped, an import takes about the longer of the two instead of their sum. At most one chunk
     waits ready; an error of the reading thread (a file changed since its upload) is raised here.
     """
@@ -274,7 +276,7 @@ def _chunk_commit(contact_import, chunk: CheckedChunk, columns, apply, phase, *,
             locked.save(update_fields=["status", "finished_at"])
             return locked.status
         result = chunk_run(rows=chunk.clean, contact_import=locked, apply=apply, columns=columns,
-                           analyse=analyse) if chunk.clean else None
+                           analyse=analyse, copy_text=chunk.copy_text) if chunk.clean else None
         counts = Counter(locked.import_counts if apply else locked.check_counts)
         rejected_lines = {problem.line for _kind, problem in problems}
         counts["rejected"] += len(rejected_lines)
