@@ -108,13 +108,18 @@ def chunk_stage(cursor, rows: list[CleanRow], *, analyse: bool = True, copy_text
         cursor.execute("ANALYZE import_stage; ANALYZE import_prefs")
 
 
-def _match(cursor, *, match_on: str) -> None:
+def _match(cursor, *, match_on: str, lock: bool) -> None:
+    """Which contact each row is, and (``lock``) lock those contacts, as contact_lock does, so that each
+    history row's old value is the true one. By email the rows are matched by ``_details``, in the pass that
+    reads the locked contacts' values."""
     if match_on == "email":
-        # NOT (email = ''): the predicate of the contact_email_unique_ci index, so the lookup uses it.
-        cursor.execute("""
-            UPDATE import_stage s SET contact_id = c.id FROM contacts_contact c
-            WHERE NOT (c.email = '') AND lower(c.email) = s.key
-        """)
+        if lock:
+            # NOT (email = ''): the predicate of the contact_email_unique_ci index, so the lookup uses it.
+            cursor.execute("""
+                SELECT c.id FROM contacts_contact c
+                WHERE NOT (c.email = '') AND lower(c.email) IN (SELECT key FROM import_stage)
+                ORDER BY c.id FOR UPDATE
+            """)
         return
     cursor.execute("""
         UPDATE import_stage s SET contact_id = m.id,
@@ -129,10 +134,20 @@ def _match(cursor, *, match_on: str) -> None:
         WHERE s.reject IS NULL AND s.email IS NOT NULL AND NOT (c.email = '') AND lower(c.email) = lower(s.email)
           AND c.id IS DISTINCT FROM s.contact_id
     """, [_("This email address belongs to another contact.")])
+    if lock:
+        cursor.execute("""
+            SELECT c.id FROM contacts_contact c
+            WHERE c.id IN (SELECT contact_id FROM import_stage WHERE contact_id IS NOT NULL)
+            ORDER BY c.id FOR UPDATE
+        """)
 
 
-def _details(cursor, *, policy: str) -> None:
-    """The new values of existing contacts under the policy; an empty cell never clears a value."""
+def _details(cursor, *, policy: str, match_on: str) -> None:
+    """The new values of existing contacts under the policy; an empty cell never clears a value.
+
+    By email, this pass also matches the rows (``contact_id``); by phone, ``_match`` did. Under *skip* a
+    matched row is marked skipped here.
+    """
     def new(name: str) -> str:
         if policy == ContactImport.Policy.OVERWRITE:
             return f"COALESCE(s.{name}, c.{name})"
@@ -142,10 +157,13 @@ def _details(cursor, *, policy: str) -> None:
         else "COALESCE(s.fields, '{}') || c.fields"
     assignments = ", ".join(f"n_{name} = {new(name)}" for name in BUILT_IN)
     compared = " OR ".join(f"{new(name)} IS DISTINCT FROM c.{name}" for name in BUILT_IN)
+    skipped = "true" if policy == ContactImport.Policy.SKIP else "false"
+    # NOT (email = ''): the predicate of the contact_email_unique_ci index, so the lookup uses it.
+    matched = "NOT (c.email = '') AND lower(c.email) = s.key" if match_on == "email" else "c.id = s.contact_id"
     cursor.execute(f"""
-        UPDATE import_stage s SET {assignments}, o_fields = c.fields, n_fields = {fields_new},
-            details_changed = ({compared})
-        FROM contacts_contact c WHERE c.id = s.contact_id AND s.reject IS NULL
+        UPDATE import_stage s SET contact_id = c.id, skipped = {skipped}, {assignments}, o_fields = c.fields,
+            n_fields = {fields_new}, details_changed = ({compared})
+        FROM contacts_contact c WHERE {matched} AND s.reject IS NULL
     """)
 
 
@@ -321,19 +339,8 @@ def chunk_run(
     source = Source.contact_import(contact_import)
     with connection.cursor() as cursor:
         chunk_stage(cursor, rows, analyse=analyse, copy_text=copy_text)
-        if apply:
-            # Lock the matched contacts, as contact_lock does, so each history row's old value is the true one.
-            _match(cursor, match_on=contact_import.match_on)
-            cursor.execute("""
-                SELECT c.id FROM contacts_contact c
-                WHERE c.id IN (SELECT contact_id FROM import_stage WHERE contact_id IS NOT NULL)
-                ORDER BY c.id FOR UPDATE
-            """)
-        else:
-            _match(cursor, match_on=contact_import.match_on)
-        if contact_import.policy == ContactImport.Policy.SKIP:
-            cursor.execute("UPDATE import_stage SET skipped = true WHERE contact_id IS NOT NULL AND reject IS NULL")
-        _details(cursor, policy=contact_import.policy)
+        _match(cursor, match_on=contact_import.match_on, lock=apply)
+        _details(cursor, policy=contact_import.policy, match_on=contact_import.match_on)
         if apply:
             cursor.execute("""
                 UPDATE import_stage SET contact_id = nextval(pg_get_serial_sequence('contacts_contact', 'id')),
