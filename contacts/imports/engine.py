@@ -108,16 +108,22 @@ def chunk_stage(cursor, rows: list[CleanRow], *, analyse: bool = True, copy_text
         cursor.execute("ANALYZE import_stage; ANALYZE import_prefs")
 
 
+# The contact of one staged row (``s``), looked up in the index: LIMIT 1 keeps the subquery a per-row lookup, where
+# a join would read the whole contacts table once per chunk (a hash join: 0.2 s at 400,000 contacts, growing with
+# the table). NOT (email = ''): the predicate of the contact_email_unique_ci index, so the lookup uses it.
+CONTACT_BY_KEY = "SELECT c.* FROM contacts_contact c WHERE NOT (c.email = '') AND lower(c.email) = s.key LIMIT 1"
+CONTACT_BY_ID = "SELECT c.* FROM contacts_contact c WHERE c.id = s.contact_id LIMIT 1"
+
+
 def _match(cursor, *, match_on: str, lock: bool) -> None:
     """Which contact each row is, and (``lock``) lock those contacts, as contact_lock does, so that each
     history row's old value is the true one. By email the rows are matched by ``_details``, in the pass that
     reads the locked contacts' values."""
     if match_on == "email":
         if lock:
-            # NOT (email = ''): the predicate of the contact_email_unique_ci index, so the lookup uses it.
-            cursor.execute("""
+            cursor.execute(f"""
                 SELECT c.id FROM contacts_contact c
-                WHERE NOT (c.email = '') AND lower(c.email) IN (SELECT key FROM import_stage)
+                WHERE c.id = ANY(ARRAY(SELECT m.id FROM import_stage s CROSS JOIN LATERAL ({CONTACT_BY_KEY}) m))
                 ORDER BY c.id FOR UPDATE
             """)
         return
@@ -158,21 +164,24 @@ def _details(cursor, *, policy: str, match_on: str) -> None:
     assignments = ", ".join(f"n_{name} = {new(name)}" for name in BUILT_IN)
     compared = " OR ".join(f"{new(name)} IS DISTINCT FROM c.{name}" for name in BUILT_IN)
     skipped = "true" if policy == ContactImport.Policy.SKIP else "false"
-    # NOT (email = ''): the predicate of the contact_email_unique_ci index, so the lookup uses it.
-    matched = "NOT (c.email = '') AND lower(c.email) = s.key" if match_on == "email" else "c.id = s.contact_id"
+    contact = CONTACT_BY_KEY if match_on == "email" else CONTACT_BY_ID
     cursor.execute(f"""
         UPDATE import_stage s SET contact_id = c.id, skipped = {skipped}, {assignments}, o_fields = c.fields,
             n_fields = {fields_new}, details_changed = ({compared})
-        FROM contacts_contact c WHERE {matched} AND s.reject IS NULL
+        FROM (SELECT s.line, c.* FROM import_stage s CROSS JOIN LATERAL ({contact}) c WHERE s.reject IS NULL) c
+        WHERE c.line = s.line
     """)
 
 
+# Existing rows are looked up per staged row (LATERAL … LIMIT 1, in the unique indexes): a join would read the
+# whole table once per chunk (see CONTACT_BY_KEY).
 PLAN_CHANNEL = """
 INSERT INTO import_plan (line, contact_id, kind, target_id, old, new, action)
 SELECT s.line, s.contact_id, 'channel', p.target_id, d.reason, %(reason)s,
        CASE WHEN p.wanted AND {kept} THEN 'kept' WHEN NOT p.wanted AND d.id IS NULL THEN 'insert' END
 FROM import_prefs p JOIN import_stage s ON s.line = p.line
-LEFT JOIN contacts_donotcontact d ON d.contact_id = s.contact_id AND d.channel_id = p.target_id
+LEFT JOIN LATERAL (SELECT d.id, d.reason FROM contacts_donotcontact d
+                   WHERE d.contact_id = s.contact_id AND d.channel_id = p.target_id LIMIT 1) d ON true
 WHERE p.kind = 'channel' AND s.reject IS NULL AND NOT s.skipped
 """
 # A yes fills only where no choice was made; a no applies over a yes; nothing lifts an opt-out.
@@ -186,7 +195,8 @@ SELECT s.line, s.contact_id, 'category', p.target_id, sub.status, t.status,
 FROM import_prefs p JOIN import_stage s ON s.line = p.line
 JOIN contacts_category cat ON cat.id = p.target_id
 CROSS JOIN LATERAL (SELECT CASE WHEN p.wanted THEN 'subscribed' ELSE 'unsubscribed' END AS status) t
-LEFT JOIN contacts_categorysubscription sub ON sub.contact_id = s.contact_id AND sub.category_id = p.target_id
+LEFT JOIN LATERAL (SELECT sub.id, sub.status FROM contacts_categorysubscription sub
+                   WHERE sub.contact_id = s.contact_id AND sub.category_id = p.target_id LIMIT 1) sub ON true
 WHERE p.kind = 'category' AND s.reject IS NULL AND NOT s.skipped
 """
 PLAN_SEGMENT = """
@@ -197,7 +207,8 @@ SELECT s.line, s.contact_id, 'segment', p.target_id, cur.value,
             WHEN p.wanted AND cur.value IS NULL THEN 'insert'
             WHEN NOT p.wanted AND cur.value = %(member)s THEN 'update' END
 FROM import_prefs p JOIN import_stage s ON s.line = p.line
-LEFT JOIN contacts_segmentmembership m ON m.contact_id = s.contact_id AND m.segment_id = p.target_id
+LEFT JOIN LATERAL (SELECT m.id, m.removed FROM contacts_segmentmembership m
+                   WHERE m.contact_id = s.contact_id AND m.segment_id = p.target_id LIMIT 1) m ON true
 CROSS JOIN LATERAL (SELECT CASE WHEN m.id IS NULL THEN NULL WHEN m.removed THEN %(removed)s
                                 ELSE %(member)s END AS value) cur
 WHERE p.kind = 'segment' AND s.reject IS NULL AND NOT s.skipped
@@ -227,6 +238,14 @@ INSERT INTO contacts_preferencechange
 """
 
 
+# The existing contacts a chunk changes, as ids for the primary key's index: joined instead, the planner reads the
+# contacts table in id order up to the highest one (0.15 s at 700,000 contacts, growing with the table).
+CHANGED_IDS = """
+    SELECT contact_id FROM import_stage
+    WHERE NOT is_new AND reject IS NULL AND NOT skipped AND (details_changed OR n_fields IS DISTINCT FROM o_fields)
+"""
+
+
 def _apply(cursor, *, source: Source) -> None:
     label = source.label
     contact_defaults = {"locale": Contact._meta.get_field("locale").default,
@@ -248,7 +267,8 @@ def _apply(cursor, *, source: Source) -> None:
     cursor.execute(f"""
         UPDATE contacts_contact c SET {assignments}, fields = s.n_fields, updated_at = now()
         FROM import_stage s
-        WHERE c.id = s.contact_id AND NOT s.is_new AND s.reject IS NULL AND NOT s.skipped
+        WHERE c.id = s.contact_id AND c.id = ANY(ARRAY({CHANGED_IDS}))
+          AND NOT s.is_new AND s.reject IS NULL AND NOT s.skipped
           AND (s.details_changed OR s.n_fields IS DISTINCT FROM s.o_fields)
     """)
     # Do-not-contact, then the preferred channel it ends (as channel_unsubscribe does), then the rest.
