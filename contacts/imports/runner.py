@@ -7,8 +7,11 @@ mid-import resumes after the last committed chunk: nothing is written twice, nob
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from celery import current_app
@@ -22,9 +25,9 @@ from contacts.services.dynamic_segments import segments_rebuild_all_request
 from webhooks.outbox import import_finished_publish
 
 from . import csvfile
-from .engine import chunk_run
+from .engine import CopyText, chunk_copy_text, chunk_run
 from .mapping import mapping_errors, mapping_remember
-from .rows import Problem, RowCleaner
+from .rows import CleanRow, Problem, RowCleaner
 
 IMPORT_RUN = "contacts.import_run"
 Status = ContactImport.Status
@@ -131,46 +134,71 @@ def import_run(*, import_id: int, progress: Callable[[int], None] | None = None)
         return contact_import.status if contact_import else "missing"
     apply = contact_import.status == Status.IMPORTING
     phase = ImportProblem.Phase.IMPORT if apply else ImportProblem.Phase.CHECK
-    layout = csvfile.CsvLayout(contact_import.encoding, contact_import.delimiter, contact_import.header)
     cleaner = RowCleaner(header=contact_import.header, mapping=contact_import.mapping, match_on=contact_import.match_on)
     columns = {}
     for index, kind, name, target_id in cleaner.columns:
         columns[(kind, target_id if target_id is not None else name)] = contact_import.header[index]
-    seen: dict[str, int] = {}
-    start, done, chunk = contact_import.rows_done, 0, []
-    chunk_rows = settings.IMPORT_CHUNK_ROWS
+    chunks = _read_ahead(_chunks_checked(contact_import, cleaner, columns))
     try:
-        for line, cells in csvfile.text_rows(Path(contact_import.stored_path), layout):
-            if done < start:  # committed before a crash: only its keys are needed again
-                result = cleaner.clean(line, cells)
-                if not isinstance(result, list):
-                    seen.setdefault(result.key, line)
-                done += 1
-                continue
-            chunk.append((line, cells))
-            done += 1
-            if len(chunk) == chunk_rows:
-                status = _chunk_commit(contact_import, cleaner, chunk, seen, columns, apply, phase, done - len(chunk))
-                if status:
-                    return status
-                chunk = []
-                if progress:
-                    progress(done)
-        status = _chunk_commit(contact_import, cleaner, chunk, seen, columns, apply, phase, done - len(chunk), last=True)
-        if progress:
-            progress(done)
-        return status
+        for chunk in chunks:
+            status = _chunk_commit(contact_import, chunk, columns, apply, phase, analyse=chunk.first)
+            if status and not chunk.last:
+                return status
+            if progress:
+                progress(chunk.start + chunk.size)
+            if status:
+                return status
+        return contact_import.status  # not reached: the last chunk returns its status
     except (csvfile.CsvRefused, OSError) as error:  # the stored file changed or went away since it was checked
         message = str(error) if isinstance(error, csvfile.CsvRefused) else _(
             "The uploaded file can no longer be read; upload it again.")
         ContactImport.objects.filter(pk=import_id).update(status=Status.FAILED, error=message, finished_at=timezone.now())
         return Status.FAILED
+    finally:
+        chunks.close()
 
 
-def _chunk_commit(contact_import, cleaner, chunk, seen, columns, apply, phase, start, last=False) -> str | None:
-    """Check and write one chunk with its checkpoint; a status when the run must stop here."""
+@dataclass
+class CheckedChunk:
+    """Rows of the file checked in Python, ready to be written: the rows that pass and the report lines of the rest."""
+
+    start: int  # rows of the file before this chunk (the checkpoint it commits from)
+    size: int
+    clean: list[CleanRow]
+    problems: list[tuple[str, Problem]]
+    copy_text: CopyText
+    first: bool = False  # the first chunk of this run
+    last: bool = False
+
+
+def _chunks_checked(contact_import, cleaner, columns) -> Iterator[CheckedChunk]:
+    """The file from the checkpoint on, chunk by chunk, each row checked; the last chunk (maybe empty) says so.
+
+    Rows before ``rows_done`` were committed before a crash: only their keys are read again, to know which
+    emails (or phones) the file has given already.
+    """
+    layout = csvfile.CsvLayout(contact_import.encoding, contact_import.delimiter, contact_import.header)
+    seen: dict[str, int] = {}
+    start, done, lines = contact_import.rows_done, 0, []
+    chunk_rows, first = settings.IMPORT_CHUNK_ROWS, True
+    for line, cells in csvfile.text_rows(Path(contact_import.stored_path), layout):
+        if done < start:
+            result = cleaner.clean(line, cells)
+            if not isinstance(result, list):
+                seen.setdefault(result.key, line)
+            done += 1
+            continue
+        lines.append((line, cells))
+        done += 1
+        if len(lines) == chunk_rows:
+            yield _chunk_check(contact_import, cleaner, lines, seen, columns, start=done - len(lines), first=first)
+            lines, first = [], False
+    yield _chunk_check(contact_import, cleaner, lines, seen, columns, start=done - len(lines), first=first, last=True)
+
+
+def _chunk_check(contact_import, cleaner, lines, seen, columns, *, start, first=False, last=False) -> CheckedChunk:
     clean, problems = [], []
-    for line, cells in chunk:
+    for line, cells in lines:
         result = cleaner.clean(line, cells)
         if isinstance(result, list):
             problems.extend(("rejected", problem) for problem in result)
@@ -183,6 +211,61 @@ def _chunk_commit(contact_import, cleaner, chunk, seen, columns, apply, phase, s
         else:
             seen[result.key] = line
             clean.append(result)
+    return CheckedChunk(start=start, size=len(lines), clean=clean, problems=problems, copy_text=chunk_copy_text(clean),
+                        first=first, last=last)
+
+
+_END = object()
+
+
+def _read_ahead(chunks: Iterator[CheckedChunk]) -> Generator[CheckedChunk, None, None]:
+    """The chunks of ``chunks``, the next one read and checked in a thread while the caller writes this one.
+
+    The row checks (and the ``COPY`` text) are Python's work and the writes PostgreSQL's (the driver lets other threads run while it
+    waits): overlapped, an import takes about the longer of the two instead of their sum. At most one chunk
+    waits ready; an error of the reading thread (a file changed since its upload) is raised here.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:  # report lines in the default language, as the worker writes them
+                if not put((chunk, None)):
+                    return
+            put((_END, None))
+        except BaseException as error:  # handed to the caller
+            put((None, error))
+        finally:
+            chunks.close()
+
+    reader = threading.Thread(target=produce, name="import-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            chunk, error = ready.get()
+            if error is not None:
+                raise error
+            if chunk is _END:
+                return
+            yield chunk
+    finally:
+        stop.set()
+        reader.join()
+
+
+def _chunk_commit(contact_import, chunk: CheckedChunk, columns, apply, phase, *, analyse: bool) -> str | None:
+    """Write one checked chunk with its checkpoint; a status when the run must stop here."""
+    problems, start, last = chunk.problems, chunk.start, chunk.last
     with transaction.atomic():
         locked = ContactImport.objects.select_for_update().get(pk=contact_import.pk)
         # The checkpoint is the guard against a second runner (a task delivered twice): it must be ours.
@@ -192,7 +275,8 @@ def _chunk_commit(contact_import, cleaner, chunk, seen, columns, apply, phase, s
             locked.status, locked.finished_at = Status.CANCELLED, timezone.now()
             locked.save(update_fields=["status", "finished_at"])
             return locked.status
-        result = chunk_run(rows=clean, contact_import=locked, apply=apply, columns=columns) if clean else None
+        result = chunk_run(rows=chunk.clean, contact_import=locked, apply=apply, columns=columns,
+                           analyse=analyse, copy_text=chunk.copy_text) if chunk.clean else None
         counts = Counter(locked.import_counts if apply else locked.check_counts)
         rejected_lines = {problem.line for _kind, problem in problems}
         counts["rejected"] += len(rejected_lines)
@@ -204,7 +288,7 @@ def _chunk_commit(contact_import, cleaner, chunk, seen, columns, apply, phase, s
                            value=p.value[:200], reason=p.reason[:300]) for kind, p in reported],
             batch_size=5000,
         )
-        locked.rows_done = start + len(chunk)
+        locked.rows_done = start + chunk.size
         if apply:
             locked.import_counts = dict(counts)
         else:

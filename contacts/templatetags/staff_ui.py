@@ -120,6 +120,10 @@ def _value_display(kind: str, value, names: dict) -> str:
         return {None: _("not a member"), MEMBER: _("member"), REMOVED: _("removed")}.get(value, value)
     if kind == ChangeKind.FIELD:
         return _("no value") if value is None else field_value_text(value)
+    if kind == ChangeKind.CREATED:  # old: none; new: the custom field values it was created with
+        if value is None:
+            return _("no contact")
+        return ", ".join(f"{key}: {field_value_text(item)}" for key, item in value.items()) or _("no custom field values")
     return str(value)
 
 
@@ -137,6 +141,8 @@ def history_entry(change: PreferenceChange, channel_names: dict, category_names:
         what = _("Preferred channel")
     elif change.kind == ChangeKind.FIELD:
         what = _("Field “%(key)s”") % {"key": change.subject}
+    elif change.kind == ChangeKind.CREATED:
+        what = _("Contact created")
     else:
         channel = channel_names.get(change.subject, change.subject)
         what = f"{channel}: {ChangeKind(change.kind).label.lower()}"

@@ -24,6 +24,7 @@ from contacts.services import (
     segment_membership_add,
     segment_membership_remove,
 )
+from contacts.services.audit import change_record
 from contacts.services.fields import contact_fields_update
 
 from .factories import CategoryFactory, ContactFactory, ContactFieldFactory, SegmentFactory
@@ -85,8 +86,11 @@ def services_apply(data: bytes, mapping: list[str], *, label: str, policy: str) 
             row = cleaner.clean(line, cells)
             contact = Contact.objects.filter(email__iexact=row.key).first()
             if contact is None:
-                contact = contact_save(contact=Contact(**row.contact), source=source)
-                fields = row.fields
+                # A contact an import creates: its initial values, then one "created" row holding them.
+                contact = contact_save(contact=Contact(**row.contact, fields=row.fields), source=source)
+                change_record(contact=contact, kind=PreferenceChange.Kind.CREATED, source=source, old=None,
+                              new=row.fields)
+                fields = {}
             else:
                 for name, value in row.contact.items():
                     if policy == "overwrite" or getattr(contact, name) == "":

@@ -81,8 +81,8 @@ def test_the_dry_run_counts_what_would_change_and_writes_nothing(email, category
     assert sources == {f"import:{contact_import.pk}"}
     assert sorted(PreferenceChange.objects.filter(contact=new).values_list("kind", "subject", "old_value", "new_value")) == [
         ("category", category.slug, None, "unsubscribed"),
+        ("created", "", None, {"company": "Acme"}),
         ("dnc", "email", None, "manual"),
-        ("field", "company", None, "Acme"),
         ("segment", segment.slug, None, "member"),
     ]
 
@@ -225,11 +225,12 @@ def test_a_runner_whose_checkpoint_was_passed_by_another_writes_nothing(settings
     import_run(import_id=contact_import.pk)
     assert Contact.objects.count() == 4
     ContactImport.objects.filter(pk=contact_import.pk).update(status="importing", rows_done=2)
-    from contacts.imports.runner import _chunk_commit
     from contacts.imports.rows import RowCleaner
+    from contacts.imports.runner import _chunk_check, _chunk_commit
 
     cleaner = RowCleaner(header=stale.header, mapping=stale.mapping, match_on="email")
-    assert _chunk_commit(stale, cleaner, [(2, ["p9@example.com"])], {}, {}, True, "import", 0) == "importing"
+    chunk = _chunk_check(stale, cleaner, [(2, ["p9@example.com"])], {}, {}, start=0)
+    assert _chunk_commit(stale, chunk, {}, True, "import", analyse=True) == "importing"
     assert Contact.objects.count() == 4
 
 
@@ -251,3 +252,23 @@ def test_an_import_whose_file_went_away_fails_with_a_message_instead_of_hanging(
     assert import_run(import_id=contact_import.pk) == ContactImport.Status.FAILED
     contact_import.refresh_from_db()
     assert "upload it again" in contact_import.error and not Contact.objects.exists()
+
+
+def test_a_contact_the_import_creates_has_one_history_row_with_its_values_and_an_existing_one_a_row_per_change():
+    ContactFieldFactory(key="company", type="text")
+    ContactFieldFactory(key="size", type="number")
+    old = ContactFactory(email="old@example.com")
+    contact_fields_update(contact=old, values={"company": "Old Co"}, source=STAFF)
+    contact_import = import_file(csv_bytes("email,company,size", "new@example.com,Acme,12", "old@example.com,New Co,3",
+                                           "bare@example.com,,"),
+                                 {"email": "contact:email", "company": "field:company", "size": "field:size"},
+                                 policy="overwrite")
+    label = contact_import.source_label
+
+    def rows(email):
+        return sorted(PreferenceChange.objects.filter(contact__email=email, source=label).values_list(
+            "kind", "subject", "old_value", "new_value"))
+
+    assert rows("new@example.com") == [("created", "", None, {"company": "Acme", "size": 12})]
+    assert rows("bare@example.com") == [("created", "", None, {})]
+    assert rows("old@example.com") == [("field", "company", "Old Co", "New Co"), ("field", "size", None, 3)]

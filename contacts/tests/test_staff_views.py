@@ -32,7 +32,7 @@ from contacts.services import (
     segment_membership_remove,
 )
 
-from .factories import CategoryFactory, ContactFactory, SegmentFactory, UserFactory
+from .factories import CategoryFactory, ContactFactory, ContactFieldFactory, SegmentFactory, UserFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -760,3 +760,15 @@ def test_settings_default_cap_of_zero_means_no_cap(editor_client, email):
     assert response.status_code == 302
     email.refresh_from_db()
     assert email.default_cap is None
+
+
+def test_timeline_shows_a_contact_created_by_an_import_with_its_initial_values(editor_client):
+    from .imports import csv_bytes, import_file
+
+    ContactFieldFactory(key="company", type="text")
+    import_file(csv_bytes("email,company", "new@example.com,Acme"), {"email": "contact:email", "company": "field:company"})
+    contact = Contact.objects.get(email="new@example.com")
+    html = editor_client.get(reverse("contacts:contact_detail", args=[contact.pk])).content.decode()
+    timeline = html.split('id="timeline"')[1]
+    assert "Contact created" in timeline and "no contact" in timeline and "company: Acme" in timeline
+    assert "by import" in timeline
