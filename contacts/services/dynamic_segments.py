@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
-from contacts.models import Contact, PreferenceChange, Segment, SegmentMembership
+from contacts.models import Category, Channel, Contact, ContactField, PreferenceChange, Segment, SegmentMembership
 from contacts.rules import MEMBER
 from contacts.segment_filter import (
     BUILT_IN, CHANNEL_PREFIX, CUSTOM_PREFIX, FilterCatalog, filter_clean, filter_q, segments_in_dependency_order,
@@ -246,7 +246,10 @@ _VERSION_SQL = """md5(concat_ws('/',
     (SELECT string_agg(id::text || ':' || xmin::text || ctid::text, ',' ORDER BY id) FROM {segments} WHERE filter IS NOT NULL),
     (SELECT string_agg(id::text || ':' || xmin::text || ctid::text, ',' ORDER BY id) FROM {categories}),
     (SELECT string_agg(id::text || ':' || xmin::text || ctid::text, ',' ORDER BY id) FROM {channels}),
-    (SELECT string_agg(id::text || ':' || xmin::text || ctid::text, ',' ORDER BY id) FROM {fields})))"""
+    (SELECT string_agg(id::text || ':' || xmin::text || ctid::text, ',' ORDER BY id) FROM {fields})))""".format(
+    segments=Segment._meta.db_table, categories=Category._meta.db_table, channels=Channel._meta.db_table,
+    fields=ContactField._meta.db_table,
+)
 _FILTERS_SQL = """
 SELECT {version}, (SELECT coalesce(json_object_agg(id, filter), '{{}}') FROM {segments} WHERE filter IS NOT NULL)
 """
@@ -305,7 +308,7 @@ def _compiled_current() -> CompiledFilters:
     """The filters as they are now, with what was compiled for them if nothing changed since (one query)."""
     global _compiled
     with connection.cursor() as cursor:
-        cursor.execute(_FILTERS_SQL.format(version=_version_sql(), segments=Segment._meta.db_table))
+        cursor.execute(_FILTERS_SQL.format(version=_VERSION_SQL, segments=Segment._meta.db_table))
         version, filters = cursor.fetchone()
     if _compiled is not None and _compiled.version == version:
         return _compiled
@@ -318,13 +321,6 @@ def _compiled_forget(compiled: CompiledFilters) -> None:
     global _compiled
     if _compiled is compiled:
         _compiled = None
-
-
-def _version_sql() -> str:
-    from contacts.models import Category, Channel, ContactField
-
-    return _VERSION_SQL.format(segments=Segment._meta.db_table, categories=Category._meta.db_table,
-                               channels=Channel._meta.db_table, fields=ContactField._meta.db_table)
 
 
 def _level_statement(compiled: CompiledFilters, level: list[int]) -> tuple[str, tuple, tuple[int, ...]]:
@@ -369,7 +365,7 @@ def _refresh_in_sql(contact_id: int, compiled: CompiledFilters, affected: set[in
             continue
         with connection.cursor() as cursor:
             cursor.execute(
-                _EVALUATE_SQL.format(version=_version_sql(), answers=sql, **_TABLES),
+                _EVALUATE_SQL.format(version=_VERSION_SQL, answers=sql, **_TABLES),
                 (contact_id, sorted(affected), *params, contact_id),
             )
             version, current, *answers = cursor.fetchone()
