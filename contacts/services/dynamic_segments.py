@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from celery import current_app
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
@@ -33,6 +33,7 @@ FILTER_SOURCE = "filter"
 SEGMENT_REBUILD, SEGMENTS_REBUILD = "contacts.segment_rebuild", "contacts.segments_rebuild"
 # pg_advisory_xact_lock(namespace, segment id): one rebuild of a segment at a time.
 REBUILD_LOCK_NAMESPACE = 1_200_012
+MEMBERSHIP_UNIQUE = "segmember_unique_contact_segment"
 
 _TABLES = {
     "memberships": SegmentMembership._meta.db_table,
@@ -57,7 +58,7 @@ _ADDED_SQL = """
 WITH added AS (
     INSERT INTO {memberships} (contact_id, segment_id, removed, origin, source, added_at, changed_at)
     SELECT d.contact_id, %s, false, %s, %s, now(), now() FROM segment_diff d WHERE d.matches
-    ON CONFLICT (contact_id, segment_id) DO NOTHING
+    {on_conflict}
     RETURNING contact_id
 ), history AS (
     INSERT INTO {changes} (contact_id, kind, segment_id, subject, old_value, new_value, source, user_agent, created_at)
@@ -154,10 +155,8 @@ def _rebuild_in_sql(segment: Segment, q: Q) -> tuple[int, int]:
         cursor.execute("DROP TABLE IF EXISTS pg_temp.segment_diff")  # a rebuild before in this transaction
         cursor.execute(_DIFF_SQL.format(matching=matching, **_TABLES), (*matching_params, segment.pk, origin))
         cursor.execute("ANALYZE segment_diff")
-        cursor.execute(_ADDED_SQL.format(**_TABLES), (
-            segment.pk, origin, FILTER_SOURCE, kind, segment.pk, segment.slug, member, FILTER_SOURCE,
-        ))
-        added = cursor.fetchone()[0]
+        added = _rows_added(cursor, (segment.pk, origin, FILTER_SOURCE, kind, segment.pk, segment.slug, member,
+                                     FILTER_SOURCE))
         cursor.execute(_GONE_SQL.format(**_TABLES), (
             segment.pk, origin, kind, segment.pk, segment.slug, member, FILTER_SOURCE,
         ))
@@ -165,6 +164,25 @@ def _rebuild_in_sql(segment: Segment, q: Q) -> tuple[int, int]:
         cursor.execute("SELECT set_config('jit', %s, true), set_config('work_mem', %s, true), "
                        "set_config('enable_nestloop', %s, true)", caller_settings)
     return added, removed
+
+
+def _rows_added(cursor, params: tuple) -> int:
+    """Insert the rows to add with their history; how many.
+
+    A plain insert first (in a savepoint): a speculative ``ON CONFLICT`` insertion costs a fifth
+    more buffer touches a row. Only a refresh that added one of these rows since the difference was
+    taken makes it fail on the unique (contact, segment); then ``ON CONFLICT DO NOTHING`` leaves
+    that row as it is and adds the others.
+    """
+    try:
+        with transaction.atomic():
+            cursor.execute(_ADDED_SQL.format(on_conflict="", **_TABLES), params)
+            return cursor.fetchone()[0]
+    except IntegrityError as error:
+        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != MEMBERSHIP_UNIQUE:
+            raise
+    cursor.execute(_ADDED_SQL.format(on_conflict="ON CONFLICT (contact_id, segment_id) DO NOTHING", **_TABLES), params)
+    return cursor.fetchone()[0]
 
 
 def _rebuild_in_python(segment: Segment, q: Q) -> tuple[int, int]:
