@@ -379,7 +379,7 @@ def _refresh_in_sql(contact_id: int, compiled: CompiledFilters, affected: set[in
     rows: dict[int, tuple[str, bool]] | None = None
     for level in segments_in_dependency_order(dynamic):
         sql, params, answered = _level_statement(compiled, level)
-        if not answered:
+        if not answered:  # every filter of the level names something gone (a deleted category)
             continue
         with connection.cursor() as cursor:
             cursor.execute(
@@ -403,6 +403,8 @@ def _refresh_in_sql(contact_id: int, compiled: CompiledFilters, affected: set[in
                     rows[segment_id] = (SegmentMembership.Origin.FILTER, False)
                 else:
                     rows.pop(segment_id, None)
+    if rows is None:  # no statement ran, so none checked the version: the filters may have been fixed since
+        return _compiled_current().version == compiled.version
     return True
 
 

@@ -313,3 +313,17 @@ def test_a_refresh_with_nothing_changed_since_the_last_costs_one_statement_and_a
         assert contact.email not in members(receives_news)
         history = PreferenceChange.objects.filter(contact=contact, segment=receives_news).order_by("-id").first()
         assert (history.source, history.old_value, history.new_value) == ("filter", "member", None)
+
+
+def test_a_filter_fixed_after_its_category_was_deleted_counts_at_the_next_change():
+    """While nothing compiles (the category is gone), the refresh still checks what it kept."""
+    gone = CategoryFactory()
+    contact = ContactFactory(email="a@other.org")
+    segment = dynamic(condition("category", "receives", gone.pk))
+    contact_segments_refresh(contact=contact)
+    assert contact.email in members(segment)
+    gone.delete()
+    contact_segments_refresh(contact=contact)  # compiles nothing: the filter names a deleted category
+    Segment.objects.filter(pk=segment.pk).update(filter=a_filter(ACME))
+    contact_segments_refresh(contact=contact)
+    assert contact.email not in members(segment)
