@@ -166,6 +166,7 @@ def per_contact_baseline(sample: int) -> float:
                 message=message, dispatch=dispatch, contact_id=contact_id, channel_id=decision.channel_id,
                 outcome=decision.outcome, reason=decision.reason, decided_at=now, evaluated_at=now,
                 deferred_until=decision.deferred_until, sent_at=now if decision.outcome == "sending" else None,
+                first_deferred_at=now if decision.outcome == "deferred" else None,
             )
         elapsed = time.perf_counter() - started
         transaction.set_rollback(True)

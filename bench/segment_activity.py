@@ -45,9 +45,9 @@ INSERT INTO {sends} (message_id, dispatch_id, contact_id, channel_id, outcome, r
 SELECT %(sale)s, %(sale_dispatch)s, id, %(email)s, %(sent)s, 'preferred', false, at, at, NULL, at, 1, ''
 FROM (SELECT id, now() - (id %% 60) * interval '1 day' AS at FROM contacts_contact WHERE id %% 2 = 0) c;
 INSERT INTO {sends} (message_id, dispatch_id, contact_id, channel_id, outcome, reason, transactional, decided_at,
-                     evaluated_at, deferred_until, sent_at, attempts, last_error)
+                     evaluated_at, deferred_until, first_deferred_at, sent_at, attempts, last_error)
 SELECT %(summer)s, %(summer_dispatch)s, id, NULL, %(deferred)s, 'paused', false, now(), now(),
-       now() + interval '1 day', NULL, 0, ''
+       now() + interval '1 day', now(), NULL, 0, ''
 FROM contacts_contact WHERE id %% 10 = 3;
 ANALYZE;
 """

@@ -1,6 +1,6 @@
 """Dynamic segment benchmark: a three-condition filter over 1,000,000 contacts.
 
-    python bench/segments.py [--contacts 1000000] [--sample 10000] [--reseed]
+    python bench/segments.py [--contacts 1000000] [--sample 10000] [--reseed] [--compare REV --pairs 3]
 
 Seeds a dedicated PostgreSQL database (pc_bench_segments by default, BENCH_DATABASE_URL to change
 it): a custom field ``plan`` (a third "gold"), 5 % email do-not-contact, 10 % unsubscribed from
@@ -8,6 +8,12 @@ it): a custom field ``plan`` (a third "gold"), 5 % email do-not-contact, 10 % un
 count, the first build, a rebuild with nothing changed, a rebuild after 1 % of contacts changed,
 and one contact's re-evaluation; then the same filter as the obvious per-contact Python loop on a
 sample, extrapolated to every contact, as the baseline, and the ratio.
+
+``--compare REV`` then times the first build and one contact's refresh of the code at git revision
+REV (``contacts/services/dynamic_segments.py`` and the history's indexes as they were) and of this
+code alternately, on the same database, and prints the ratios: figures from separate runs on a
+shared machine are not comparable. Each first build runs on a new segment inside a transaction
+that is rolled back, with the deferred foreign-key checks forced inside the timing.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ import argparse
 import os
 import secrets
 import statistics
+import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import benchdb
@@ -98,12 +106,92 @@ def baseline_per_contact(contact_ids: list[int], category_id: int) -> float:
     return (time.perf_counter() - started) / len(contact_ids)
 
 
+# The history's indexes before the partial ones (contacts migration 0020), for --compare.
+OLD_HISTORY_INDEXES = """
+DROP INDEX prefchange_channel_idx;
+DROP INDEX prefchange_category_idx;
+CREATE INDEX bench_old_prefchange_channel ON contacts_preferencechange (channel_id);
+CREATE INDEX bench_old_prefchange_category ON contacts_preferencechange (category_id);
+"""
+
+
+def code_at(revision: str) -> types.ModuleType:
+    """``contacts.services.dynamic_segments`` as it was at ``revision``, loaded beside the current one."""
+    path = "contacts/services/dynamic_segments.py"
+    source = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=BASE_DIR, check=True, capture_output=True,
+                            text=True).stdout
+    module = types.ModuleType(f"dynamic_segments_at_{revision}")
+    sys.modules[module.__name__] = module
+    exec(compile(source, f"{revision}:{path}", "exec"), module.__dict__)
+    return module
+
+
+def first_build_timed(module, spec: dict, name: str, old_schema: bool) -> float:
+    """One first build of a new segment with ``spec``, commit checks included, rolled back."""
+    from django.db import connection, transaction
+
+    from contacts.models import Segment
+
+    with connection.cursor() as cursor:  # each run starts from the same tables
+        cursor.execute("VACUUM ANALYZE contacts_segmentmembership")
+        cursor.execute("VACUUM ANALYZE contacts_preferencechange")
+    with transaction.atomic():
+        if old_schema:
+            with connection.cursor() as cursor:
+                cursor.execute(OLD_HISTORY_INDEXES)
+        segment = Segment.objects.create(name=name, slug=name, filter=spec)
+        started = time.perf_counter()
+        module.segment_rebuild(segment_id=segment.pk)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what the commit would check
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def compare(revision: str, spec: dict, pairs: int, contact_ids: list[int], category_id: int) -> None:
+    from django.db import transaction
+
+    from contacts.models import Contact, PreferenceChange
+    from contacts.services import dynamic_segments as new
+
+    old = code_at(revision)
+    builds = {"old": [], "new": []}
+    for pair in range(pairs):
+        for label, module in (("old", old), ("new", new)):
+            builds[label].append(first_build_timed(module, spec, f"compare-{label}-{pair}", label == "old"))
+            print(f"first build, {label}: {builds[label][-1]:.2f} s", flush=True)
+    change = PreferenceChange(kind=PreferenceChange.Kind.CATEGORY, category_id=category_id, subject="news")
+    refreshes = {(label, name): [] for label in ("old", "new") for name in ("saved", "news")}
+    with transaction.atomic():
+        contacts = list(Contact.objects.filter(pk__in=contact_ids))
+        for module in (old, new):  # the first call of each pays for compiling
+            module.contact_segments_refresh(contact=contacts[0], change=change)
+        for contact in contacts:
+            for label, module in (("old", old), ("new", new)):
+                for name, given in (("saved", None), ("news", change)):
+                    started = time.perf_counter()
+                    module.contact_segments_refresh(contact=contact, change=given)
+                    refreshes[(label, name)].append(time.perf_counter() - started)
+        transaction.set_rollback(True)
+    old_build, new_build = statistics.median(builds["old"]), statistics.median(builds["new"])
+    print(f"compared with {revision}, alternately in this run:")
+    print(f"first build incl. commit checks, median of {pairs}: {old_build:.2f} s -> {new_build:.2f} s "
+          f"({old_build / new_build:.2f}x)")
+    for name, label in (("saved", "contact saved"), ("news", "News changed")):
+        before, after = (statistics.median(refreshes[(v, name)]) * 1000 for v in ("old", "new"))
+        print(f"one contact, {label}, median of {len(contacts)}: {before:.2f} ms -> {after:.2f} ms "
+              f"({before / after:.1f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=10_000)
     parser.add_argument("--refreshes", type=int, default=200)
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--compare", metavar="REV", help="an earlier git revision to time alternately with this code")
+    parser.add_argument("--pairs", type=int, default=3, help="first builds of each, with --compare")
     args = parser.parse_args()
 
     benchdb.ensure_database(DATABASE_URL)
@@ -176,6 +264,8 @@ def main() -> None:
     print(f"baseline, per-contact loop: {per_contact * 1000:7.3f} ms/contact on {len(sample):,} "
           f"-> {baseline_s:,.0f} s for {args.contacts:,}")
     print(f"ratio, baseline / first build: {baseline_s / first_s:,.0f}x")
+    if args.compare:
+        compare(args.compare, spec, args.pairs, ids, category_id)
 
 
 if __name__ == "__main__":

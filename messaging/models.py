@@ -315,6 +315,9 @@ class Send(models.Model):
     decided_at = models.DateTimeField()
     evaluated_at = models.DateTimeField()
     deferred_until = models.DateTimeField(null=True, blank=True)
+    # When the decision first deferred it; kept once it is sent, expires or is cancelled (the outcome
+    # is not): what "was ever deferred" reads. Set by the insert of a deferred send, never after.
+    first_deferred_at = models.DateTimeField(null=True, blank=True)
     # The moment the decision sent it: what frequency caps count.
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -333,6 +336,10 @@ class Send(models.Model):
             models.CheckConstraint(
                 name="send_deferred_has_time",
                 condition=~Q(outcome=Outcome.DEFERRED) | Q(deferred_until__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="send_deferred_is_recorded",
+                condition=~Q(outcome=Outcome.DEFERRED) | Q(first_deferred_at__isnull=False),
             ),
             models.CheckConstraint(
                 name="send_sent_has_channel",

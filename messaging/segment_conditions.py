@@ -1,11 +1,12 @@
 """Message activity in segment filters: "was sent message X", "was sent any message in the last N
-days", "has a deferred send". Registered with ``contacts.segment_filter`` from ``ready`` (contacts
+days", "has a deferred send", "was ever deferred". Registered with ``contacts.segment_filter`` from ``ready`` (contacts
 never imports messaging); each condition compiles to one ``Exists`` on the send table, part of the
 filter's one statement (docs/segments.md, "Message activity").
 
 "Sent" is what the engine counts as sent: the outcomes of ``CAP_COUNTED`` (handed to a backend),
-with ``sent_at`` the moment it was. "Deferred" is a send waiting now (outcome ``deferred``): once
-it is sent or expires, the send table keeps its final outcome only.
+with ``sent_at`` the moment it was. "Deferred" is a send waiting now (outcome ``deferred``); "was
+ever deferred" is a send the decision deferred at some point (``first_deferred_at``, kept once it
+is sent, expires or is cancelled).
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ def activity_q(op: str, value: Any, now: datetime.datetime) -> Q:
         return Q(Exists(deferred.filter(message_id=value)))
     if op == "deferred_any":
         return Q(Exists(deferred))
+    ever_deferred = _sends().filter(first_deferred_at__isnull=False)
+    if op == "was_deferred_message":
+        return Q(Exists(ever_deferred.filter(message_id=value)))
+    if op == "was_deferred_any":
+        return Q(Exists(ever_deferred))
     raise KeyError(op)
 
 
@@ -61,6 +67,10 @@ MESSAGE_ACTIVITY = ConditionKind(
                      _("Has a deferred send of %(value)s")),
         KindOperator("deferred_any", _("has a deferred send of any message"), "none",
                      _("Has a deferred send of any message")),
+        KindOperator("was_deferred_message", _("was ever deferred for the message"), "choice",
+                     _("Was ever deferred for %(value)s")),
+        KindOperator("was_deferred_any", _("was ever deferred for any message"), "none",
+                     _("Was ever deferred for any message")),
     ),
     choices=message_choices,
     q=activity_q,

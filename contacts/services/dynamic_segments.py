@@ -8,18 +8,19 @@ members stay when the filter stops matching, ``removed`` ones are never added ba
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from celery import current_app
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
-from contacts.models import Contact, PreferenceChange, Segment, SegmentMembership
+from contacts.models import Category, Channel, Contact, ContactField, PreferenceChange, Segment, SegmentMembership
 from contacts.rules import MEMBER
 from contacts.segment_filter import (
     BUILT_IN, CHANNEL_PREFIX, CUSTOM_PREFIX, FilterCatalog, filter_clean, filter_q, segments_in_dependency_order,
@@ -32,10 +33,12 @@ FILTER_SOURCE = "filter"
 SEGMENT_REBUILD, SEGMENTS_REBUILD = "contacts.segment_rebuild", "contacts.segments_rebuild"
 # pg_advisory_xact_lock(namespace, segment id): one rebuild of a segment at a time.
 REBUILD_LOCK_NAMESPACE = 1_200_012
+MEMBERSHIP_UNIQUE = "segmember_unique_contact_segment"
 
 _TABLES = {
     "memberships": SegmentMembership._meta.db_table,
     "changes": PreferenceChange._meta.db_table,
+    "segments": Segment._meta.db_table,
 }
 
 # Three statements in the rebuild's transaction. The difference first: one full join of the
@@ -55,7 +58,7 @@ _ADDED_SQL = """
 WITH added AS (
     INSERT INTO {memberships} (contact_id, segment_id, removed, origin, source, added_at, changed_at)
     SELECT d.contact_id, %s, false, %s, %s, now(), now() FROM segment_diff d WHERE d.matches
-    ON CONFLICT (contact_id, segment_id) DO NOTHING
+    {on_conflict}
     RETURNING contact_id
 ), history AS (
     INSERT INTO {changes} (contact_id, kind, segment_id, subject, old_value, new_value, source, user_agent, created_at)
@@ -86,7 +89,8 @@ class RebuildResult:
     seconds: float
 
 
-def filter_compiled(spec: dict | None, catalog: FilterCatalog, *, checked: bool = False) -> Q | None:
+def filter_compiled(spec: dict | None, catalog: FilterCatalog, *, checked: bool = False,
+                    now: datetime.datetime | None = None) -> Q | None:
     """The filter's ``Q``, or None when it no longer holds (a category or segment it names is gone).
 
     ``checked``: the stored filter was validated when saved; only what it names is looked up
@@ -95,7 +99,7 @@ def filter_compiled(spec: dict | None, catalog: FilterCatalog, *, checked: bool 
     if spec is None:
         return None
     try:
-        return filter_q(spec if checked else filter_clean(spec, catalog=catalog), catalog=catalog)
+        return filter_q(spec if checked else filter_clean(spec, catalog=catalog), catalog=catalog, now=now)
     except (ValidationError, KeyError):
         return None
 
@@ -151,10 +155,8 @@ def _rebuild_in_sql(segment: Segment, q: Q) -> tuple[int, int]:
         cursor.execute("DROP TABLE IF EXISTS pg_temp.segment_diff")  # a rebuild before in this transaction
         cursor.execute(_DIFF_SQL.format(matching=matching, **_TABLES), (*matching_params, segment.pk, origin))
         cursor.execute("ANALYZE segment_diff")
-        cursor.execute(_ADDED_SQL.format(**_TABLES), (
-            segment.pk, origin, FILTER_SOURCE, kind, segment.pk, segment.slug, member, FILTER_SOURCE,
-        ))
-        added = cursor.fetchone()[0]
+        added = _rows_added(cursor, (segment.pk, origin, FILTER_SOURCE, kind, segment.pk, segment.slug, member,
+                                     FILTER_SOURCE))
         cursor.execute(_GONE_SQL.format(**_TABLES), (
             segment.pk, origin, kind, segment.pk, segment.slug, member, FILTER_SOURCE,
         ))
@@ -162,6 +164,25 @@ def _rebuild_in_sql(segment: Segment, q: Q) -> tuple[int, int]:
         cursor.execute("SELECT set_config('jit', %s, true), set_config('work_mem', %s, true), "
                        "set_config('enable_nestloop', %s, true)", caller_settings)
     return added, removed
+
+
+def _rows_added(cursor, params: tuple) -> int:
+    """Insert the rows to add with their history; how many.
+
+    A plain insert first (in a savepoint): a speculative ``ON CONFLICT`` insertion costs a fifth
+    more buffer touches a row. Only a refresh that added one of these rows since the difference was
+    taken makes it fail on the unique (contact, segment); then ``ON CONFLICT DO NOTHING`` leaves
+    that row as it is and adds the others.
+    """
+    try:
+        with transaction.atomic():
+            cursor.execute(_ADDED_SQL.format(on_conflict="", **_TABLES), params)
+            return cursor.fetchone()[0]
+    except IntegrityError as error:
+        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != MEMBERSHIP_UNIQUE:
+            raise
+    cursor.execute(_ADDED_SQL.format(on_conflict="ON CONFLICT (contact_id, segment_id) DO NOTHING", **_TABLES), params)
+    return cursor.fetchone()[0]
 
 
 def _rebuild_in_python(segment: Segment, q: Q) -> tuple[int, int]:
@@ -209,11 +230,197 @@ def contact_segments_refresh(*, contact: Contact, change: PreferenceChange | Non
     Segments whose filters name other dynamic segments are evaluated after them.
 
     ``change``: the history row just written. Only the segments whose filters can depend on it
-    (and those naming them) are evaluated; when none can, this costs one query (the filters,
-    read every time: nothing is kept between calls). Without it (a contact saved), every one.
+    (and those naming them) are evaluated; when none can, this costs one query (the filters and
+    their version). Without it (a contact saved), every one. On PostgreSQL one statement per
+    dependency level evaluates them all and checks that the compiled filters are still current
+    (``_compiled_current``), and one statement writes what changed with its history.
     """
     if contact.pk is None:
         return
+    if connection.vendor != "postgresql":
+        _refresh_with_orm(contact, change)
+        return
+    for _attempt in range(3):
+        compiled = _compiled
+        if compiled is None or not (affected := segments_affected(compiled.filters, change)):
+            compiled = _compiled_current()
+            affected = segments_affected(compiled.filters, change)
+            if not affected:
+                return
+        if _refresh_in_sql(contact.pk, compiled, affected):
+            return
+        _compiled_forget(compiled)  # a filter or what it names changed since it was compiled: again, from the new rows
+    _refresh_with_orm(contact, change)  # the filters keep changing under this refresh: without the compiled statements
+
+
+# --- The per-contact refresh on PostgreSQL: compiled once per version of what filters name ------
+
+# What the compiled per-contact statements depend on: the dynamic segments' filters, the categories
+# (opt-in or not), the channels (their address field) and the custom fields (their type). Their
+# version is the identity of those rows' current versions (every write makes a row version with a
+# new (xmin, ctid), even when it puts the old values back), read in the statement that uses the
+# compiled filters: a filter saved a moment ago is seen at the next change, never a stale copy.
+_VERSION_SQL = """md5(concat_ws('/',
+    (SELECT string_agg(id::text || ':' || xmin::text || ctid::text, ',' ORDER BY id) FROM {segments} WHERE filter IS NOT NULL),
+    (SELECT string_agg(id::text || ':' || xmin::text || ctid::text, ',' ORDER BY id) FROM {categories}),
+    (SELECT string_agg(id::text || ':' || xmin::text || ctid::text, ',' ORDER BY id) FROM {channels}),
+    (SELECT string_agg(id::text || ':' || xmin::text || ctid::text, ',' ORDER BY id) FROM {fields})))""".format(
+    segments=Segment._meta.db_table, categories=Category._meta.db_table, channels=Channel._meta.db_table,
+    fields=ContactField._meta.db_table,
+)
+_FILTERS_SQL = """
+SELECT {version}, (SELECT coalesce(json_object_agg(id, filter), '{{}}') FROM {segments} WHERE filter IS NOT NULL)
+"""
+# One contact's answers for one dependency level, with the version they were compiled against and
+# the contact's current rows in the segments re-evaluated (no answers: the contact is gone).
+_EVALUATE_SQL = """
+SELECT {version},
+    (SELECT coalesce(json_agg(json_build_array(segment_id, origin, removed)), '[]') FROM {memberships}
+     WHERE contact_id = %s AND segment_id = ANY(%s)),
+    answers.*
+FROM (SELECT 1) one LEFT JOIN ({answers}) answers ON true
+"""
+# The ``filter`` rows to add and those to delete, with one history row each, in one statement.
+_APPLY_SQL = """
+WITH added AS (
+    INSERT INTO {memberships} (contact_id, segment_id, removed, origin, source, added_at, changed_at)
+    SELECT %(contact)s, segment_id, false, %(origin)s, %(source)s, %(now)s, %(now)s
+    FROM unnest(%(added)s::bigint[]) segment_id
+    ON CONFLICT (contact_id, segment_id) DO NOTHING
+    RETURNING segment_id
+), gone AS (
+    DELETE FROM {memberships}
+    WHERE contact_id = %(contact)s AND segment_id = ANY(%(gone)s::bigint[]) AND origin = %(origin)s AND NOT removed
+    RETURNING segment_id
+), changed AS (
+    SELECT segment_id, NULL::jsonb AS old_value, %(member)s::jsonb AS new_value FROM added
+    UNION ALL SELECT segment_id, %(member)s::jsonb, NULL FROM gone
+)
+INSERT INTO {changes} (contact_id, kind, segment_id, subject, old_value, new_value, source, user_agent, created_at)
+SELECT %(contact)s, %(kind)s, changed.segment_id, segment.slug, changed.old_value, changed.new_value, %(source)s, '',
+       %(now)s
+FROM changed JOIN {segments} segment ON segment.id = changed.segment_id
+RETURNING segment_id, new_value IS NOT NULL
+"""
+# The contact id in a compiled statement: the last parameter (its only WHERE), replaced per call.
+_ANY_CONTACT = -7_301_000_000_000_000
+
+
+@dataclass
+class CompiledFilters:
+    """The dynamic filters as of one version, and the per-level statements compiled from them."""
+
+    version: str
+    filters: dict[int, dict]
+    catalog: FilterCatalog | None = None
+    # (segment ids of a level) → (SQL, parameters, answer columns); only for filters that do not
+    # read the clock (relative dates are measured from now, so those are compiled at each call).
+    statements: dict[tuple[int, ...], tuple[str, tuple, tuple[int, ...]]] = field(default_factory=dict)
+    clock_free: dict[int, bool] = field(default_factory=dict)
+
+
+_compiled: CompiledFilters | None = None
+
+
+def _compiled_current() -> CompiledFilters:
+    """The filters as they are now, with what was compiled for them if nothing changed since (one query)."""
+    global _compiled
+    with connection.cursor() as cursor:
+        cursor.execute(_FILTERS_SQL.format(version=_VERSION_SQL, segments=Segment._meta.db_table))
+        version, filters = cursor.fetchone()
+    if _compiled is not None and _compiled.version == version:
+        return _compiled
+    filters = json.loads(filters) if isinstance(filters, str) else filters
+    _compiled = CompiledFilters(version=version, filters={int(pk): spec for pk, spec in filters.items()})
+    return _compiled
+
+
+def _compiled_forget(compiled: CompiledFilters) -> None:
+    global _compiled
+    if _compiled is compiled:
+        _compiled = None
+
+
+def _level_statement(compiled: CompiledFilters, level: list[int]) -> tuple[str, tuple, tuple[int, ...]]:
+    """The statement answering, for one contact, whether it matches each segment of ``level``."""
+    key = tuple(level)
+    if key in compiled.statements:
+        return compiled.statements[key]
+    if compiled.catalog is None:
+        compiled.catalog = FilterCatalog.load()
+    now = timezone.now()
+    answers = {}
+    for pk in level:
+        q = filter_compiled(compiled.filters[pk], compiled.catalog, checked=True, now=now)
+        if q is None:
+            continue
+        if pk not in compiled.clock_free:
+            later = filter_compiled(compiled.filters[pk], compiled.catalog, checked=True,
+                                    now=now + datetime.timedelta(days=1))
+            compiled.clock_free[pk] = matching_sql(q) == matching_sql(later)
+        answers[pk] = q
+    query = (
+        Contact.objects.filter(pk=_ANY_CONTACT)
+        .annotate(**{f"s{pk}": ExpressionWrapper(q, output_field=BooleanField()) for pk, q in answers.items()})
+        .values("pk", *(f"s{pk}" for pk in answers))
+    )
+    sql, params = query.query.sql_with_params() if answers else ("SELECT 1 WHERE false", ())
+    if answers and params[-1] != _ANY_CONTACT:
+        raise AssertionError("the compiled per-contact statement does not end with the contact id")
+    statement = (sql, tuple(params[:-1]), tuple(answers))
+    if all(compiled.clock_free[pk] for pk in answers):
+        compiled.statements[key] = statement
+    return statement
+
+
+def _refresh_in_sql(contact_id: int, compiled: CompiledFilters, affected: set[int]) -> bool:
+    """Evaluate and apply; False when the filters changed since ``compiled`` (nothing was written)."""
+    dynamic = {pk: spec for pk, spec in compiled.filters.items() if pk in affected}
+    rows: dict[int, tuple[str, bool]] | None = None
+    for level in segments_in_dependency_order(dynamic):
+        sql, params, answered = _level_statement(compiled, level)
+        if not answered:  # every filter of the level names something gone (a deleted category)
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _EVALUATE_SQL.format(version=_VERSION_SQL, answers=sql, **_TABLES),
+                (contact_id, sorted(affected), *params, contact_id),
+            )
+            version, current, *answers = cursor.fetchone()
+        if version != compiled.version:
+            return False
+        if rows is None:
+            current = json.loads(current) if isinstance(current, str) else current
+            rows = {segment_id: (origin, removed) for segment_id, origin, removed in current}
+        if answers[0] is None:  # the contact is gone
+            return True
+        matches = dict(zip(answered, answers[1:]))
+        added = [pk for pk in answered if matches[pk] and pk not in rows]
+        gone = [pk for pk in answered if not matches[pk] and rows.get(pk) == (SegmentMembership.Origin.FILTER, False)]
+        if added or gone:
+            for segment_id, member in _memberships_apply_sql(contact_id, added, gone):
+                if member:
+                    rows[segment_id] = (SegmentMembership.Origin.FILTER, False)
+                else:
+                    rows.pop(segment_id, None)
+    if rows is None:  # no statement ran, so none checked the version: the filters may have been fixed since
+        return _compiled_current().version == compiled.version
+    return True
+
+
+def _memberships_apply_sql(contact_id: int, added: list[int], gone: list[int]) -> list[tuple[int, bool]]:
+    with connection.cursor() as cursor:
+        cursor.execute(_APPLY_SQL.format(**_TABLES), {
+            "contact": contact_id, "added": added, "gone": gone, "origin": SegmentMembership.Origin.FILTER,
+            "source": FILTER_SOURCE, "kind": PreferenceChange.Kind.SEGMENT, "member": json.dumps(MEMBER),
+            "now": timezone.now(),
+        })
+        return cursor.fetchall()
+
+
+def _refresh_with_orm(contact: Contact, change: PreferenceChange | None) -> None:
+    """The filters read and compiled at each call, one ORM query a level: the embedded SQLite demo,
+    and a refresh whose filters were saved again each time it tried the compiled statements."""
     filters = dict(Segment.objects.filter(filter__isnull=False).values_list("pk", "filter"))
     affected = segments_affected(filters, change)
     if not affected:

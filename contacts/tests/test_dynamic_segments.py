@@ -3,7 +3,7 @@
 import pytest
 from django.db import transaction
 
-from contacts.models import Contact, PreferenceChange, Segment, SegmentMembership
+from contacts.models import CategorySubscription, Contact, PreferenceChange, Segment, SegmentMembership
 from contacts.services import (
     Source, category_subscribe, category_unsubscribe, channel_subscribe, channel_unsubscribe, contact_save,
     segment_create, segment_membership_add, segment_membership_remove, segment_update,
@@ -242,3 +242,88 @@ def test_a_rebuild_inside_a_callers_transaction_gives_its_planner_settings_back(
         cursor.execute(settings)
         assert cursor.fetchone() == before
         assert before[0] == "on"
+
+
+# --- What a refresh keeps between calls: compiled statements, never the rules they came from ----
+
+def test_a_filter_changed_without_the_services_counts_at_the_next_change():
+    segment = dynamic(ACME)
+    contact = ContactFactory(email="a@acme.com")
+    contact_segments_refresh(contact=contact)  # compiles ACME
+    assert members(segment) == {"a@acme.com"}
+    Segment.objects.filter(pk=segment.pk).update(filter=a_filter(condition("email_domain", "equals", "other.org")))
+    contact_segments_refresh(contact=contact)
+    assert members(segment) == set()
+
+
+def test_two_filter_changes_in_one_transaction_are_both_seen():
+    """The second write of a row in the same transaction keeps its xmin; the version still changes."""
+    segment = dynamic(ACME)
+    contact = ContactFactory(email="a@acme.com")
+    with transaction.atomic():
+        Segment.objects.filter(pk=segment.pk).update(filter=a_filter(condition("email_domain", "equals", "b.org")))
+        contact_segments_refresh(contact=contact)
+        assert members(segment) == set()
+        Segment.objects.filter(pk=segment.pk).update(filter=a_filter(ACME))
+        contact_segments_refresh(contact=contact)
+        assert members(segment) == {"a@acme.com"}
+
+
+def test_a_category_turned_opt_in_counts_at_the_next_change():
+    news, other = CategoryFactory(opt_in=False), CategoryFactory()
+    contact = ContactFactory()
+    receives_news = dynamic(condition("category", "receives", news.pk))
+    contact_segments_refresh(contact=contact)
+    assert contact.email in members(receives_news)  # opt-out: everyone but those who unsubscribed
+    news.opt_in = True
+    news.save()
+    category_unsubscribe(contact=contact, category=other, source="one_click")  # no filter names it
+    contact_save(contact=contact, source="staff:alice")
+    assert contact.email not in members(receives_news)  # opt-in: subscribers only
+
+
+def test_a_relative_date_is_measured_from_each_refresh_not_from_when_it_was_compiled():
+    import datetime
+    from unittest import mock
+
+    from django.utils import timezone
+
+    recent = dynamic(condition("created", "in_last", {"amount": 1, "unit": "days"}))
+    contact = ContactFactory()
+    contact_segments_refresh(contact=contact)
+    assert contact.email in members(recent)
+    with mock.patch("django.utils.timezone.now", return_value=timezone.now() + datetime.timedelta(days=2)):
+        contact_segments_refresh(contact=contact)
+    assert contact.email not in members(recent)
+
+
+def test_a_refresh_with_nothing_changed_since_the_last_costs_one_statement_and_a_move_two(django_assert_num_queries):
+    news = CategoryFactory()
+    receives_news = dynamic(condition("category", "receives", news.pk))
+    dynamic(ACME)
+    contact = ContactFactory()
+    contact_segments_refresh(contact=contact)  # compiles both filters
+    change = PreferenceChange(kind=PreferenceChange.Kind.CATEGORY, category=news, subject=news.slug)
+    with transaction.atomic():
+        with django_assert_num_queries(1):
+            contact_segments_refresh(contact=contact, change=change)
+        CategorySubscription.objects.create(contact=contact, category=news, status="unsubscribed", source="import")
+        with django_assert_num_queries(2):
+            contact_segments_refresh(contact=contact, change=change)
+        assert contact.email not in members(receives_news)
+        history = PreferenceChange.objects.filter(contact=contact, segment=receives_news).order_by("-id").first()
+        assert (history.source, history.old_value, history.new_value) == ("filter", "member", None)
+
+
+def test_a_filter_fixed_after_its_category_was_deleted_counts_at_the_next_change():
+    """While nothing compiles (the category is gone), the refresh still checks what it kept."""
+    gone = CategoryFactory()
+    contact = ContactFactory(email="a@other.org")
+    segment = dynamic(condition("category", "receives", gone.pk))
+    contact_segments_refresh(contact=contact)
+    assert contact.email in members(segment)
+    gone.delete()
+    contact_segments_refresh(contact=contact)  # compiles nothing: the filter names a deleted category
+    Segment.objects.filter(pk=segment.pk).update(filter=a_filter(ACME))
+    contact_segments_refresh(contact=contact)
+    assert contact.email not in members(segment)

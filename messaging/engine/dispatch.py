@@ -159,12 +159,13 @@ _INSERT = """
     WITH decided AS (
         INSERT INTO {sends} (
             message_id, dispatch_id, contact_id, channel_id, outcome, reason, transactional,
-            decided_at, evaluated_at, deferred_until, sent_at, delivered_at, attempts, last_error
+            decided_at, evaluated_at, deferred_until, first_deferred_at, sent_at, delivered_at, attempts, last_error
         )
         SELECT %(message_id)s, %(dispatch_id)s, d.contact_id, d.channel_id,
             CASE WHEN d.outcome = %(outcome_sending)s AND d.channel_id = ANY(%(in_transaction)s::bigint[])
                 THEN %(outcome_sent)s ELSE d.outcome END,
             d.reason, %(transactional)s, %(now)s, %(now)s, d.deferred_until,
+            CASE WHEN d.outcome = %(outcome_deferred)s THEN %(now)s::timestamptz END,
             CASE WHEN d.outcome = %(outcome_sending)s THEN %(now)s::timestamptz END,
             CASE WHEN d.outcome = %(outcome_sending)s AND d.channel_id = ANY(%(in_transaction)s::bigint[])
                 THEN %(now)s::timestamptz END,
@@ -327,6 +328,7 @@ def _batch_decide_python(batch, plan, now) -> int:
                 decided_at=now,
                 evaluated_at=now,
                 deferred_until=decision.deferred_until,
+                first_deferred_at=now if decision.outcome == Send.Outcome.DEFERRED else None,
                 sent_at=now if decision.outcome == Send.Outcome.SENDING else None,
             )
         )

@@ -51,6 +51,7 @@ def past_send(contact, channel_slug: str, at: datetime.datetime, *, outcome="sen
         evaluated_at=at,
         sent_at=at if counted or outcome == "failed" else None,
         deferred_until=at if outcome == "deferred" else None,
+        first_deferred_at=at if outcome == "deferred" else None,
     )
 
 

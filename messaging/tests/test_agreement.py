@@ -168,6 +168,7 @@ class History:
             sent_at=at if past["timed"] else None,
             # Deferred sends of other messages are not due: only the message under test is re-decided.
             deferred_until=self.now + datetime.timedelta(days=1) if past["outcome"] == Send.Outcome.DEFERRED else None,
+            first_deferred_at=at if past["outcome"] == Send.Outcome.DEFERRED else None,
         )
 
 
@@ -188,7 +189,8 @@ def re_evaluation(message, contacts, now, deadline) -> dict[int, tuple]:
     earlier = now - datetime.timedelta(hours=1)
     Send.objects.bulk_create(
         Send(message=message, dispatch=dispatch, contact=contact, outcome=Send.Outcome.DEFERRED,
-             transactional=message.transactional, decided_at=earlier, evaluated_at=earlier, deferred_until=now)
+             transactional=message.transactional, decided_at=earlier, evaluated_at=earlier, deferred_until=now,
+             first_deferred_at=earlier)
         for contact in contacts
     )
     assert services.deferred_process(now=now).reevaluated == len(contacts)

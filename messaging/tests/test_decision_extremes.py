@@ -120,7 +120,7 @@ def due_deferred(members, email):
     contacts = [members(), members(), members()]
     message = MessageFactory(channels=["email"], segments=[members.segment])
     dispatch = run_dispatch(message, now=NOW, deliver=False)
-    Send.objects.filter(dispatch=dispatch).update(outcome="deferred", channel=None, sent_at=None,
+    Send.objects.filter(dispatch=dispatch).update(outcome="deferred", channel=None, sent_at=None, first_deferred_at=NOW,
                                                   deferred_until=NOW, evaluated_at=NOW - datetime.timedelta(hours=1))
     ChannelPreference.objects.create(contact=contacts[1], channel=email, pause_from=datetime.date(2026, 1, 1),
                                      pause_to=datetime.date(2026, 12, 31))

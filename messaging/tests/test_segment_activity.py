@@ -83,6 +83,34 @@ def test_has_a_deferred_send_of_a_message_or_of_any():
     assert matching(activity("deferred_any")) == {"Waiting"}
 
 
+def test_was_ever_deferred_still_holds_once_the_deferred_send_went_out(members):
+    """Real sends: the engine defers a paused contact's send, and sends it when the pause ends."""
+    from contacts.services import channel_pause_set
+    from messaging import services
+
+    ada, bob = members(first_name="Ada", time_zone="UTC"), members(first_name="Bob")
+    channel_pause_set(contact=ada, channel=channel("email"), pause_from=datetime.date(2026, 3, 1),
+                      pause_to=datetime.date(2026, 3, 7), source="system")
+    message = MessageFactory(name="Spring sale", channels=["email"], segments=[members.segment])
+    other = MessageFactory(channels=["email"])
+    run_dispatch(message, now=datetime.datetime(2026, 3, 5, 12, tzinfo=datetime.UTC))
+    assert matching(activity("deferred_any")) == matching(activity("was_deferred_any")) == {"Ada"}
+    services.deferred_process(now=datetime.datetime(2026, 3, 8, 0, 1, tzinfo=datetime.UTC))
+    assert send_of(message, ada).outcome == "sending"
+    assert matching(activity("deferred_any")) == set()
+    assert matching(activity("was_deferred_any")) == {"Ada"}
+    assert matching(activity("was_deferred_message", message.pk)) == {"Ada"}
+    assert matching(activity("was_deferred_message", other.pk)) == set()
+
+
+def test_the_database_refuses_a_deferred_send_that_does_not_record_its_deferral():
+    from django.db import IntegrityError
+
+    deferred = past_send(ContactFactory(), "email", now_utc(), outcome="deferred")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        type(deferred).objects.filter(pk=deferred.pk).update(first_deferred_at=None)
+
+
 def test_a_filter_with_activity_is_one_statement():
     past_send(ContactFactory(), "email", now_utc())
     catalog = FilterCatalog.load()
@@ -130,11 +158,14 @@ def test_the_filter_reads_in_words():
         {"field": "activity", "op": "sent_in_last", "value": 30},
         {"field": "activity", "op": "none_sent_in_last", "value": 7},
         {"field": "activity", "op": "deferred_message", "value": sale.pk},
-        {"field": "activity", "op": "deferred_any"}]}]}
+        {"field": "activity", "op": "deferred_any"},
+        {"field": "activity", "op": "was_deferred_message", "value": sale.pk},
+        {"field": "activity", "op": "was_deferred_any"}]}]}
     assert filter_words(spec, catalog=FilterCatalog.load()) == (
         "Was sent “Spring <sale>” or Was not sent “Spring <sale>” or Was sent a message in the last 30 days"
         " or Was sent no message in the last 7 days or Has a deferred send of “Spring <sale>”"
-        " or Has a deferred send of any message"
+        " or Has a deferred send of any message or Was ever deferred for “Spring <sale>”"
+        " or Was ever deferred for any message"
     )
 
 
@@ -215,7 +246,8 @@ def test_the_builder_offers_message_activity_with_a_message_picker(editor_client
     assert item["label"] == "Message activity"
     assert [(o["op"], o["value"]) for o in item["operators"]] == [
         ("sent_message", "choice"), ("not_sent_message", "choice"), ("sent_in_last", "days"),
-        ("none_sent_in_last", "days"), ("deferred_message", "choice"), ("deferred_any", "none")]
+        ("none_sent_in_last", "days"), ("deferred_message", "choice"), ("deferred_any", "none"),
+        ("was_deferred_message", "choice"), ("was_deferred_any", "none")]
     assert item["choices"] == [[str(sale.pk), "Spring sale"]]
 
 

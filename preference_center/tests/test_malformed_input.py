@@ -97,7 +97,7 @@ def deferred_send(contact, email):
     dispatch = Dispatch.objects.create(message=message, deliver_until=datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC))
     send = Send.objects.create(
         message=message, dispatch=dispatch, contact=contact, channel=email, outcome=Outcome.DEFERRED,
-        decided_at=DECIDED, evaluated_at=DECIDED,
+        decided_at=DECIDED, evaluated_at=DECIDED, first_deferred_at=DECIDED,
         deferred_until=datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC),
     )
     return send

@@ -194,7 +194,7 @@ def _world() -> World:
     sent = Send.objects.create(message=message, dispatch=dispatch, contact=ada, channel=email, outcome=Outcome.SENT,
                                decided_at=now, evaluated_at=now, sent_at=now)
     deferred = Send.objects.create(message=message, dispatch=dispatch, contact=bob, channel=None,
-                                   outcome=Outcome.DEFERRED, decided_at=now, evaluated_at=now,
+                                   outcome=Outcome.DEFERRED, decided_at=now, evaluated_at=now, first_deferred_at=now,
                                    deferred_until=now + datetime.timedelta(days=1))
     schedule = ScheduledDispatch.objects.create(message=message, run_at=now + datetime.timedelta(days=1),
                                                 time_zone="Europe/Paris")

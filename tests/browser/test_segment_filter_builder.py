@@ -80,14 +80,20 @@ def test_marketer_picks_message_activity_conditions(logged_in, live_server):
     page.get_by_label("Field of condition 1.2").select_option(label="Message activity")
     page.get_by_label("Operator of condition 1.2").select_option(label="has a deferred send of any message")
     expect(page.get_by_label("Value of condition 1.2")).to_have_count(0)
+    page.get_by_role("button", name="Add a condition").click()
+    page.get_by_label("Field of condition 1.3").select_option(label="Message activity")
+    page.get_by_label("Operator of condition 1.3").select_option(label="was ever deferred for the message")
+    page.get_by_label("Value of condition 1.3").select_option(label="Spring sale")
     page.get_by_label("Conditions to meet in group 1").select_option("or")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Segment Heard from us created.")).to_be_visible()
     segment = Segment.objects.get(name="Heard from us")
     page.goto(f"{live_server.url}/segments/{segment.pk}/")
-    words = "Was sent a message in the last 7 days or Has a deferred send of any message"
+    words = ("Was sent a message in the last 7 days or Has a deferred send of any message"
+             " or Was ever deferred for “Spring sale”")
     expect(page.get_by_text(words)).to_be_visible()
     assert segment.filter == {"join": "and", "groups": [{"join": "or", "conditions": [
         {"field": "activity", "op": "sent_in_last", "value": 7},
         {"field": "activity", "op": "deferred_any"},
+        {"field": "activity", "op": "was_deferred_message", "value": sale.pk},
     ]}]}
