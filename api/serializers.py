@@ -33,7 +33,10 @@ class UnknownFieldsRefused:
         if isinstance(data, dict):
             writable = {name for name, field in self.fields.items() if not field.read_only}
             if unknown := sorted(set(data) - writable):
-                raise serializers.ValidationError({name[:100]: ["Unknown or read-only field."] for name in unknown[:20]})
+                read_only = set(self.fields) - writable
+                raise serializers.ValidationError({
+                    name[:100]: ["Read-only field." if name in read_only else "Unknown field."] for name in unknown[:20]
+                })
         return super().to_internal_value(data)
 
 
