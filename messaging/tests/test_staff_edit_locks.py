@@ -39,3 +39,19 @@ def test_two_renames_at_once_are_audited_one_after_the_other(what):
     audit = StaffChange.objects.filter(subject_id=row.pk, action="updated").order_by("id")
     field = "label" if what == "reason" else "name"
     assert [change.changes[field] for change in audit] == [["Start", "First"], ["First", "Second"]]
+
+
+def test_two_resends_of_one_failed_delivery_at_once_are_audited_one_after_the_other():
+    from django.utils import timezone
+
+    from webhooks.models import WebhookDelivery, WebhookEvent
+    from webhooks.services import delivery_resend
+
+    endpoint, user, now = EDITS["endpoint"][0](), UserFactory(), timezone.now()
+    event = WebhookEvent.objects.create(type="dnc.added", payload={})
+    delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint, status="failed", next_attempt_at=now,
+                                              give_up_at=now)
+    race(lambda: delivery_resend(delivery=delivery, acting_user=user),
+         lambda: delivery_resend(delivery=delivery, acting_user=user))
+    audit = StaffChange.objects.filter(subject_id=endpoint.pk, action="updated").order_by("id")
+    assert [list(change.changes.values())[0] for change in audit] == [["failed", "resent"], ["pending", "resent"]]
