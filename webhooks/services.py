@@ -44,7 +44,7 @@ def endpoint_update(*, endpoint: WebhookEndpoint, acting_user, **values) -> dict
 @transaction.atomic
 def endpoint_secret_rotate(*, endpoint: WebhookEndpoint, acting_user) -> WebhookEndpoint:
     """A new secret, effective for the next attempt (receivers must switch at once)."""
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint = WebhookEndpoint.objects.get(pk=endpoint.pk)
     endpoint.secret = secret_generate()
     endpoint.save(update_fields=["secret"])
     staff_change_record(acting_user=acting_user, subject_type=SUBJECT, subject_id=endpoint.pk,
