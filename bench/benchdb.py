@@ -16,3 +16,15 @@ def ensure_database(url: str) -> None:
         if not cursor.fetchone():
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     server.close()
+
+
+def django_ready(url: str) -> None:
+    """The benchmark's database exists, Django is set up on it (the script has put ``url`` in
+    ``DATABASE_URL``) and its schema is migrated."""
+    ensure_database(url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)

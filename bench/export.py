@@ -63,14 +63,8 @@ ON CONFLICT DO NOTHING
 
 
 def setup(contacts: int, reseed: bool) -> None:
-    benchdb.ensure_database(DATABASE_URL)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    benchdb.django_ready(DATABASE_URL)
     from django.db import connection
-
-    call_command("migrate", verbosity=0)
     from contacts.models import Contact, ContactField
 
     if reseed:

@@ -86,14 +86,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--peer-rows", type=int, default=100_000)
     options = parser.parse_args()
-    benchdb.ensure_database(DATABASE_URL)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    benchdb.django_ready(DATABASE_URL)
     from django.db import connection, transaction
-
-    call_command("migrate", verbosity=0)
     from contacts.imports.runner import import_create, import_mapping_set, import_run, import_start
     from contacts.management.commands.import_contacts import FileUpload
     from contacts.models import Contact, ContactImport, PreferenceChange

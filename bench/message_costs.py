@@ -96,14 +96,8 @@ def main() -> None:
     parser.add_argument("--reseed", action="store_true")
     args = parser.parse_args()
 
-    benchdb.ensure_database(DATABASE_URL)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    benchdb.django_ready(DATABASE_URL)
     from django.db import connection, transaction
-
-    call_command("migrate", verbosity=0)
     seed(args.contacts, args.messages, args.reseed)
 
     from contacts.models import PreferenceChange

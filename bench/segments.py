@@ -194,14 +194,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3, help="first builds of each, with --compare")
     args = parser.parse_args()
 
-    benchdb.ensure_database(DATABASE_URL)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    benchdb.django_ready(DATABASE_URL)
     from django.db import connection, transaction
-
-    call_command("migrate", verbosity=0)
     seed(args.contacts, args.reseed)
 
     from contacts.models import Category, Contact, PreferenceChange, Segment, SegmentMembership
