@@ -1,4 +1,4 @@
-"""Two staff edits of one row at once: the second waits for the first, so its audit row says what
+"""Two staff edits of one row at once (webhook endpoints: webhooks/tests/test_staff_edit_locks.py): the second waits for the first, so its audit row says what
 it really changed (from the first's value, not from a value read before the first committed)."""
 
 import pytest
@@ -11,8 +11,6 @@ from contacts.tests.factories import CategoryFactory, SegmentFactory, UserFactor
 from messaging.models import LeavingReasonChoice, PreferencePage
 from messaging.services.pages import page_update
 from messaging.services.reasons import leaving_reason_update
-from webhooks.models import WebhookEndpoint
-from webhooks.services import endpoint_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,9 +23,6 @@ EDITS = {  # what is edited: (the row, a rename of it by the service that edits 
              lambda row, user, name: page_update(page=row, acting_user=user, values={"name": name})),
     "reason": (lambda: LeavingReasonChoice.objects.create(label="Start", position=99),
                lambda row, user, name: leaving_reason_update(choice=row, acting_user=user, values={"label": name})),
-    "endpoint": (lambda: WebhookEndpoint.objects.create(name="Start", url="https://bi.example.com/hooks",
-                                                        events=["send.outcome"]),
-                 lambda row, user, name: endpoint_update(endpoint=row, acting_user=user, name=name)),
 }
 
 
@@ -40,18 +35,3 @@ def test_two_renames_at_once_are_audited_one_after_the_other(what):
     field = "label" if what == "reason" else "name"
     assert [change.changes[field] for change in audit] == [["Start", "First"], ["First", "Second"]]
 
-
-def test_two_resends_of_one_failed_delivery_at_once_are_audited_one_after_the_other():
-    from django.utils import timezone
-
-    from webhooks.models import WebhookDelivery, WebhookEvent
-    from webhooks.services import delivery_resend
-
-    endpoint, user, now = EDITS["endpoint"][0](), UserFactory(), timezone.now()
-    event = WebhookEvent.objects.create(type="dnc.added", payload={})
-    delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint, status="failed", next_attempt_at=now,
-                                              give_up_at=now)
-    race(lambda: delivery_resend(delivery=delivery, acting_user=user),
-         lambda: delivery_resend(delivery=delivery, acting_user=user))
-    audit = StaffChange.objects.filter(subject_id=endpoint.pk, action="updated").order_by("id")
-    assert [list(change.changes.values())[0] for change in audit] == [["failed", "resent"], ["pending", "resent"]]
